@@ -1,0 +1,55 @@
+"""facelandmarks: 2D face landmark localization (76-point MUCT scheme) on Keras 3 / TensorFlow.
+
+Quick start::
+
+    from facelandmarks import LandmarkDetector
+    det = LandmarkDetector()                 # the shipped default model, no network needed
+    xy = det.predict("photo.jpg")            # float32 (1, 76, 2): (x, y) pixels of the photo
+
+See docs/coordinates.md for the coordinate contract every array follows.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from facelandmarks.config import DetectorConfig, StageConfig
+from facelandmarks.datasets import LandmarkDataset, MuctFormatError, load_muct
+from facelandmarks.metrics import evaluate_landmarks
+from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS, MuctPoint
+from facelandmarks.weights import describe_weights, download_weights, list_weights
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "MIRROR_PERMUTATION",
+    "NUM_POINTS",
+    "DetectorConfig",
+    "LandmarkDataset",
+    "LandmarkDetector",
+    "MuctFormatError",
+    "MuctPoint",
+    "StageConfig",
+    "__version__",
+    "describe_weights",
+    "download_weights",
+    "evaluate_landmarks",
+    "list_weights",
+    "load_muct",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+if TYPE_CHECKING:
+    from facelandmarks.detector import LandmarkDetector
+
+
+def __getattr__(name: str) -> Any:
+    # TensorFlow takes seconds to import: load it only when the detector is first used, so the
+    # pure-NumPy parts (datasets, metrics, scaling) stay light.
+    if name == "LandmarkDetector":
+        from facelandmarks.detector import LandmarkDetector
+
+        return LandmarkDetector
+    raise AttributeError(f"module 'facelandmarks' has no attribute {name!r}")

@@ -1,0 +1,205 @@
+"""A landmark dataset: image paths plus pixel landmarks, and subject-aware splits.
+
+Pure NumPy; imports no Keras. Format readers (MUCT, a generic CSV) build
+:class:`LandmarkDataset`; training, evaluation and ``predict`` consume it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class LandmarkDataset:
+    """Images on disk and their ground-truth landmarks.
+
+    Attributes:
+        image_paths: ``N`` paths, one per image.
+        landmarks: float32 ``(N, P, 2)``: ``(x, y)`` in pixels of the full-size image as stored
+            on disk (origin top-left, pixel centres at integers). ``NaN`` = unavailable point.
+        names: ``N`` image identifiers (for MUCT the file stem, e.g. ``"i000qa-fn"``).
+        subjects: ``N`` subject (identity) ids; splits by subject keep an id on one side.
+        cameras: ``N`` camera/view labels (MUCT: ``"a"`` .. ``"e"``), or ``""`` where unknown.
+        groups: ``N`` stratification labels for splits (MUCT: lighting set ``"q"`` .. ``"z"``).
+        mirror_landmarks: optional float32 ``(N, P, 2)``: ground truth for each image flipped
+            left-right, in that flipped image's pixels (MUCT's ``ir`` rows); ``NaN`` rows where
+            the source has none.
+        image_sizes: optional int ``(N, 2)`` ``(width, height)`` when known from the format.
+        source: where the dataset came from (for messages).
+    """
+
+    image_paths: tuple[str, ...]
+    landmarks: np.ndarray
+    names: tuple[str, ...]
+    subjects: tuple[str, ...]
+    cameras: tuple[str, ...]
+    groups: tuple[str, ...] = ()
+    mirror_landmarks: np.ndarray | None = None
+    image_sizes: np.ndarray | None = None
+    source: str = ""
+    split_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = len(self.image_paths)
+        lm = np.asarray(self.landmarks, dtype=np.float32)
+        if lm.ndim != 3 or lm.shape[0] != n or lm.shape[2] != 2:
+            raise ValueError(
+                f"landmarks must be float32 (N, P, 2) with N = {n} images. "
+                f"Received: shape {lm.shape}"
+            )
+        object.__setattr__(self, "landmarks", lm)
+        object.__setattr__(self, "image_paths", tuple(str(p) for p in self.image_paths))
+        for attr in ("names", "subjects", "cameras"):
+            values = tuple(getattr(self, attr))
+            if len(values) != n:
+                raise ValueError(f"{attr} must have {n} entries. Received: {len(values)}")
+            object.__setattr__(self, attr, values)
+        groups = tuple(self.groups) if len(self.groups) else ("",) * n
+        if len(groups) != n:
+            raise ValueError(f"groups must have {n} entries. Received: {len(groups)}")
+        object.__setattr__(self, "groups", groups)
+        if self.mirror_landmarks is not None:
+            mlm = np.asarray(self.mirror_landmarks, dtype=np.float32)
+            if mlm.shape != lm.shape:
+                raise ValueError(
+                    f"mirror_landmarks must match landmarks {lm.shape}. Received: {mlm.shape}"
+                )
+            object.__setattr__(self, "mirror_landmarks", mlm)
+        if self.image_sizes is not None:
+            sizes = np.asarray(self.image_sizes, dtype=np.int64)
+            if sizes.shape != (n, 2):
+                raise ValueError(f"image_sizes must be (N, 2). Received: {sizes.shape}")
+            object.__setattr__(self, "image_sizes", sizes)
+
+    def __len__(self) -> int:
+        return len(self.image_paths)
+
+    def __repr__(self) -> str:
+        return (
+            f"LandmarkDataset({len(self)} images, {self.num_points} points, "
+            f"{len(set(self.subjects))} subjects, source={self.source!r})"
+        )
+
+    @property
+    def num_points(self) -> int:
+        """Number of landmarks per image (``P``)."""
+        return int(self.landmarks.shape[1])
+
+    @property
+    def available(self) -> np.ndarray:
+        """bool ``(N, P)``: True where the ground-truth point is available (not NaN)."""
+        return ~np.isnan(self.landmarks).any(axis=-1)
+
+    def subset(self, indices: Sequence[int] | np.ndarray) -> LandmarkDataset:
+        """A new dataset holding the images at ``indices`` (in that order).
+
+        Raises:
+            IndexError: if an index is out of range.
+        """
+        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
+            raise IndexError(f"subset index out of range for {len(self)} images")
+
+        def pick(values: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(values[i] for i in idx)
+
+        return LandmarkDataset(
+            image_paths=pick(self.image_paths),
+            landmarks=self.landmarks[idx],
+            names=pick(self.names),
+            subjects=pick(self.subjects),
+            cameras=pick(self.cameras),
+            groups=pick(self.groups),
+            mirror_landmarks=None if self.mirror_landmarks is None else self.mirror_landmarks[idx],
+            image_sizes=None if self.image_sizes is None else self.image_sizes[idx],
+            source=self.source,
+            split_groups=self.split_groups,
+        )
+
+    def split(
+        self, test_fraction: float = 0.3, *, by: str = "subject", seed: int = 0
+    ) -> tuple[LandmarkDataset, LandmarkDataset]:
+        """Split into ``(train, test)``, deterministically for a ``seed``.
+
+        Args:
+            test_fraction: share of images (``by="image"``) or of subjects (``by="subject"``)
+                that go to the test side, in ``(0, 1)``.
+            by: ``"subject"`` keeps every subject on exactly one side (and subjects linked in
+                ``split_groups``, such as MUCT's identical twins 247/248, together), stratified
+                by ``groups`` (MUCT: lighting set, each of which holds all five cameras) so
+                every stratum appears on both sides where it has at least two subjects.
+                ``"image"`` is the original 2019 project's random split of images, which puts
+                the same people on both sides (test scores then flatter the model).
+            seed: seed for the random permutation.
+
+        Returns:
+            ``(train, test)`` datasets; every image is in exactly one.
+
+        Raises:
+            ValueError: on a bad fraction, an unknown ``by``, or too few subjects/images to
+                put at least one on each side.
+        """
+        if not isinstance(test_fraction, (int, float)) or not 0.0 < float(test_fraction) < 1.0:
+            raise ValueError(
+                f"test_fraction must be a number in (0, 1). Received: test_fraction={test_fraction!r}"
+            )
+        rng = np.random.default_rng(seed)
+        n = len(self)
+        if by == "image":
+            if n < 2:
+                raise ValueError(f"Need at least 2 images to split. Received: {n}")
+            perm = rng.permutation(n)
+            n_test = min(max(1, round(n * test_fraction)), n - 1)
+            test_idx = np.sort(perm[:n_test])
+            train_idx = np.sort(perm[n_test:])
+        elif by == "subject":
+            train_idx, test_idx = self._split_by_subject(float(test_fraction), rng)
+        else:
+            raise ValueError(f"by must be 'subject' or 'image'. Received: by={by!r}")
+        logger.info(
+            "split %s by %s: %d train / %d test images", self.source or "dataset", by,
+            len(train_idx), len(test_idx),
+        )
+        return self.subset(train_idx), self.subset(test_idx)
+
+    def _split_by_subject(
+        self, test_fraction: float, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        # Union subjects that must stay together (e.g. identical twins) into one unit.
+        unit_of: dict[str, str] = {}
+        for unit, members in self.split_groups.items():
+            for m in members:
+                unit_of[m] = unit
+        units = [unit_of.get(s, s) for s in self.subjects]
+        unique_units = sorted(set(units))
+        if len(unique_units) < 2:
+            raise ValueError(
+                f"Need at least 2 subjects to split by subject. Received: {len(unique_units)}"
+            )
+        # Stratum of a unit: its most common group label.
+        stratum: dict[str, str] = {}
+        for unit in unique_units:
+            labels = [g for u, g in zip(units, self.groups) if u == unit]
+            values, counts = np.unique(labels, return_counts=True)
+            stratum[unit] = str(values[np.argmax(counts)])
+        test_units: set[str] = set()
+        for label in sorted(set(stratum.values())):
+            members = sorted(u for u in unique_units if stratum[u] == label)
+            order = rng.permutation(len(members))
+            k = round(len(members) * test_fraction)
+            if len(members) >= 2:
+                k = min(max(k, 1), len(members) - 1)
+            test_units.update(members[i] for i in order[:k])
+        if not test_units:
+            test_units.add(unique_units[int(rng.integers(len(unique_units)))])
+        if len(test_units) == len(unique_units):
+            test_units.discard(sorted(test_units)[0])
+        is_test = np.array([u in test_units for u in units])
+        return np.flatnonzero(~is_test), np.flatnonzero(is_test)

@@ -1,0 +1,519 @@
+"""``LandmarkDetector``: load or build a model, then ``predict``, ``evaluate``, ``fit``, ``save``.
+
+Coordinate contract (see docs/coordinates.md): every landmark array that goes in or out is
+float32 ``(N, P, 2)`` (``P = 76`` for the MUCT scheme), last axis ``(x, y)`` in pixels of the
+image *as the caller passed it* (after EXIF orientation for files and PIL images), origin at the
+top-left, ``y`` down, pixel centres at integer coordinates. ``NaN`` marks an unavailable point.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from facelandmarks import io as fl_io
+from facelandmarks import metrics as fl_metrics
+from facelandmarks.config import LEGACY_2019_STAGE, DetectorConfig, StageConfig
+from facelandmarks.datasets.base import LandmarkDataset
+from facelandmarks.imageops import render_numpy
+from facelandmarks.losses import get_loss
+from facelandmarks.model import BACKBONES, build_model
+from facelandmarks.scaling import Framing, box_from_points
+
+logger = logging.getLogger(__name__)
+
+META_NAME = "facelandmarks.json"
+FORMAT_VERSION = 1
+DEFAULT_WEIGHTS = "default"
+
+
+def _resolve_verbose(verbose: int | str) -> int:
+    if verbose == "auto":
+        return 1
+    if verbose in (0, 1, 2) and not isinstance(verbose, bool):
+        return int(verbose)
+    raise ValueError(f"verbose must be 'auto', 0, 1 or 2. Received: verbose={verbose!r}")
+
+
+class LandmarkDetector:
+    """Face landmark detector: a Keras model plus the framing that feeds it.
+
+    Args:
+        weights: ``"default"`` (the model shipped inside the package; no network),
+            a preset name (see :func:`facelandmarks.list_weights`; downloaded and cached on
+            first use), a path to a file (one saved by :meth:`save`, or the original 2019
+            project's ``weights.h5``, recognised by content), or ``None`` for a fresh, untrained
+            model built from the other arguments (no download at all).
+        backbone: with ``weights=None``: a key of :data:`facelandmarks.model.BACKBONES`
+            (``"resnet50"``, the original's, by default).
+        input_size: with ``weights=None``: ``(height, width)``; default ``(320, 240)``.
+        backbone_weights: with ``weights=None``: ``None`` (random init) or ``"imagenet"``
+            (Keras downloads the ImageNet backbone weights: needs network once).
+        normalization: with ``weights=None``: ``"batch"`` or ``"group"``.
+        config: with ``weights=None``: a full :class:`DetectorConfig` (e.g. several stages);
+            overrides the four arguments above.
+        cache_dir: where downloaded weights are cached (see :func:`facelandmarks.weights.cache_dir`).
+        verbose: download progress: ``"auto"``/1 bar, 0 silent.
+
+    Raises:
+        ValueError: unknown preset / backbone / bad argument, or a file that is not a detector.
+        FileNotFoundError: a path that does not exist.
+        facelandmarks.weights.WeightsDownloadError: a preset could not be downloaded.
+
+    Example:
+        >>> det = LandmarkDetector(weights=None, backbone="mobilenetv3small",
+        ...                        input_size=(64, 48))
+        >>> det.predict(np.zeros((100, 80, 3), np.uint8)).shape
+        (1, 76, 2)
+    """
+
+    def __init__(
+        self,
+        weights: str | os.PathLike | None = DEFAULT_WEIGHTS,
+        *,
+        backbone: str = "resnet50",
+        input_size: tuple[int, int] = (320, 240),
+        backbone_weights: str | None = None,
+        normalization: str = "batch",
+        config: DetectorConfig | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        verbose: int | str = "auto",
+    ) -> None:
+        self.spec = None
+        self.history: list[keras.callbacks.History] = []
+        self._untrained: set[int] = set()
+        if weights is None:
+            if config is None:
+                if backbone not in BACKBONES:
+                    raise ValueError(
+                        f"backbone must be one of {sorted(BACKBONES)}. Received: "
+                        f"backbone={backbone!r}"
+                    )
+                config = DetectorConfig(
+                    stages=(
+                        StageConfig(
+                            backbone=backbone,
+                            input_size=tuple(input_size),
+                            preprocessing=BACKBONES[backbone].default_preprocessing,
+                            normalization=normalization,
+                        ),
+                    )
+                )
+            self.config = config
+            self.models = [
+                build_model(
+                    backbone=s.backbone,
+                    input_size=s.input_size,
+                    num_points=config.num_points,
+                    backbone_weights=backbone_weights,
+                    preprocessing=s.preprocessing,
+                    normalization=s.normalization,
+                    bn_epsilon=s.bn_epsilon,
+                    name=f"stage{i}",
+                )
+                for i, s in enumerate(config.stages)
+            ]
+            self._untrained = set(range(len(self.models)))
+            return
+        if not isinstance(weights, (str, os.PathLike)):
+            raise TypeError(
+                "weights must be None, a preset name or a file path. "
+                f"Received: weights of type {type(weights).__name__}"
+            )
+        from facelandmarks import weights as fl_weights
+
+        name = os.fspath(weights)
+        if name == DEFAULT_WEIGHTS:
+            name = fl_weights.default_preset_name()
+        path, spec = fl_weights.resolve_weights(
+            name, cache_dir=cache_dir, verbose=_resolve_verbose(verbose)
+        )
+        self.spec = spec
+        self.config, self.models = _load_file(path)
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def model(self) -> keras.Model:
+        """The Keras model of the last (finest) stage; all stages are in :attr:`models`."""
+        return self.models[-1]
+
+    @property
+    def num_points(self) -> int:
+        """Landmarks per face ``P``."""
+        return self.config.num_points
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """``(height, width)`` of the last stage's model input."""
+        return self.config.stages[-1].input_size
+
+    def __repr__(self) -> str:
+        stages = ", ".join(f"{s.backbone}@{s.input_size[0]}x{s.input_size[1]}/{s.framing}"
+                           for s in self.config.stages)
+        src = f", weights={self.spec.name!r}" if self.spec else ""
+        return f"LandmarkDetector(stages=[{stages}], points={self.num_points}{src})"
+
+    # ------------------------------------------------------------------ predict
+    def predict(
+        self,
+        images: Any,
+        *,
+        batch_size: int = 32,
+        verbose: int | str = 0,
+    ) -> np.ndarray:
+        """Predict landmarks for one image or many.
+
+        Args:
+            images: a path, a PIL image, an ``(H, W, 3)`` uint8 RGB array (also ``(H, W)``
+                gray, ``(H, W, 4)`` RGBA), a sequence or iterator of these (sizes may differ),
+                an ``(N, H, W, 3)`` uint8 array, or a :class:`LandmarkDataset`. Images stream
+                through in batches, so long lists and datasets use bounded memory.
+            batch_size: images per model call.
+            verbose: 0 silent (default), 1 or ``"auto"`` a Keras progress bar.
+
+        Returns:
+            float32 ``(N, P, 2)``: ``(x, y)`` in pixels of *each* input image as given (after
+            EXIF orientation), origin top-left, pixel centres at integers. One image in gives
+            ``(1, P, 2)``. Points may fall outside the image when the face extends beyond it.
+
+        Raises:
+            FileNotFoundError, ValueError, TypeError: an input that is not a readable image
+                (the message names it).
+        """
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+        verbose = _resolve_verbose(verbose)
+        if isinstance(images, LandmarkDataset):
+            images = images.image_paths
+        total = fl_io.count_images(images)
+        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
+        out: list[np.ndarray] = []
+        batch: list[np.ndarray] = []
+        done = 0
+        for _name, rgb in fl_io.iter_images(images):
+            batch.append(rgb)
+            if len(batch) == batch_size:
+                out.append(self._predict_batch(batch))
+                done += len(batch)
+                batch = []
+                if bar is not None:
+                    bar.update(done)
+        if batch:
+            out.append(self._predict_batch(batch))
+            done += len(batch)
+            if bar is not None:
+                bar.update(done, finalize=True)
+        if not out:
+            raise ValueError("predict received no images (an empty sequence).")
+        return np.concatenate(out, axis=0)
+
+    def _predict_batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        xy = None
+        for stage, model in zip(self.config.stages, self.models):
+            framings = []
+            crops = []
+            for i, rgb in enumerate(images):
+                h, w = rgb.shape[:2]
+                if stage.framing == "image":
+                    f = Framing.whole_image((w, h), stage.out_size, pixel_offset=stage.pixel_offset)
+                else:
+                    box = box_from_points(
+                        xy[i], margin=stage.box_margin, aspect=stage.out_size[0] / stage.out_size[1]
+                    )
+                    f = Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
+                framings.append(f)
+                crops.append(render_numpy(rgb, f.center_matrix(), stage.input_size))
+            xyn = np.asarray(model.predict_on_batch(np.stack(crops)), dtype=np.float32)
+            xyn = xyn.reshape(len(images), self.num_points, 2)
+            xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn)])
+        return xy.astype(np.float32)
+
+    # ------------------------------------------------------------------ evaluate
+    def evaluate(
+        self,
+        data: LandmarkDataset | tuple[Any, np.ndarray],
+        *,
+        batch_size: int = 32,
+        verbose: int | str = 0,
+        return_predictions: bool = False,
+    ) -> dict[str, Any]:
+        """Score predictions against ground truth with the standard metrics.
+
+        Args:
+            data: a :class:`LandmarkDataset`, or ``(images, landmarks)`` where ``landmarks``
+                is ``(N, 76, 2)`` pixels of each image (NaN = unavailable).
+            batch_size, verbose: as in :meth:`predict`.
+            return_predictions: also return the float32 ``(N, P, 2)`` pixel predictions
+                under ``"predictions"``.
+
+        Returns:
+            The dict of :func:`facelandmarks.metrics.evaluate_landmarks`: ``"nme"``
+            (inter-ocular, outer corners 27-32), ``"nme_pupil"`` (31-36), ``"median_nme"``,
+            ``"mean_error_px"``, ``"failure_rate@0.08"``, ``"failure_rate@0.10"``,
+            ``"auc@0.08"``, ``"auc@0.10"``, ``"n_images"``, ``"n_points"``.
+
+        Raises:
+            ValueError: mismatched lengths or shapes, or ground truth without eye corners.
+        """
+        if isinstance(data, LandmarkDataset):
+            images, truth = data.image_paths, data.landmarks
+        elif isinstance(data, tuple) and len(data) == 2:
+            images, truth = data
+        else:
+            raise TypeError(
+                "evaluate expects a LandmarkDataset or a tuple (images, landmarks). "
+                f"Received: {type(data).__name__}"
+            )
+        pred = self.predict(images, batch_size=batch_size, verbose=verbose)
+        truth = np.asarray(truth, dtype=np.float32)
+        if truth.shape != pred.shape:
+            raise ValueError(
+                f"landmarks must have shape {pred.shape} to match the {len(pred)} images. "
+                f"Received: {truth.shape}"
+            )
+        scores: dict[str, Any] = dict(fl_metrics.evaluate_landmarks(pred, truth))
+        if return_predictions:
+            scores["predictions"] = pred
+        return scores
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        train: LandmarkDataset,
+        validation_data: LandmarkDataset | None = None,
+        *,
+        epochs: int = 8,
+        batch_size: int = 16,
+        learning_rate: float = 1e-3,
+        augment: Any = None,
+        stages: Sequence[int] | None = None,
+        callbacks: Iterable[keras.callbacks.Callback] | None = None,
+        monitor_nme: bool = True,
+        cache: bool = False,
+        seed: int = 0,
+        verbose: int | str = "auto",
+    ) -> keras.callbacks.History:
+        """Train on a landmark dataset (the original recipe by default).
+
+        Args:
+            train: training images and pixel landmarks (``NaN`` = unavailable: excluded from
+                the loss).
+            validation_data: optional held-out dataset: validation loss each epoch, and (with
+                ``monitor_nme``) the inference-mode NME ``val_nme``.
+            epochs, batch_size, learning_rate: Adam, as the original (8, 16, 1e-3).
+            augment: a :class:`facelandmarks.training.Augmentation`, ``True`` for the default
+                one, or ``None``/``False`` for none (the original used none).
+            stages: indices of the stages to train (default all, first to last).
+            callbacks: extra Keras callbacks.
+            monitor_nme: compute ``val_nme`` in inference mode after each epoch (catches
+                normalisation layers whose inference statistics lag behind training).
+            cache: keep decoded images in RAM between epochs.
+            seed: shuffling and augmentation seed.
+            verbose: Keras ``fit`` verbosity.
+
+        Returns:
+            The ``keras.callbacks.History`` of the last stage trained (all are kept in
+            :attr:`history`).
+
+        Raises:
+            TypeError / ValueError: bad data or arguments.
+        """
+        from facelandmarks.training import Augmentation, make_tf_dataset
+
+        for name, data in (("train", train), ("validation_data", validation_data)):
+            if data is not None and not isinstance(data, LandmarkDataset):
+                raise TypeError(
+                    f"{name} must be a LandmarkDataset (see facelandmarks.load_muct or "
+                    f"LandmarkDataset(...)). Received: {type(data).__name__}"
+                )
+            if data is not None and data.num_points != self.num_points:
+                raise ValueError(
+                    f"{name} has {data.num_points} points per image; this detector predicts "
+                    f"{self.num_points}."
+                )
+        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
+        if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
+            raise ValueError(f"learning_rate must be > 0. Received: {learning_rate!r}")
+        if augment is True:
+            augment = Augmentation()
+        elif augment is False:
+            augment = None
+        elif augment is not None and not isinstance(augment, Augmentation):
+            raise TypeError(f"augment must be an Augmentation, True, False or None. "
+                            f"Received: {type(augment).__name__}")
+        stage_ids = list(range(len(self.models))) if stages is None else list(stages)
+        verbose = _resolve_verbose(verbose)
+        history = None
+        for k in stage_ids:
+            stage, model = self.config.stages[k], self.models[k]
+            logger.info("training stage %d (%s, %s)", k, stage.backbone, stage.framing)
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss=get_loss(self.config.loss),
+            )
+            train_ds = make_tf_dataset(
+                train, stage, batch_size=batch_size, training=True, augment=augment,
+                seed=seed, cache=cache,
+            )
+            val_ds = None
+            cbs = list(callbacks or [])
+            if validation_data is not None:
+                val_ds = make_tf_dataset(
+                    validation_data, stage, batch_size=batch_size, training=False, cache=cache
+                )
+                if monitor_nme:
+                    cbs.insert(0, _NMEMonitor(self, validation_data, k, batch_size))
+            if k in self._untrained:
+                _init_head_to_mean(model, train, stage)
+                self._untrained.discard(k)
+            history = model.fit(
+                train_ds,
+                validation_data=val_ds,
+                epochs=epochs,
+                callbacks=cbs,
+                verbose=verbose,
+                shuffle=False,  # the tf.data pipeline shuffles, deterministically per seed
+            )
+            self.history.append(history)
+        return history
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike) -> Path:
+        """Save the detector (all stages and the config) to one ``.keras`` file, atomically.
+
+        The file is a Keras archive (loadable by ``keras.saving.load_model`` after
+        ``import facelandmarks``) holding a container model whose layers are the stages, plus
+        ``facelandmarks.json`` (config and format version). Load with
+        ``LandmarkDetector(weights=path)``.
+
+        Args:
+            path: destination; must end in ``.keras``.
+
+        Returns:
+            The written path.
+
+        Raises:
+            ValueError: the path does not end in ``.keras``.
+            OSError: the directory is not writable (nothing is left half-written).
+        """
+        path = Path(path)
+        if path.suffix != ".keras":
+            raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in
+                  enumerate(self.models)]
+        outputs = [m(x) for m, x in zip(self.models, inputs)]
+        container = keras.Model(inputs, outputs, name="facelandmarks_detector")
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "config": self.config.to_dict(),
+            "stage_layers": [m.name for m in self.models],
+        }
+        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.keras", dir=path.parent)
+        os.close(fd)
+        try:
+            container.save(tmp)
+            with zipfile.ZipFile(tmp, "a") as zf:
+                zf.writestr(META_NAME, json.dumps(meta, indent=2))
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        logger.info("saved detector to %s", path)
+        return path
+
+
+def _load_file(path: Path) -> tuple[DetectorConfig, list[keras.Model]]:
+    """Load a detector file of any supported kind (by content, not by name)."""
+    from facelandmarks import legacy
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"weights file not found: {str(path)!r}")
+    if legacy.is_legacy_h5(path):
+        model = legacy.load_legacy_model(path)
+        config = DetectorConfig(
+            stages=(LEGACY_2019_STAGE,),
+            description="The original 2019 project's weights (Keras 2.2.4, ResNet50, MUCT).",
+        )
+        return config, [model]
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = zf.namelist()
+            if META_NAME not in names:
+                raise ValueError(
+                    f"{str(path)!r} is a zip/Keras archive but not a facelandmarks detector "
+                    f"(no {META_NAME} inside). Save detectors with LandmarkDetector.save()."
+                )
+            meta = json.loads(zf.read(META_NAME))
+        if meta.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(
+                f"{str(path)!r} was written by a newer facelandmarks (format "
+                f"{meta.get('format_version')}); this version reads format {FORMAT_VERSION}."
+            )
+        config = DetectorConfig.from_dict(meta["config"])
+        container = keras.saving.load_model(path, compile=False)
+        models = [container.get_layer(n) for n in meta["stage_layers"]]
+        return config, models
+    raise ValueError(
+        f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
+        "original 2019 weights.h5 (Keras 2 HDF5)."
+    )
+
+
+def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageConfig) -> None:
+    """Start a fresh head at the mean training shape: bias = logit(mean normalised target).
+
+    Without this the sigmoid head starts at the frame centre (0.5, 0.5) for every point and
+    spends the first epochs (and saturating gradients) getting to the mean shape.
+    """
+    from facelandmarks.training import make_tf_dataset
+
+    sample = data.subset(np.linspace(0, len(data) - 1, min(len(data), 128)).astype(int))
+    targets = [t.numpy() for _, t in make_tf_dataset(sample, stage, batch_size=64,
+                                                      training=False)]
+    mean = np.nanmean(np.concatenate(targets), axis=0)
+    mean = np.where(np.isfinite(mean), mean, 0.5).clip(1e-3, 1 - 1e-3)
+    dense = model.get_layer("landmarks")
+    kernel, _ = dense.get_weights()
+    dense.set_weights([kernel, np.log(mean / (1 - mean)).astype(np.float32)])
+    logger.info("head bias set to the mean shape of %d training images", len(sample))
+
+
+class _NMEMonitor(keras.callbacks.Callback):
+    """Adds ``val_nme`` (inference mode, pixels of the original images) to the epoch logs."""
+
+    def __init__(self, detector: LandmarkDetector, data: LandmarkDataset, stage: int,
+                 batch_size: int) -> None:
+        super().__init__()
+        self.detector = detector
+        self.data = data
+        self.stage = stage
+        self.batch_size = batch_size
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        det = self.detector
+        if self.stage == len(det.models) - 1:
+            scores = det.evaluate(self.data, batch_size=self.batch_size)
+        else:
+            # An earlier stage: score it alone, as if it were the last.
+            sub = object.__new__(LandmarkDetector)
+            sub.config = DetectorConfig(stages=det.config.stages[: self.stage + 1],
+                                        num_points=det.num_points)
+            sub.models = det.models[: self.stage + 1]
+            sub.spec = None
+            scores = sub.evaluate(self.data, batch_size=self.batch_size)
+        if logs is not None:
+            logs["val_nme"] = scores["nme"]
+        logger.info("epoch %d: val_nme %.4f", epoch + 1, scores["nme"])

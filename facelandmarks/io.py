@@ -1,0 +1,617 @@
+"""Turn whatever a user passes as "an image" into RGB ``uint8`` pixel arrays.
+
+This is the only module that reads image files or converts image objects; everything
+downstream works on ``(H, W, 3)`` ``uint8`` RGB arrays. It depends on NumPy and Pillow only
+(no Keras, no TensorFlow), so it is cheap to import.
+
+Accepted inputs (:data:`ImageLike`):
+
+* a path (``str`` or :class:`os.PathLike`) to any file Pillow can decode. Multi-frame files
+  (GIF, TIFF, APNG, MPO) give their first frame. URLs are not downloaded.
+* a :class:`PIL.Image.Image`.
+* a :class:`numpy.ndarray` of dtype ``uint8`` or ``uint16`` and shape ``(H, W)``,
+  ``(H, W, 1)``, ``(H, W, 3)`` or ``(H, W, 4)``; channels last, channel order RGB(A).
+
+Coordinate frame: files and PIL images are returned in their **EXIF-oriented frame**, the way
+an image viewer shows them. A JPEG stored 640 wide and 480 high with EXIF orientation 6
+("rotate 90 degrees clockwise to view") comes back as a ``(640, 480, 3)`` array, i.e. 480 wide
+and 640 high, and landmarks predicted on it are pixel coordinates of that upright picture.
+Arrays carry no metadata and are used as they are.
+
+Pixel conversions (no colour management: ICC profiles are ignored):
+
+==========================  ============================================================
+Pillow mode / array         Result
+==========================  ============================================================
+``RGB``                     unchanged
+``L``, ``1``                grey value copied to R, G and B (``1`` gives 0 or 255)
+``LA``, ``La``, ``RGBA``,   alpha is **dropped**, not composited: a fully transparent pixel
+``RGBa``, ``RGBX``, ``PA``  keeps the colour stored under it
+``P``                       palette looked up; palette transparency is dropped
+``CMYK``, ``YCbCr``, other  Pillow's ``Image.convert("RGB")``
+``I;16``, ``I;16B``,        16-bit grey scaled to 8 bits as ``value >> 8`` (the full range
+``I;16L``, ``I;16N``        0..65535 maps onto 0..255; nothing is clipped)
+``I`` (32-bit integer)      treated as 16-bit grey (``>> 8``); values outside 0..65535
+                            raise :class:`ValueError`
+``F`` (32-bit float)        :class:`ValueError`: floats have no agreed intensity range
+``uint16`` arrays           ``>> 8`` as above
+==========================  ============================================================
+
+Returned arrays are always new, writable, C-contiguous ``uint8`` arrays: the caller's array
+or image is never modified and never shared.
+
+Files are decoded completely when loaded, with Pillow's ``LOAD_TRUNCATED_IMAGES`` left off, so
+a truncated or corrupt file raises :class:`ValueError` instead of coming back padded with grey.
+Pillow decides what "complete" means: a JPEG without its end-of-image marker is refused, while
+a PNG whose pixel data is all there but whose final ``IEND`` chunk is missing is accepted.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+import zlib
+from collections.abc import Iterable, Iterator, Mapping, Sized
+from collections.abc import Set as AbstractSet
+from typing import Any, TypeAlias
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+__all__ = [
+    "ImageLike",
+    "as_image_list",
+    "count_images",
+    "image_size",
+    "iter_images",
+    "load_image",
+]
+
+logger = logging.getLogger(__name__)
+
+ImageLike: TypeAlias = str | os.PathLike[str] | Image.Image | np.ndarray
+"""One image: a file path, a PIL image, or a ``uint8``/``uint16`` pixel array."""
+
+_ACCEPTED = "a file path (str or os.PathLike), a PIL.Image.Image or a numpy.ndarray"
+_ACCEPTED_MANY = (
+    f"one image ({_ACCEPTED}), a list or tuple of such images, "
+    "or a 4-D uint8 array of shape (N, H, W, 3)"
+)
+_ARRAY_EXPECTED = (
+    "a uint8 or uint16 array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) "
+    "(grey, RGB or RGBA, channels last)"
+)
+
+_ORIENTATION_TAG = 0x0112
+_AXES_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+_SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
+# Errors Pillow and its codecs raise on a corrupt or truncated file (UnidentifiedImageError
+# and "image file is truncated" are OSErrors).
+_DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib.error)
+# PNG chunks that Pillow reads into ``info`` and that can carry an EXIF orientation.
+_PNG_METADATA_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------
+
+
+def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
+    """Load one image as an RGB ``uint8`` array.
+
+    Files and PIL images are returned in their EXIF-oriented frame (as a viewer shows them);
+    the conversions applied to each Pillow mode and array dtype are listed in the module
+    docstring. The file is fully decoded, so truncated or corrupt files are reported here
+    rather than showing up as grey blocks in the pixels.
+
+    Args:
+        image: A path (``str`` or ``os.PathLike``) to an image file, a ``PIL.Image.Image``, or
+            a ``uint8``/``uint16`` array of shape ``(H, W)``, ``(H, W, 1)``, ``(H, W, 3)`` or
+            ``(H, W, 4)``.
+        name: How to call the image in error messages. Defaults to the path, ``"<PIL image>"``
+            or ``"<array>"``.
+
+    Returns:
+        A new, writable, C-contiguous ``uint8`` array of shape ``(H, W, 3)``, RGB, in pixel
+        rows top to bottom of the EXIF-oriented image. It never shares memory with ``image``.
+
+    Raises:
+        FileNotFoundError: ``image`` is a ``str``/path that does not exist.
+        IsADirectoryError: ``image`` is the path of a directory.
+        ValueError: The file is not an image, is corrupt or truncated; the array has the
+            wrong shape or dtype or zero size; the image has a mode without a defined
+            conversion (``F``, or ``I`` outside 0..65535).
+        TypeError: ``image`` is of none of the accepted types.
+
+    Example:
+        >>> import numpy as np
+        >>> grey = np.array([[0, 128], [255, 7]], dtype=np.uint8)
+        >>> rgb = load_image(grey)
+        >>> rgb.shape, rgb.dtype, rgb[0, 1].tolist()
+        ((2, 2, 3), dtype('uint8'), [128, 128, 128])
+    """
+    if isinstance(image, (str, os.PathLike)):
+        path = _path_string(image)
+        label = name if name is not None else path
+        return _load_file(image, label)
+    if isinstance(image, Image.Image):
+        label = name if name is not None else "<PIL image>"
+        _load_pil(image, label)
+        return _orient(_pil_to_rgb(image, label), _orientation(image))
+    if isinstance(image, np.ndarray):
+        label = name if name is not None else "<array>"
+        return _array_to_rgb(image, label)
+    raise _type_error(image, name if name is not None else "`image`")
+
+
+def as_image_list(images: Any) -> list[ImageLike]:
+    """Normalise the "one image or many" argument of ``predict`` into a list.
+
+    Nothing is loaded; only the types are checked, so errors about wrong types come before
+    any work is done. Iterators and generators are refused because making a list of them
+    would pull every item into memory: stream them with :func:`iter_images` instead.
+
+    Args:
+        images: One image (a path, a ``PIL.Image.Image``, or an array that is not 4-D); a list,
+            tuple or other sequence of images (kinds and sizes may be mixed); or a 4-D array
+            of shape ``(N, H, W, C)``, which is split along its first axis.
+
+    Returns:
+        A new list of the images. Items split from a 4-D array are views of it (they are
+        copied by :func:`load_image`).
+
+    Raises:
+        TypeError: ``images`` or one of its items has a type that is not accepted, or
+            ``images`` is an iterator/generator, a mapping, a set or ``bytes``.
+
+    Example:
+        >>> import numpy as np
+        >>> len(as_image_list(np.zeros((4, 8, 8, 3), np.uint8)))
+        4
+        >>> as_image_list("face.jpg")
+        ['face.jpg']
+    """
+    kind, obj = _classify(images, "as_image_list")
+    if kind == "single":
+        return [obj]
+    if kind == "batch":
+        return [obj[i] for i in range(obj.shape[0])]
+    if kind == "iterator":
+        raise TypeError(
+            "as_image_list does not consume iterators or generators (that would load every "
+            "item into memory); use iter_images() to stream them, or pass list(images). "
+            f"Received: {type(images).__name__}"
+        )
+    items = list(obj)
+    for i, item in enumerate(items):
+        if not _is_single_type(item):
+            raise _type_error(item, f"images[{i}]")
+    return items
+
+
+def iter_images(images: Any) -> Iterator[tuple[str, np.ndarray]]:
+    """Lazily load images one at a time, so that long lists and generators stream.
+
+    The container is checked when this function is called; each image is loaded only when
+    the returned iterator is advanced, and an iterator or generator given as ``images`` is
+    advanced only one item at a time (never ahead of what has been yielded).
+
+    Args:
+        images: Anything :func:`as_image_list` accepts, or an iterator/generator of images.
+
+    Returns:
+        An iterator of ``(display_name, rgb)`` pairs. ``display_name`` is the path as a
+        string for files, ``"<array #i>"`` for arrays (including the rows of a 4-D batch) and
+        ``"<PIL image #i>"`` for PIL images, ``i`` being the 0-based position. ``rgb`` is the
+        ``(H, W, 3)`` ``uint8`` array :func:`load_image` returns.
+
+    Raises:
+        TypeError: At call time if ``images`` is of an unaccepted type; while iterating if an
+            item is (the message names the item by its position).
+        FileNotFoundError, IsADirectoryError, ValueError: While iterating, as
+            :func:`load_image` raises them, naming the item.
+
+    Example:
+        >>> import numpy as np
+        >>> batch = np.zeros((2, 4, 6, 3), np.uint8)
+        >>> [(name, rgb.shape) for name, rgb in iter_images(batch)]
+        [('<array #0>', (4, 6, 3)), ('<array #1>', (4, 6, 3))]
+    """
+    kind, obj = _classify(images, "iter_images")
+    return _iterate(kind, obj)
+
+
+def count_images(images: Any) -> int | None:
+    """Number of images in ``images`` where it is known without loading or consuming anything.
+
+    Args:
+        images: Anything :func:`iter_images` accepts.
+
+    Returns:
+        1 for a single image, ``N`` for a 4-D array or a sized collection, ``None`` for an
+        iterator or generator (whose length is unknown until it is exhausted).
+
+    Raises:
+        TypeError: ``images`` is of an unaccepted type.
+
+    Example:
+        >>> count_images(["a.jpg", "b.png"]), count_images(iter(["a.jpg"]))
+        (2, None)
+    """
+    kind, obj = _classify(images, "count_images")
+    if kind == "single":
+        return 1
+    if kind == "batch":
+        return int(obj.shape[0])
+    if kind == "collection" and isinstance(obj, Sized):
+        return len(obj)
+    return None
+
+
+def image_size(image: ImageLike) -> tuple[int, int]:
+    """``(width, height)`` of an image in the frame :func:`load_image` returns it in.
+
+    For files only the header and metadata are read, not the pixel data, so this is cheap
+    even for large photos. The EXIF orientation is applied: orientations 5 to 8 swap width and
+    height.
+
+    Args:
+        image: A path, a ``PIL.Image.Image`` or an array, as for :func:`load_image`.
+
+    Returns:
+        ``(width, height)`` in pixels, as Python ints, after EXIF orientation.
+
+    Raises:
+        FileNotFoundError: The path does not exist.
+        IsADirectoryError: The path is a directory.
+        ValueError: The file is not an image Pillow can identify; the array has the wrong
+            shape, dtype or zero size.
+        TypeError: ``image`` is of none of the accepted types.
+
+    Example:
+        >>> import numpy as np
+        >>> image_size(np.zeros((480, 640, 3), np.uint8))
+        (640, 480)
+    """
+    if isinstance(image, (str, os.PathLike)):
+        return _file_size(image, _path_string(image))
+    if isinstance(image, Image.Image):
+        width, height = image.size
+        if _orientation(image) in _AXES_SWAPPING_ORIENTATIONS:
+            width, height = height, width
+        return int(width), int(height)
+    if isinstance(image, np.ndarray):
+        arr = _check_array(image, "<array>")
+        return int(arr.shape[1]), int(arr.shape[0])
+    raise _type_error(image, "`image`")
+
+
+# --------------------------------------------------------------------------------------
+# Containers
+# --------------------------------------------------------------------------------------
+
+
+def _is_single_type(obj: object) -> bool:
+    return isinstance(obj, (str, os.PathLike, Image.Image, np.ndarray))
+
+
+def _classify(images: Any, func: str) -> tuple[str, Any]:
+    """Sort the ``images`` argument into single / batch / collection / iterator."""
+    if isinstance(images, np.ndarray):
+        return ("batch", images) if images.ndim == 4 else ("single", images)
+    if _is_single_type(images):
+        return "single", images
+    refusal = None
+    if isinstance(images, (bytes, bytearray, memoryview)):
+        refusal = (
+            "Encoded image bytes are not accepted; decode them with "
+            "PIL.Image.open(io.BytesIO(data)) first."
+        )
+    elif isinstance(images, Mapping):
+        refusal = "Mappings are not accepted; pass e.g. list(images.values())."
+    elif isinstance(images, AbstractSet):
+        refusal = "Sets are not accepted because they have no order; pass a sorted list."
+    elif isinstance(images, Iterator):
+        return "iterator", images
+    elif isinstance(images, Iterable):
+        return "collection", images
+    hint = f" {refusal}" if refusal else ""
+    raise TypeError(
+        f"{func} expects `images` as {_ACCEPTED_MANY}, or (iter_images and count_images only) "
+        f"an iterator of images.{hint} Received: object of type {type(images).__name__}"
+    )
+
+
+def _display_name(item: object, index: int) -> str:
+    if isinstance(item, (str, os.PathLike)):
+        return _path_string(item)
+    if isinstance(item, Image.Image):
+        return f"<PIL image #{index}>"
+    if isinstance(item, np.ndarray):
+        return f"<array #{index}>"
+    return f"<{type(item).__name__} #{index}>"
+
+
+def _iterate(kind: str, obj: Any) -> Iterator[tuple[str, np.ndarray]]:
+    if kind == "single":
+        name = _display_name(obj, 0)
+        yield name, load_image(obj, name=name)
+    elif kind == "batch":
+        for i in range(obj.shape[0]):
+            name = f"<array #{i}>"
+            yield name, load_image(obj[i], name=name)
+    else:
+        # enumerate() asks the underlying iterator for exactly one item per step.
+        for i, item in enumerate(obj):
+            name = _display_name(item, i)
+            yield name, load_image(item, name=name)
+
+
+# --------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------
+
+
+def _path_string(path: str | os.PathLike[Any]) -> str:
+    return os.fsdecode(os.fspath(path))
+
+
+def _check_path(path: str | os.PathLike[Any], label: str) -> None:
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Image {label!r} is a directory; expected the path of an image file. "
+            f"Received: image={_path_string(path)!r}"
+        )
+    if not os.path.exists(path):
+        text = _path_string(path)
+        hint = ""
+        if "://" in text:
+            hint = " URLs are not downloaded; download the file first."
+        raise FileNotFoundError(
+            f"Image file {label!r} not found; expected the path of an existing image file."
+            f"{hint} Received: image={text!r}"
+        )
+
+
+def _not_an_image(label: str, err: BaseException) -> ValueError:
+    return ValueError(
+        f"Image file {label!r} is not an image file Pillow can identify "
+        f"(expected e.g. JPEG, PNG, BMP, TIFF, WebP). Received: {err}"
+    )
+
+
+def _corrupt(label: str, err: BaseException) -> ValueError:
+    return ValueError(
+        f"Image file {label!r} could not be decoded; it is corrupt or truncated. "
+        f"Received: {type(err).__name__}: {err}"
+    )
+
+
+def _load_file(path: str | os.PathLike[Any], label: str) -> np.ndarray:
+    _check_path(path, label)
+    with open(path, "rb") as fp:
+        try:
+            pil = Image.open(fp)
+        except UnidentifiedImageError as err:
+            raise _not_an_image(label, err) from err
+        except _DECODE_ERRORS as err:
+            raise _corrupt(label, err) from err
+        with pil:
+            try:
+                # Decode every pixel now (LOAD_TRUNCATED_IMAGES is left False), so that a
+                # truncated file raises instead of being padded with grey.
+                pil.load()
+            except _DECODE_ERRORS as err:
+                raise _corrupt(label, err) from err
+            orientation = _orientation(pil)
+            rgb = _pil_to_rgb(pil, label)
+    return _orient(rgb, orientation)
+
+
+def _file_size(path: str | os.PathLike[Any], label: str) -> tuple[int, int]:
+    _check_path(path, label)
+    with open(path, "rb") as fp:
+        try:
+            pil = Image.open(fp)
+        except UnidentifiedImageError as err:
+            raise _not_an_image(label, err) from err
+        except _DECODE_ERRORS as err:
+            raise _corrupt(label, err) from err
+        with pil:
+            width, height = pil.size
+            if pil.format == "PNG" and "exif" not in pil.info:
+                if _png_has_metadata_after_idat(path):
+                    # Pillow reads the chunks after the pixel data only while decoding it.
+                    try:
+                        pil.load()
+                    except _DECODE_ERRORS as err:
+                        raise _corrupt(label, err) from err
+                    orientation = _orientation(pil)
+                else:
+                    # Pillow's PNG getexif() would decode the whole image to look for metadata
+                    # after the pixel data; there is none, so the generic reader gives the
+                    # same answer from the chunks already parsed.
+                    orientation = _orientation(pil, generic=True)
+            else:
+                orientation = _orientation(pil)
+    if orientation in _AXES_SWAPPING_ORIENTATIONS:
+        width, height = height, width
+    return int(width), int(height)
+
+
+def _png_has_metadata_after_idat(path: str | os.PathLike[Any]) -> bool:
+    """Whether a PNG has chunks that may hold EXIF after its image data (True if unsure)."""
+    with open(path, "rb") as fp:
+        if fp.read(8) != _PNG_SIGNATURE:
+            return True
+        seen_idat = False
+        while True:
+            header = fp.read(8)
+            if len(header) < 8:
+                return True
+            length, chunk_type = struct.unpack(">I4s", header)
+            if chunk_type == b"IEND":
+                return False
+            if chunk_type == b"IDAT":
+                seen_idat = True
+            elif seen_idat and chunk_type in _PNG_METADATA_CHUNKS:
+                return True
+            fp.seek(length + 4, os.SEEK_CUR)  # chunk data and CRC
+
+
+# --------------------------------------------------------------------------------------
+# PIL images
+# --------------------------------------------------------------------------------------
+
+
+def _load_pil(image: Image.Image, label: str) -> None:
+    try:
+        image.load()
+    except _DECODE_ERRORS as err:
+        raise ValueError(
+            f"Image {label} could not be decoded; it is closed, corrupt or truncated. "
+            f"Received: {type(err).__name__}: {err}"
+        ) from err
+
+
+def _orientation(image: Image.Image, *, generic: bool = False) -> int:
+    """The EXIF orientation (1..8) of ``image``; 1 when absent, invalid or unreadable.
+
+    Reads the same tag (including an XMP ``tiff:Orientation``) that
+    ``PIL.ImageOps.exif_transpose`` acts on. ``generic=True`` skips format-specific readers
+    (Pillow's PNG reader decodes the image first).
+    """
+    try:
+        exif = Image.Image.getexif(image) if generic else image.getexif()
+    except (*_DECODE_ERRORS, KeyError, TypeError, IndexError) as err:
+        logger.debug("Ignoring unreadable EXIF data: %s", err)
+        return 1
+    value = exif.get(_ORIENTATION_TAG, 1)
+    try:
+        orientation = int(value)
+    except (TypeError, ValueError):
+        return 1
+    return orientation if 1 <= orientation <= 8 else 1
+
+
+def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation to an ``(H, W, 3)`` array, as ``exif_transpose`` does."""
+    if orientation == 2:  # mirrored horizontally
+        view = rgb[:, ::-1]
+    elif orientation == 3:  # rotated 180 degrees
+        view = rgb[::-1, ::-1]
+    elif orientation == 4:  # mirrored vertically
+        view = rgb[::-1]
+    elif orientation == 5:  # transposed (mirror along the main diagonal)
+        view = rgb.transpose(1, 0, 2)
+    elif orientation == 6:  # stored rotated 90 degrees counter-clockwise: rotate clockwise
+        view = np.rot90(rgb, k=-1)
+    elif orientation == 7:  # transverse (mirror along the anti-diagonal)
+        view = rgb.transpose(1, 0, 2)[::-1, ::-1]
+    elif orientation == 8:  # stored rotated 90 degrees clockwise: rotate counter-clockwise
+        view = np.rot90(rgb, k=1)
+    else:
+        return rgb
+    return np.ascontiguousarray(view)
+
+
+def _pil_to_rgb(image: Image.Image, label: str) -> np.ndarray:
+    """Pixels of a loaded PIL image as a new ``(H, W, 3)`` uint8 array, unoriented."""
+    mode = image.mode
+    if image.width == 0 or image.height == 0:
+        raise ValueError(
+            f"Image {label} has zero size; expected at least one pixel. "
+            f"Received: PIL image of size {image.size} and mode {mode!r}"
+        )
+    if mode in _SIXTEEN_BIT_MODES:
+        return _array_to_rgb(np.asarray(image), label)
+    if mode == "I":
+        values = np.asarray(image)
+        low, high = int(values.min()), int(values.max())
+        if low < 0 or high > 0xFFFF:
+            raise ValueError(
+                f"Image {label} has 32-bit integer mode 'I' with values outside 0..65535, "
+                "which has no defined 8-bit conversion; expected 16-bit grey values. "
+                f"Received: values from {low} to {high}"
+            )
+        return _array_to_rgb(values.astype(np.uint16), label)
+    if mode == "F":
+        raise ValueError(
+            f"Image {label} has 32-bit float mode 'F', which has no defined intensity range; "
+            "expected an 8- or 16-bit image. Scale it to 0..255 and convert it to uint8 first. "
+            "Received: mode 'F'"
+        )
+    if mode == "RGB":
+        rgb = image
+    elif mode in ("P", "PA") and "transparency" in image.info:
+        # Going through RGBA avoids Pillow's warning about palette transparency; the alpha
+        # is then dropped like for any other image with alpha.
+        rgb = image.convert("RGBA").convert("RGB")
+    elif mode == "La":
+        rgb = image.convert("LA").convert("RGB")
+    else:
+        try:
+            rgb = image.convert("RGB")
+        except ValueError as err:
+            raise ValueError(
+                f"Image {label} has Pillow mode {mode!r}, which cannot be converted to RGB; "
+                f"expected a grey, palette, RGB(A), CMYK or YCbCr image. Received: {err}"
+            ) from err
+    return np.array(rgb, dtype=np.uint8, order="C", copy=True)
+
+
+# --------------------------------------------------------------------------------------
+# Arrays
+# --------------------------------------------------------------------------------------
+
+
+def _check_array(image: np.ndarray, label: str) -> np.ndarray:
+    """Validate a pixel array; returns it as a plain ndarray (no copy)."""
+    arr = np.asarray(image)
+    dtype_ok = arr.dtype.kind == "u" and arr.dtype.itemsize in (1, 2)
+    shape_ok = arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (1, 3, 4))
+    if not (dtype_ok and shape_ok):
+        hint = ""
+        if arr.ndim == 4:
+            hint = " A 4-D array is a batch: pass it to iter_images() or predict()."
+        elif arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[2] not in (1, 3, 4):
+            hint = " It looks channels-first; use np.moveaxis(image, 0, -1)."
+        elif shape_ok and arr.dtype.kind == "f":
+            hint = " Scale floats to 0..255 and use .astype(np.uint8) first."
+        elif shape_ok and arr.dtype.kind in "iu":
+            hint = " Convert it with .astype(np.uint8) if its values are in 0..255."
+        raise ValueError(
+            f"Invalid image {label}: expected {_ARRAY_EXPECTED}.{hint} "
+            f"Received: array of shape {arr.shape} and dtype {arr.dtype}"
+        )
+    if arr.size == 0:
+        raise ValueError(
+            f"Invalid image {label}: it has zero size; expected at least one pixel. "
+            f"Received: array of shape {arr.shape} and dtype {arr.dtype}"
+        )
+    return arr
+
+
+def _array_to_rgb(image: np.ndarray, label: str) -> np.ndarray:
+    arr = _check_array(image, label)
+    view = arr[:, :, None] if arr.ndim == 2 else arr[:, :, :3]
+    if arr.dtype.itemsize == 2:
+        view = view >> 8  # 16 -> 8 bits over the full range: 65535 -> 255, never clipped
+    out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
+    np.copyto(out, view, casting="unsafe")  # broadcasts one grey channel to three
+    return out
+
+
+def _type_error(obj: object, label: str) -> TypeError:
+    hint = ""
+    if isinstance(obj, (bytes, bytearray, memoryview)):
+        hint = " To use encoded image bytes, open them with PIL.Image.open(io.BytesIO(data))."
+    elif isinstance(obj, (list, tuple)):
+        hint = " For pixel data given as nested lists, pass np.asarray(..., dtype=np.uint8)."
+    return TypeError(
+        f"Unsupported image {label}: expected {_ACCEPTED}.{hint} "
+        f"Received: object of type {type(obj).__name__}"
+    )

@@ -1,0 +1,195 @@
+"""Model construction: a backbone from ``keras.applications`` and the landmark regression head.
+
+Architecture (the original 2019 project's, for ``backbone="resnet50"``)::
+
+    uint8/float pixels (B, H, W, 3) in [0, 255]
+      -> preprocessing layer(s)            (inside the model: a saved model can't be fed wrongly)
+      -> backbone(include_top=False)       (a nested keras.Model named after the backbone)
+      -> GlobalAveragePooling2D
+      -> Dense(2P, sigmoid)                (B, 2P) interleaved (x0, y0, x1, y1, ...) in [0, 1]
+
+The head's outputs are *normalised* coordinates of the model input frame (see
+:mod:`facelandmarks.scaling`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+
+from facelandmarks.points import NUM_POINTS
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BackboneInfo:
+    """How to build one backbone and what input preprocessing it expects."""
+
+    constructor: Callable[..., keras.Model]
+    default_preprocessing: str
+    extra_kwargs: dict
+
+
+BACKBONES: dict[str, BackboneInfo] = {
+    # The original used x/255 with ResNet50 (not Keras' caffe-style preprocess_input).
+    "resnet50": BackboneInfo(keras.applications.ResNet50, "scale_01", {}),
+    "mobilenetv3small": BackboneInfo(
+        keras.applications.MobileNetV3Small,
+        "backbone",
+        {"include_preprocessing": True, "minimalistic": False},
+    ),
+    "mobilenetv3large": BackboneInfo(
+        keras.applications.MobileNetV3Large,
+        "backbone",
+        {"include_preprocessing": True, "minimalistic": False},
+    ),
+    "efficientnetb0": BackboneInfo(keras.applications.EfficientNetB0, "backbone", {}),
+}
+"""Backbones by name. ``default_preprocessing``: ``"scale_01"`` = a ``Rescaling(1/255)`` layer;
+``"backbone"`` = the backbone's own preprocessing, built into it (MobileNetV3 and EfficientNet
+include theirs) or added as a layer (ResNet50: Keras' caffe-style ``preprocess_input``)."""
+
+PREPROCESSING = ("scale_01", "backbone")
+NORMALIZATIONS = ("batch", "group")
+
+
+def _check_choice(name: str, value, allowed) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {sorted(allowed)}. Received: {name}={value!r}")
+
+
+@keras.saving.register_keras_serializable(package="facelandmarks")
+class CaffePreprocess(keras.layers.Layer):
+    """ResNet50's ImageNet preprocessing: RGB -> BGR, subtract the ImageNet channel means."""
+
+    def call(self, x):
+        x = keras.ops.cast(x, "float32")
+        mean = keras.ops.convert_to_tensor([103.939, 116.779, 123.68], dtype="float32")
+        return keras.ops.flip(x, axis=-1) - mean
+
+
+@keras.saving.register_keras_serializable(package="facelandmarks")
+class GroupNorm(keras.layers.GroupNormalization):
+    """GroupNormalization that accepts the ``mask``/``training`` call arguments of the
+    BatchNormalization it replaces in a cloned functional graph."""
+
+    def call(self, inputs, training=None, mask=None):
+        return super().call(inputs)
+
+
+def _to_group_norm(model: keras.Model, groups: int) -> keras.Model:
+    """Clone ``model`` with every BatchNormalization replaced by GroupNormalization.
+
+    Trained from scratch on small batches, BatchNormalization's moving statistics can lag far
+    behind the batch statistics, so inference-mode predictions collapse to the mean shape while
+    the training loss falls (measured on MUCT; see docs). GroupNormalization has no moving
+    statistics and behaves the same in training and inference.
+    """
+
+    def clone(layer):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            channels = layer.gamma.shape[-1] if layer.built else None
+            g = groups
+            if channels is not None:
+                while channels % g:
+                    g //= 2
+            return GroupNorm(
+                groups=max(g, 1), epsilon=layer.epsilon, name=layer.name.replace("bn", "gn")
+            )
+        return layer.__class__.from_config(layer.get_config())
+
+    return keras.models.clone_model(model, clone_function=clone)
+
+
+def build_model(
+    *,
+    backbone: str = "resnet50",
+    input_size: tuple[int, int] = (320, 240),
+    num_points: int = NUM_POINTS,
+    backbone_weights: str | None = None,
+    preprocessing: str | None = None,
+    normalization: str = "batch",
+    bn_epsilon: float | None = None,
+    mean_shape: np.ndarray | None = None,
+    name: str | None = None,
+) -> keras.Model:
+    """Build the landmark regression model.
+
+    Args:
+        backbone: a key of :data:`BACKBONES`.
+        input_size: ``(height, width)`` of the model input in pixels. Default ``(320, 240)``:
+            MUCT's 640x480 portraits halved, as the original.
+        num_points: landmarks per face ``P``; the head has ``2P`` sigmoid units.
+        backbone_weights: ``None`` (random init, no download) or ``"imagenet"`` (Keras downloads
+            ImageNet weights; needs network on first use) or a path to backbone weights.
+        preprocessing: ``"scale_01"`` (``x / 255``, the original's) or ``"backbone"``; default
+            the backbone's entry in :data:`BACKBONES`.
+        normalization: ``"batch"`` (the backbone as published) or ``"group"`` (every
+            BatchNormalization replaced by ``GroupNormalization(8)``, for training from scratch).
+        bn_epsilon: override BatchNormalization epsilon (the 2019 weights need ``1e-3``).
+        mean_shape: optional ``(P, 2)`` normalised mean landmarks; the output bias starts at its
+            logit so training starts at the mean shape instead of the centre of the frame.
+        name: model name (default ``"facelandmarks_<backbone>"``).
+
+    Returns:
+        A ``keras.Model`` mapping float32 ``(B, H, W, 3)`` RGB pixels in ``[0, 255]`` to
+        ``(B, 2P)`` normalised coordinates ``(x0, y0, x1, y1, ...)`` in ``[0, 1]``.
+
+    Raises:
+        ValueError: unknown backbone, preprocessing or normalization, or a bad size.
+    """
+    _check_choice("backbone", backbone, BACKBONES)
+    _check_choice("normalization", normalization, NORMALIZATIONS)
+    info = BACKBONES[backbone]
+    preprocessing = preprocessing or info.default_preprocessing
+    _check_choice("preprocessing", preprocessing, PREPROCESSING)
+    if (
+        len(tuple(input_size)) != 2
+        or not all(isinstance(v, (int, np.integer)) and v >= 32 for v in input_size)
+    ):
+        raise ValueError(
+            f"input_size must be (height, width), integers >= 32. Received: {input_size!r}"
+        )
+    height, width = (int(v) for v in input_size)
+
+    kwargs = dict(info.extra_kwargs)
+    if preprocessing == "scale_01" and "include_preprocessing" in kwargs:
+        kwargs["include_preprocessing"] = False
+    base = info.constructor(
+        include_top=False,
+        weights=backbone_weights,
+        input_shape=(height, width, 3),
+        **kwargs,
+    )
+    if bn_epsilon is not None:
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.epsilon = float(bn_epsilon)
+    if normalization == "group":
+        base = _to_group_norm(base, groups=8)
+
+    inputs = keras.Input((height, width, 3), name="image")
+    x = inputs
+    if preprocessing == "scale_01":
+        x = keras.layers.Rescaling(1.0 / 255.0, name="scale_01")(x)
+    elif backbone == "resnet50":
+        x = CaffePreprocess(name="caffe_preprocess")(x)
+    x = base(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    bias = "zeros"
+    if mean_shape is not None:
+        ms = np.clip(np.asarray(mean_shape, dtype=np.float64).reshape(-1), 1e-3, 1 - 1e-3)
+        if ms.shape != (2 * num_points,):
+            raise ValueError(
+                f"mean_shape must be ({num_points}, 2). Received: {np.shape(mean_shape)}"
+            )
+        bias = keras.initializers.Constant(np.log(ms / (1 - ms)).astype(np.float32))
+    outputs = keras.layers.Dense(
+        2 * num_points, activation="sigmoid", bias_initializer=bias, name="landmarks"
+    )(x)
+    return keras.Model(inputs, outputs, name=name or f"facelandmarks_{backbone}")

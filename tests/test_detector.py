@@ -1,0 +1,113 @@
+"""LandmarkDetector: inputs, output contract, save/load round trip, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facelandmarks import LandmarkDataset, LandmarkDetector
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def det():
+    return LandmarkDetector(
+        weights=None, backbone="mobilenetv3small", input_size=(64, 48), normalization="group"
+    )
+
+
+def _face_like(w: int, h: int, seed: int = 0) -> np.ndarray:
+    yy, xx = np.mgrid[0:h, 0:w]
+    r = np.random.default_rng(seed)
+    img = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)),
+                    r.integers(0, 255, (h, w))], axis=-1)
+    return img.astype(np.uint8)
+
+
+def test_predict_shapes_for_every_input_kind(det, tmp_path):
+    arr = _face_like(80, 100)
+    path = tmp_path / "a.png"
+    Image.fromarray(_face_like(120, 90, 1)).save(path)
+    pil = Image.fromarray(_face_like(60, 70, 2))
+    for single in (arr, str(path), path, pil):
+        out = det.predict(single)
+        assert out.shape == (1, 76, 2) and out.dtype == np.float32
+    many = det.predict([arr, str(path), pil], batch_size=2)
+    assert many.shape == (3, 76, 2)
+    # Same image alone or in a batch of mixed sizes: same answer.
+    np.testing.assert_allclose(many[1], det.predict(path)[0], atol=1e-4)
+    batch4d = det.predict(np.stack([arr, arr[:, ::-1]]))
+    assert batch4d.shape == (2, 76, 2)
+    gen = det.predict(iter([arr, arr]), verbose=0)
+    assert gen.shape == (2, 76, 2)
+
+
+def test_predictions_are_in_each_images_own_pixels(det):
+    """A whole-image model sees (almost) the same input for an image and its 2x upscale, so
+    its pixel outputs must scale with the image: x2 = (x + 0.5) * 2 - 0.5."""
+    small = _face_like(96, 128, 3)
+    big = np.asarray(Image.fromarray(small).resize((192, 256), Image.NEAREST))
+    p_small = det.predict(small)[0]
+    p_big = det.predict(big)[0]
+    np.testing.assert_allclose(p_big, (p_small + 0.5) * 2 - 0.5, atol=2.0)
+    # and the predictions are inside a sane range of the frame
+    assert np.all(p_small > -0.5) and np.all(p_small[:, 0] < 96) and np.all(p_small[:, 1] < 128)
+
+
+def test_predict_dataset_and_evaluate(det, tmp_path):
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"img{i}.png"
+        Image.fromarray(_face_like(48, 64, i)).save(p)
+        paths.append(str(p))
+    truth = np.random.default_rng(0).uniform(5, 40, (3, 76, 2)).astype(np.float32)
+    truth[0, 3] = np.nan
+    ds = LandmarkDataset(paths, truth, ["a", "b", "c"], ["1", "2", "3"], ["a", "a", "a"])
+    assert det.predict(ds).shape == (3, 76, 2)
+    scores = det.evaluate(ds, return_predictions=True)
+    for key in ("nme", "nme_pupil", "mean_error_px", "failure_rate@0.08", "failure_rate@0.10",
+                "auc@0.08", "auc@0.10", "n_images"):
+        assert key in scores
+    assert scores["n_images"] == 3
+    assert scores["predictions"].shape == (3, 76, 2)
+    with pytest.raises(ValueError, match="landmarks must have shape"):
+        det.evaluate((paths, truth[:2]))
+
+
+def test_save_load_round_trip(det, tmp_path):
+    img = _face_like(50, 70, 5)
+    path = det.save(tmp_path / "sub" / "model.keras")
+    again = LandmarkDetector(weights=path)
+    np.testing.assert_array_equal(again.predict(img), det.predict(img))
+    assert again.config == det.config
+    assert not list(path.parent.glob("*.tmp.keras"))
+    with pytest.raises(ValueError, match=r"\.keras"):
+        det.save(tmp_path / "model.h5")
+
+
+def test_bad_inputs_raise_clear_errors(det, tmp_path):
+    with pytest.raises(ValueError, match="no images"):
+        det.predict([])
+    with pytest.raises((ValueError, TypeError), match="float64"):
+        det.predict(np.zeros((10, 10, 3)))
+    with pytest.raises(FileNotFoundError, match="nope.jpg"):
+        det.predict(str(tmp_path / "nope.jpg"))
+    with pytest.raises(ValueError, match="batch_size"):
+        det.predict(_face_like(10, 10), batch_size=0)
+    with pytest.raises(TypeError, match="LandmarkDataset"):
+        det.fit(np.zeros((2, 76, 2)))
+
+
+def test_weights_argument_errors(tmp_path):
+    with pytest.raises(ValueError, match="no-such-preset"):
+        LandmarkDetector(weights="no-such-preset")
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="junk.bin"):
+        LandmarkDetector(weights=junk)
+    with pytest.raises(ValueError, match="backbone"):
+        LandmarkDetector(weights=None, backbone="vgg")
+    with pytest.raises(TypeError, match="weights"):
+        LandmarkDetector(weights=3)

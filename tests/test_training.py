@@ -1,0 +1,114 @@
+"""The tf.data pipeline: augmentation moves points with pixels; learning on real MUCT."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from facelandmarks.config import StageConfig
+from facelandmarks.points import MIRROR_PERMUTATION
+from facelandmarks.training import Augmentation, make_example_fn
+
+pytestmark = pytest.mark.slow
+
+FLIP_ONLY = Augmentation(flip=1.0, rotation=0, scale=0, shift=0, brightness=0, contrast=0,
+                         saturation=0)
+
+
+def _run(fn, image, points, seed=(1, 2)):
+    crop, target = fn(tf.constant(image), tf.constant(points, tf.float32),
+                      tf.constant(seed, tf.int64))
+    return crop.numpy(), target.numpy().reshape(-1, 2)
+
+
+def _dot_image(points: np.ndarray, w: int, h: int) -> np.ndarray:
+    img = np.zeros((h, w, 3), np.uint8)
+    for x, y in points:
+        if np.isfinite(x):
+            img[int(round(y)) - 1:int(round(y)) + 2, int(round(x)) - 1:int(round(x)) + 2] = 255
+    return img
+
+
+@pytest.mark.muct
+def test_flip_matches_muct_mirror_rows(muct):
+    """Flipping through the pipeline gives exactly MUCT's own mirrored ground truth."""
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(640, 480))
+    fn = make_example_fn(stage, augment=FLIP_ONLY, mirror=MIRROR_PERMUTATION, jitter=False)
+    picks = np.linspace(0, len(muct) - 1, 12).astype(int)
+    for i in picks:
+        img = np.asarray(tf.io.decode_jpeg(tf.io.read_file(muct.image_paths[i])))
+        crop, xyn = _run(fn, img, muct.landmarks[i])
+        np.testing.assert_allclose(crop, img[:, ::-1].astype(np.float32), atol=1e-3)
+        xy = xyn * [480, 640] - 0.5
+        expected = muct.mirror_landmarks[i]
+        np.testing.assert_array_equal(np.isnan(xy), np.isnan(expected))
+        np.testing.assert_allclose(xy[~np.isnan(xy)], expected[~np.isnan(expected)], atol=0.5)
+
+
+def test_unavailable_points_stay_unavailable_and_outside_points_are_dropped(rng):
+    pts = rng.uniform(20, 100, (76, 2)).astype(np.float32)
+    pts[[3, 40]] = np.nan
+    pts[5] = (-30.0, 50.0)  # outside the image: cannot be represented by the sigmoid head
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(64, 64))
+    aug = Augmentation(rotation=15, scale=0.1, shift=0.05)
+    fn = make_example_fn(stage, augment=aug, mirror=MIRROR_PERMUTATION, jitter=True)
+    for s in range(5):
+        _, xyn = _run(fn, _dot_image(pts, 120, 120), pts, seed=(s, 7))
+        flipped = bool(np.isnan(xyn[MIRROR_PERMUTATION[3]]).all() and not np.isnan(xyn[3]).all())
+        missing = {MIRROR_PERMUTATION[k] for k in (3, 40)} if flipped else {3, 40}
+        for k in missing:
+            assert np.isnan(xyn[k]).all()
+        finite = xyn[np.isfinite(xyn).all(axis=1)]
+        assert np.all((finite >= 0) & (finite <= 1))
+        assert np.isnan(xyn).any(axis=1).sum() >= 3
+
+
+@pytest.mark.parametrize("framing", ["image", "points"])
+def test_points_move_with_pixels(framing):
+    """Draw a bright dot at one landmark; after a random rotation/scale/shift/flip the brightest
+    pixel of the model input sits where the target says that landmark is."""
+    w, h = 160, 200
+    base = np.full((76, 2), np.nan, np.float32)
+    base[:, 0] = np.linspace(40, 120, 76)
+    base[:, 1] = np.linspace(60, 150, 76)
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(96, 80), framing=framing)
+    aug = Augmentation(rotation=20, scale=0.15, shift=0.05, brightness=0, contrast=0,
+                       saturation=0)
+    fn = make_example_fn(stage, augment=aug, mirror=MIRROR_PERMUTATION, jitter=True)
+    for k, s in [(30, 0), (50, 1), (10, 2), (70, 3)]:
+        img = _dot_image(base[[k]], w, h)
+        crop, xyn = _run(fn, img, base, seed=(s, 11))
+        # the dot carries label k, or its mirror partner if the sample was flipped
+        cand = [k, MIRROR_PERMUTATION[k]]
+        brightest = np.unravel_index(np.argmax(crop[..., 0]), crop.shape[:2])
+        got = np.array([brightest[1], brightest[0]], np.float32)
+        dists = [np.linalg.norm(xyn[c] * [80, 96] - 0.5 - got) for c in cand]
+        assert min(dists) < 2.0, (k, dists)
+
+
+def test_pipeline_is_deterministic_for_a_seed(tmp_path):
+    from PIL import Image
+
+    from facelandmarks import LandmarkDataset
+    from facelandmarks.training import make_tf_dataset
+
+    paths = []
+    for i in range(6):
+        p = tmp_path / f"{i}.png"
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (40, 30, 3), np.uint8)).save(p)
+        paths.append(str(p))
+    lm = np.random.default_rng(0).uniform(5, 25, (6, 76, 2)).astype(np.float32)
+    ds = LandmarkDataset(paths, lm, list("abcdef"), list("abcdef"), ["a"] * 6)
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(32, 32))
+
+    def first_batch(seed):
+        d = make_tf_dataset(ds, stage, batch_size=6, training=True, augment=Augmentation(),
+                            seed=seed)
+        x, y = next(iter(d))
+        return x.numpy(), y.numpy()
+
+    a, b, c = first_batch(0), first_batch(0), first_batch(1)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
