@@ -1,0 +1,862 @@
+"""Tests for facelandmarks.weights: presets, cache directory, download, verification, locking.
+
+Everything is offline: http downloads go to a real ``ThreadingHTTPServer`` on 127.0.0.1 that
+this module starts, serving payloads generated here; Google Drive downloads are tested by
+replacing ``gdown.download`` with fakes.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import logging
+import multiprocessing
+import os
+import pickle
+import socket
+import struct
+import sys
+import threading
+import time
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facelandmarks import weights
+from facelandmarks.weights import (
+    WeightsCacheError,
+    WeightsDownloadError,
+    WeightsIntegrityError,
+    WeightSpec,
+)
+
+HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+TIMEOUT = 10.0  # seconds; generous for loaded machines, never waited for when tests pass
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Google Drive - Quota exceeded</title></head>"
+    b"<body>Too many users have viewed or downloaded this file recently.</body></html>"
+)
+
+
+def make_payload(n: int = 300_000, seed: int = 0) -> bytes:
+    """A fake legacy-h5 weights file: the HDF5 magic followed by deterministic noise."""
+    noise = hashlib.sha256(str(seed).encode()).digest() * (n // 32 + 1)
+    return HDF5_MAGIC + noise[: n - len(HDF5_MAGIC)]
+
+
+PAYLOAD = make_payload()
+PAYLOAD_SHA = hashlib.sha256(PAYLOAD).hexdigest()
+
+
+# --------------------------------------------------------------------------------------
+# A tiny configurable HTTP server
+# --------------------------------------------------------------------------------------
+
+Route = Callable[[BaseHTTPRequestHandler], None]
+
+
+class FakeServer:
+    """A ThreadingHTTPServer on 127.0.0.1 whose responses are set per path by the test."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.hits: Counter[str] = Counter()
+        self.release = threading.Event()  # unblocks stalled handlers at teardown
+        hits_lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                with hits_lock:
+                    server.hits[self.path] += 1
+                route = server.routes.get(self.path)
+                if route is None:
+                    self.send_error(404, "Not Found")
+                    return
+                route(self)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        class QuietServer(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # aborted connections are the point of some tests
+
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self.thread.start()
+        self.running = True
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def stop(self) -> None:
+        if self.running:
+            self.running = False
+            self.release.set()
+            self.httpd.shutdown()
+            self.httpd.server_close()
+
+
+def serve_bytes(
+    data: bytes,
+    *,
+    content_type: str = "application/octet-stream",
+    chunk: int = 1 << 16,
+    delay: float = 0.0,
+    announce: int | None = None,
+    send: int | None = None,
+    reset: bool = False,
+    content_length: bool = True,
+) -> Route:
+    """Route sending ``data[:send]`` after announcing ``announce`` bytes; may end with a RST."""
+
+    def route(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        if content_length:
+            handler.send_header("Content-Length", str(len(data) if announce is None else announce))
+        handler.end_headers()
+        body = data if send is None else data[:send]
+        for start in range(0, len(body), chunk):
+            handler.wfile.write(body[start : start + chunk])
+            handler.wfile.flush()
+            if delay:
+                time.sleep(delay)
+        handler.close_connection = True
+        if reset:
+            # SO_LINGER with a zero timeout makes close() send a TCP RST: the server "dies".
+            handler.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+            handler.connection.close()
+
+    return route
+
+
+@pytest.fixture
+def server() -> Iterator[FakeServer]:
+    srv = FakeServer()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Private preset registry and cache environment for every test."""
+    monkeypatch.setattr(weights, "PRESETS", dict(weights.PRESETS))
+    monkeypatch.delenv("FACELANDMARKS_HOME", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-should-not-be-used"))
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> Path:
+    return tmp_path / "cache"
+
+
+def http_spec(url: str, *, name: str = "test-http", **changes: Any) -> WeightSpec:
+    fields: dict[str, Any] = {
+        "name": name,
+        "description": "fake weights for tests",
+        "source": url,
+        "filename": f"{name}-{PAYLOAD_SHA[:8]}.h5",
+        "format": "legacy-h5",
+        "sha256": PAYLOAD_SHA,
+        "size": len(PAYLOAD),
+        "backbone": "resnet50",
+        "input_size": (320, 240),
+        "preprocessing": "scale_01",
+        "point_scheme": "muct76",
+        "training_data": "none",
+        "license": "test",
+    }
+    fields.update(changes)
+    spec = WeightSpec(**fields)
+    weights.register_preset(spec, overwrite=True)
+    return spec
+
+
+def leftovers(directory: Path) -> list[str]:
+    """Files in the cache other than finished weights and lock files."""
+    if not directory.exists():
+        return []
+    return sorted(p.name for p in directory.iterdir() if ".part" in p.name)
+
+
+def unused_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------
+# http downloads
+# --------------------------------------------------------------------------------------
+
+
+def test_good_download_puts_verified_file_in_place(server: FakeServer, cache: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+
+    path = weights.download_weights("test-http", cache_dir=cache, verbose=0, timeout=TIMEOUT)
+
+    assert path == cache / spec.filename
+    assert path.read_bytes() == PAYLOAD
+    assert leftovers(cache) == []
+    assert {p.name for p in cache.iterdir()} <= {spec.filename, spec.filename + ".lock"}
+    assert server.hits["/w.h5"] == 1
+    # Second call: a cache hit, no request.
+    assert weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT) == path
+    assert server.hits["/w.h5"] == 1
+
+
+def test_nothing_at_final_name_during_transfer(server: FakeServer, cache: Path) -> None:
+    spec = http_spec(server.url("/w.h5"))
+    final = cache / spec.filename
+    seen: dict[str, Any] = {}
+
+    def observed(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(PAYLOAD)))
+        handler.end_headers()
+        handler.wfile.write(PAYLOAD[:100_000])
+        handler.wfile.flush()
+        deadline = time.monotonic() + 5.0  # wait until the client has written something
+        while time.monotonic() < deadline and not any(
+            p.stat().st_size for p in cache.glob("*.part-*")
+        ):
+            time.sleep(0.01)
+        seen["final_exists"] = final.exists()
+        seen["parts"] = [p.name for p in cache.glob("*.part-*")]
+        handler.wfile.write(PAYLOAD[100_000:])
+
+    server.routes["/w.h5"] = observed
+    weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert seen["final_exists"] is False
+    (part,) = seen["parts"]
+    assert part.startswith(f"{spec.filename}.part-{os.getpid()}-")
+    assert final.read_bytes() == PAYLOAD
+
+
+def test_force_downloads_again(server: FakeServer, cache: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT, force=True)
+    assert server.hits["/w.h5"] == 2
+    assert leftovers(cache) == []
+
+
+@pytest.mark.parametrize(
+    ("route", "needle"),
+    [
+        (serve_bytes(PAYLOAD, announce=len(PAYLOAD) + 5000), "incomplete"),
+        (serve_bytes(PAYLOAD, send=len(PAYLOAD) // 2), "incomplete"),
+        (serve_bytes(PAYLOAD, send=100_000, reset=True), "after"),
+        (
+            serve_bytes(PAYLOAD, send=100_000, reset=True, content_length=False),
+            "connection broke|verification",
+        ),
+        (serve_bytes(PAYLOAD, send=len(PAYLOAD) - 1, content_length=False), "verification"),
+    ],
+    ids=["length-larger-than-body", "closed-halfway", "reset", "reset-no-length", "short-body"],
+)
+def test_broken_transfers_leave_nothing_behind(
+    server: FakeServer, cache: Path, route: Route, needle: str
+) -> None:
+    server.routes["/w.h5"] = route
+    spec = http_spec(server.url("/w.h5"))
+    with pytest.raises(WeightsDownloadError, match=needle) as info:
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert not (cache / spec.filename).exists()
+    assert leftovers(cache) == []
+    assert info.value.preset == "test-http"
+    assert info.value.path == cache / spec.filename
+
+
+def test_html_page_instead_of_file(server: FakeServer, cache: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(HTML_PAGE, content_type="text/html")
+    spec = http_spec(server.url("/w.h5"))
+    with pytest.raises(WeightsDownloadError, match="web page") as info:
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert "HTML" in str(info.value)
+    assert not (cache / spec.filename).exists()
+    assert leftovers(cache) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "needle"),
+    [
+        ({"sha256": "0" * 64}, "sha256"),
+        ({"size": len(PAYLOAD) + 1}, "bytes, expected"),
+        ({"format": "keras"}, "not a zip"),
+    ],
+    ids=["sha256", "size", "format"],
+)
+def test_verification_failure_is_a_download_error(
+    server: FakeServer, cache: Path, changes: dict[str, Any], needle: str
+) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"), **changes)
+    with pytest.raises(WeightsDownloadError, match=needle):
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert not (cache / spec.filename).exists()
+    assert leftovers(cache) == []
+
+
+def test_http_error_status(server: FakeServer, cache: Path) -> None:
+    spec = http_spec(server.url("/missing.h5"))
+    with pytest.raises(WeightsDownloadError, match="HTTP error 404"):
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert list(cache.glob("*.h5")) == []
+
+
+def test_stalled_server_times_out(server: FakeServer, cache: Path) -> None:
+    def stall(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(PAYLOAD)))
+        handler.end_headers()
+        handler.wfile.write(PAYLOAD[:1000])
+        handler.wfile.flush()
+        server.release.wait(5)
+
+    server.routes["/w.h5"] = stall
+    spec = http_spec(server.url("/w.h5"))
+    start = time.monotonic()
+    with pytest.raises(WeightsDownloadError, match="stalled"):
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=0.3)
+    assert time.monotonic() - start < 5
+    assert leftovers(cache) == []
+
+
+def test_unreachable_host_error_names_preset_url_and_manual_path(cache: Path) -> None:
+    url = f"http://127.0.0.1:{unused_port()}/w.h5"
+    spec = http_spec(url)
+    final = cache / spec.filename
+    with pytest.raises(WeightsDownloadError) as info:
+        weights.download_weights("test-http", cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    message = str(info.value)
+    assert "'test-http'" in message
+    assert url in message
+    assert str(final) in message
+    assert "FACELANDMARKS_HOME" in message and "cache_dir=" in message
+    assert "cannot reach the server" in message
+    assert info.value.url == url
+    assert not final.exists()
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_corrupt_cached_file_is_replaced(
+    server: FakeServer, cache: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    cache.mkdir()
+    final = cache / spec.filename
+    for bad in (PAYLOAD[:-10], HTML_PAGE, PAYLOAD[:-1] + b"\x00"):
+        final.write_bytes(bad)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="facelandmarks.weights"):
+            path = weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+        assert path.read_bytes() == PAYLOAD
+        assert any("invalid" in r.getMessage() for r in caplog.records)
+    assert server.hits["/w.h5"] == 3
+    assert leftovers(cache) == []
+
+
+def test_cache_hit_needs_no_network_and_no_lock(
+    server: FakeServer, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    path = weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    server.stop()
+
+    import filelock
+
+    def no_lock(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a verified cache hit must not need the lock (read-only caches)")
+
+    monkeypatch.setattr(filelock, "FileLock", no_lock)
+    assert weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT) == path
+    assert weights.resolve_weights("test-http", cache_dir=cache, verbose=0) == (path, spec)
+
+
+def test_stale_partial_files_are_removed(server: FakeServer, cache: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    cache.mkdir()
+    stale = cache / f"{spec.filename}.part-99999-deadbeef"
+    stale.write_bytes(b"half")
+    weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert not stale.exists()
+
+
+def test_concurrent_threads_download_once(server: FakeServer, cache: Path) -> None:
+    """Threads each create their own FileLock instance, as separate processes would."""
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD, chunk=30_000, delay=0.02)  # ~0.2 s
+    spec = http_spec(server.url("/w.h5"))
+    results: list[Path] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            results.append(
+                weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+            )
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    assert results == [cache / spec.filename] * 4
+    assert (cache / spec.filename).read_bytes() == PAYLOAD
+    assert server.hits["/w.h5"] == 1
+    assert leftovers(cache) == []
+
+
+def test_concurrent_processes_download_once(server: FakeServer, cache: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD, chunk=30_000, delay=0.05)  # ~0.5 s
+    spec = http_spec(server.url("/w.h5"))
+    ctx = multiprocessing.get_context("spawn")
+    kwargs = {"cache_dir": str(cache), "verbose": 0, "timeout": TIMEOUT}
+    procs = [
+        ctx.Process(target=weights.download_weights, args=(spec,), kwargs=kwargs) for _ in range(2)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert (cache / spec.filename).read_bytes() == PAYLOAD
+    assert server.hits["/w.h5"] == 1
+    assert leftovers(cache) == []
+
+
+def test_progress_logging_fallback_without_keras(
+    server: FakeServer,
+    cache: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    monkeypatch.setitem(sys.modules, "keras", None)  # makes `import keras` fail
+    with caplog.at_level(logging.INFO, logger="facelandmarks.weights"):
+        weights.download_weights(spec, cache_dir=cache, verbose=1, timeout=TIMEOUT)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("(100%)" in m for m in messages)
+    assert any(server.url("/w.h5") in m for m in messages)
+
+
+# --------------------------------------------------------------------------------------
+# Cache directory problems
+# --------------------------------------------------------------------------------------
+
+
+def test_unwritable_cache_directory_chmod(server: FakeServer, tmp_path: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        if os.access(ro, os.W_OK):
+            pytest.skip("running as root: chmod does not make the directory read-only")
+        with pytest.raises(WeightsCacheError, match="not writable"):
+            weights.download_weights(spec, cache_dir=ro, verbose=0, timeout=TIMEOUT)
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.parametrize(
+    ("code", "needle"),
+    [(errno.EACCES, "not writable"), (errno.EROFS, "not writable"), (errno.ENOSPC, "disk is full")],
+)
+def test_temp_file_cannot_be_created(
+    server: FakeServer, cache: Path, monkeypatch: pytest.MonkeyPatch, code: int, needle: str
+) -> None:
+    """Simulates a read-only or full cache (chmod does not stop root, which runs these tests)."""
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+
+    def refuse(path: Path) -> Any:
+        raise OSError(code, os.strerror(code), str(path))
+
+    monkeypatch.setattr(weights, "_open_part", refuse)
+    with pytest.raises(WeightsCacheError, match=needle) as info:
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert info.value.directory == cache
+    assert info.value.errno == code
+    assert str(cache) in str(info.value)
+    assert "cache_dir=" in str(info.value) and "FACELANDMARKS_HOME" in str(info.value)
+    assert isinstance(info.value, OSError)
+
+
+def test_disk_full_during_write_removes_temp_file(
+    server: FakeServer, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    real_open = weights._open_part
+
+    class FillsUp:
+        def __init__(self, f: Any) -> None:
+            self.f = f
+            self.written = 0
+
+        def write(self, data: bytes) -> int:
+            if self.written > 100_000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.written += len(data)
+            return self.f.write(data)
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.f, name)
+
+        def __enter__(self) -> FillsUp:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.f.close()
+
+    monkeypatch.setattr(weights, "_open_part", lambda path: FillsUp(real_open(path)))
+    with pytest.raises(WeightsCacheError, match="disk is full"):
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert leftovers(cache) == []
+    assert not (cache / spec.filename).exists()
+
+
+def test_cache_directory_that_cannot_be_created(server: FakeServer, tmp_path: Path) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    blocker = tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    with pytest.raises(WeightsCacheError, match="create the directory"):
+        weights.download_weights(spec, cache_dir=blocker / "sub", verbose=0, timeout=TIMEOUT)
+
+
+def test_exceptions_pickle() -> None:
+    err = WeightsDownloadError("m", preset="p", url="u", path=Path("/x"), cause="c")
+    back = pickle.loads(pickle.dumps(err))
+    assert (str(back), back.preset, back.url, back.path, back.cause) == (
+        "m",
+        "p",
+        "u",
+        Path("/x"),
+        "c",
+    )
+    cerr = WeightsCacheError("m", directory=Path("/d"), errno_=errno.ENOSPC)
+    back2 = pickle.loads(pickle.dumps(cerr))
+    assert (str(back2), back2.directory, back2.errno) == ("m", Path("/d"), errno.ENOSPC)
+
+
+# --------------------------------------------------------------------------------------
+# Google Drive (gdown)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_gdown(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """Replaces gdown.download; the test sets ``state["behaviour"]``.
+
+    gdown cannot be pointed at a loopback URL (it always talks to drive.google.com), so the
+    Drive path is tested with fakes that (a) write the payload, (b) write an HTML quota
+    page, (c) raise, (d) leave gdown's own partial file and raise, (e) return None, and the
+    assertions check how weights.py handles each.
+    """
+    import gdown
+
+    state: dict[str, Any] = {"calls": [], "behaviour": "payload", "payload": PAYLOAD}
+
+    def download(*, id: str, output: str, quiet: bool, **kwargs: Any) -> str | None:
+        state["calls"].append({"id": id, "output": output, "quiet": quiet, **kwargs})
+        behaviour = state["behaviour"]
+        if behaviour == "payload":
+            Path(output).write_bytes(state["payload"])
+            return output
+        if behaviour == "html":
+            Path(output).write_bytes(HTML_PAGE)
+            return output
+        if behaviour == "raise":
+            raise gdown.exceptions.FileURLRetrievalError(
+                "Failed to retrieve file url:\n\n\tCannot retrieve the public link of the file."
+            )
+        if behaviour == "partial-then-raise":
+            Path(output + "abcdefgh.part").write_bytes(b"half")
+            raise ConnectionError("connection reset by peer")
+        if behaviour == "none":
+            return None
+        raise AssertionError(behaviour)
+
+    monkeypatch.setattr(gdown, "download", download)
+    return state
+
+
+def test_gdown_real_preset_downloads_and_checks_plausibility(
+    fake_gdown: dict[str, Any], cache: Path
+) -> None:
+    """The registered 2019 preset (unknown size and sha256) accepts an HDF5 file > 1 MB."""
+    big = make_payload(1_200_000, seed=1)
+    fake_gdown["payload"] = big
+    path = weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
+    assert path == cache / "muct-resnet50-2019.h5"
+    assert path.read_bytes() == big
+    (call,) = fake_gdown["calls"]
+    assert call["id"] == "1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
+    assert call["quiet"] is True
+    assert Path(call["output"]).parent == cache
+    assert Path(call["output"]).name.startswith("muct-resnet50-2019.h5.part-")
+    assert leftovers(cache) == []
+
+
+def test_gdown_small_hdf5_is_implausible(fake_gdown: dict[str, Any], cache: Path) -> None:
+    fake_gdown["payload"] = make_payload(500_000)
+    with pytest.raises(WeightsDownloadError, match="implausibly small"):
+        weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
+    assert not (cache / "muct-resnet50-2019.h5").exists()
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "needle"),
+    [
+        ("html", "Drive returned a web page, probably a quota or permission page"),
+        ("raise", "gdown failed.*FileURLRetrievalError"),
+        ("partial-then-raise", "gdown failed.*connection reset"),
+        ("none", "did not produce a file"),
+    ],
+)
+def test_gdown_failures(
+    fake_gdown: dict[str, Any], cache: Path, behaviour: str, needle: str
+) -> None:
+    fake_gdown["behaviour"] = behaviour
+    with pytest.raises(WeightsDownloadError, match=needle) as info:
+        weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
+    message = str(info.value)
+    assert "https://drive.google.com/uc?id=1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486" in message
+    assert str(cache / "muct-resnet50-2019.h5") in message
+    assert not (cache / "muct-resnet50-2019.h5").exists()
+    assert leftovers(cache) == []
+
+
+# --------------------------------------------------------------------------------------
+# Embedded presets
+# --------------------------------------------------------------------------------------
+
+
+def embedded_spec(sha: str | None, name: str = "test-embedded") -> WeightSpec:
+    spec = WeightSpec(
+        name=name,
+        description="shipped test weights",
+        source=None,
+        embedded="tiny.h5",
+        filename="tiny.h5",
+        format="legacy-h5",
+        sha256=sha,
+        size=None,
+        backbone="resnet50",
+        input_size=(64, 48),
+        preprocessing="scale_01",
+        point_scheme="muct76",
+        training_data="none",
+        license="test",
+    )
+    weights.register_preset(spec)
+    return spec
+
+
+def test_embedded_preset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    presets = tmp_path / "presets"
+    presets.mkdir()
+    (presets / "tiny.h5").write_bytes(PAYLOAD)
+    monkeypatch.setattr(weights, "_presets_dir", lambda: presets)
+    spec = embedded_spec(PAYLOAD_SHA)
+    assert weights.resolve_weights("test-embedded", cache_dir=tmp_path / "c") == (
+        presets / "tiny.h5",
+        spec,
+    )
+    assert not (tmp_path / "c").exists()  # nothing copied, nothing downloaded
+
+    weights.register_preset(replace(spec, sha256="1" * 64), overwrite=True)
+    with pytest.raises(WeightsIntegrityError, match="sha256"):
+        weights.download_weights("test-embedded")
+    weights.register_preset(replace(spec, embedded="absent.h5"), overwrite=True)
+    with pytest.raises(WeightsIntegrityError, match="missing"):
+        weights.download_weights("test-embedded")
+
+
+def test_embedded_preset_inside_zip_is_extracted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    archive = tmp_path / "pkg.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("facelandmarks/presets/tiny.h5", PAYLOAD)
+    with zipfile.ZipFile(archive) as zf:
+        monkeypatch.setattr(
+            weights, "_presets_dir", lambda: zipfile.Path(zf, "facelandmarks/presets/")
+        )
+        embedded_spec(PAYLOAD_SHA)
+        path = weights.download_weights("test-embedded", cache_dir=tmp_path / "c")
+    assert path == tmp_path / "c" / "tiny.h5"
+    assert path.read_bytes() == PAYLOAD
+
+
+# --------------------------------------------------------------------------------------
+# Registry, specs, resolution, cache directory
+# --------------------------------------------------------------------------------------
+
+
+def test_registered_2019_preset() -> None:
+    spec = weights.get_spec("muct-resnet50-2019")
+    assert spec.source == "gdrive:1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
+    assert spec.url == "https://drive.google.com/uc?id=1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
+    assert (spec.format, spec.backbone, spec.input_size) == ("legacy-h5", "resnet50", (320, 240))
+    assert (spec.preprocessing, spec.point_scheme) == ("scale_01", "muct76")
+    assert spec.sha256 is None and spec.size is None
+    assert "same people" in spec.training_data
+    assert "unknown" in spec.license
+    assert "muct-resnet50-2019" in weights.list_weights()
+    (row,) = [r for r in weights.describe_weights() if r["name"] == "muct-resnet50-2019"]
+    assert row["url"] == spec.url and row["input_size"] == (320, 240)
+
+
+def test_get_spec_unknown_name_lists_presets() -> None:
+    with pytest.raises(ValueError, match="Received: weights='foo'") as info:
+        weights.get_spec("foo")
+    assert "'muct-resnet50-2019'" in str(info.value)
+
+
+def test_list_weights_sorted() -> None:
+    http_spec("http://127.0.0.1:1/a.h5", name="aaa")
+    http_spec("http://127.0.0.1:1/z.h5", name="zzz")
+    names = weights.list_weights()
+    assert names == sorted(names)
+    assert {"aaa", "zzz", "muct-resnet50-2019"} <= set(names)
+
+
+def test_register_preset_refuses_silent_replacement() -> None:
+    spec = http_spec("http://127.0.0.1:1/a.h5", name="dup")
+    weights.register_preset(spec)  # identical: fine
+    other = replace(spec, description="changed")
+    with pytest.raises(ValueError, match="overwrite=True"):
+        weights.register_preset(other)
+    weights.register_preset(other, overwrite=True)
+    assert weights.get_spec("dup") is other
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"format": "h5"},
+        {"preprocessing": "imagenet"},
+        {"source": "ftp://example.org/w.h5"},
+        {"source": "gdrive:"},
+        {"source": None},
+        {"embedded": "x.h5"},
+        {"sha256": "ABC"},
+        {"size": 0},
+        {"filename": "../evil.h5"},
+        {"input_size": (320,)},
+    ],
+)
+def test_spec_validation(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match="WeightSpec expects"):
+        http_spec("http://127.0.0.1:1/a.h5", **changes)
+
+
+def test_resolve_weights_variants(tmp_path: Path) -> None:
+    assert weights.resolve_weights(None) == (None, None)
+    own = tmp_path / "mine.h5"
+    own.write_bytes(b"anything")
+    assert weights.resolve_weights(str(own)) == (own, None)
+    assert weights.resolve_weights(own) == (own, None)
+
+    with pytest.raises(ValueError, match="does not exist") as info:
+        weights.resolve_weights(str(tmp_path / "nope.h5"))
+    assert "'muct-resnet50-2019'" in str(info.value)
+    assert "Received: weights=" in str(info.value)
+    with pytest.raises(ValueError, match="does not exist"):
+        weights.resolve_weights("muct-resnet50-2018")
+    with pytest.raises(ValueError, match="is a directory"):
+        weights.resolve_weights(tmp_path)
+    with pytest.raises(TypeError, match="Received: weights=3"):
+        weights.resolve_weights(3)  # type: ignore[arg-type]
+
+
+def test_cache_dir_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert weights.cache_dir() == tmp_path / "home" / ".cache" / "facelandmarks"
+
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")
+    assert weights.cache_dir() == tmp_path / "home" / ".cache" / "facelandmarks"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert weights.cache_dir() == tmp_path / "xdg" / "facelandmarks"
+
+    monkeypatch.setenv("FACELANDMARKS_HOME", "")
+    assert weights.cache_dir() == tmp_path / "xdg" / "facelandmarks"
+    monkeypatch.setenv("FACELANDMARKS_HOME", str(tmp_path / "flhome"))
+    assert weights.cache_dir() == tmp_path / "flhome" / "weights"
+
+    assert weights.cache_dir(tmp_path / "explicit") == tmp_path / "explicit"
+    assert weights.cache_dir("~/w") == tmp_path / "home" / "w"
+    assert not (tmp_path / "flhome").exists()  # resolving does not create anything
+
+
+def test_env_home_is_used_by_downloads(
+    server: FakeServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
+    spec = http_spec(server.url("/w.h5"))
+    monkeypatch.setenv("FACELANDMARKS_HOME", str(tmp_path / "flhome"))
+    path = weights.download_weights(spec, verbose=0, timeout=TIMEOUT)
+    assert path == tmp_path / "flhome" / "weights" / spec.filename
+
+
+def test_check_weights_file_detects_every_single_byte_change(tmp_path: Path) -> None:
+    spec = http_spec("http://127.0.0.1:1/a.h5")
+    f = tmp_path / "w.h5"
+    f.write_bytes(PAYLOAD)
+    assert weights.check_weights_file(f, spec) is None
+    for pos in range(0, len(PAYLOAD), 9973):
+        data = bytearray(PAYLOAD)
+        data[pos] ^= 0x01
+        f.write_bytes(bytes(data))
+        assert weights.check_weights_file(f, spec) is not None, pos
+    assert weights.check_weights_file(tmp_path / "absent", spec) is not None
+
+
+def test_module_does_not_import_keras() -> None:
+    """weights.py itself (loaded without the package __init__) pulls in no Keras/TF/gdown."""
+    import subprocess
+
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('fl_weights', {weights.__file__!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['fl_weights'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "heavy = [m for m in ('keras', 'tensorflow', 'gdown', 'filelock') if m in sys.modules]\n"
+        "sys.exit(f'imported {heavy}' if heavy else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
