@@ -201,6 +201,15 @@ def box_from_points(
     Raises:
         ValueError: if no point is finite.
     """
+    if aspect is not None and not (np.isfinite(aspect) and aspect > 0):
+        raise ValueError(
+            f"box_from_points expects a positive finite aspect (width / height). "
+            f"Received: aspect={aspect!r}"
+        )
+    if not (np.isfinite(margin) and margin > -0.5):
+        raise ValueError(
+            f"box_from_points expects a finite margin > -0.5. Received: margin={margin!r}"
+        )
     pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
     pts = pts[np.all(np.isfinite(pts), axis=1)]
     if len(pts) == 0:

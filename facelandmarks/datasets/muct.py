@@ -114,7 +114,7 @@ def load_muct(
     on_disk = {
         p.stem[1:] for p in image_dir.iterdir() if p.suffix.lower() == ".jpg" and p.stem[:1] == "i"
     }
-    rows, mirror_rows = _read_csv(csv_path, on_error)
+    rows, mirror_rows, row_lines = _read_csv(csv_path, on_error)
 
     names: list[str] = []
     skipped = 0
@@ -124,7 +124,8 @@ def load_muct(
             continue
         if stem not in on_disk:
             msg = (
-                f"{csv_path}: row for 'i{stem}' lists an image that is missing on disk: "
+                f"{csv_path}, row {row_lines[stem]}: row for 'i{stem}' lists an image that is "
+                f"missing on disk: "
                 f"{str(image_dir / ('i' + stem + '.jpg'))!r}"
             )
             if on_error == "raise":
@@ -164,7 +165,7 @@ def load_muct(
 
 def _read_csv(
     csv_path: Path, on_error: str
-) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, int]]:
     """Parse the landmark CSV: ``{stem: (76, 2) float32}`` for image rows and mirror rows."""
     raw = csv_path.read_bytes()
     try:
@@ -188,6 +189,7 @@ def _read_csv(
 
     rows: dict[str, np.ndarray] = {}
     mirror_rows: dict[str, np.ndarray] = {}
+    row_lines: dict[str, int] = {}
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not c.strip() for c in row):
             continue
@@ -210,9 +212,11 @@ def _read_csv(
             if stem in target:
                 raise MuctFormatError(f"duplicate row for {name!r}")
             target[stem] = xy.astype(np.float32)
+            if not is_mirror:
+                row_lines[stem] = line_no
         except MuctFormatError as exc:
             msg = f"{csv_path}, row {line_no}: {exc}"
             if on_error == "raise":
                 raise MuctFormatError(msg) from None
             logger.warning("%s; row skipped", msg)
-    return rows, mirror_rows
+    return rows, mirror_rows, row_lines
