@@ -62,6 +62,10 @@ class LandmarkDetector:
         config: with ``weights=None``: a full :class:`DetectorConfig` (e.g. several stages);
             overrides the four arguments above.
         cache_dir: where downloaded weights are cached (see :func:`facelandmarks.weights.cache_dir`).
+        strategy: an optional ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy()`` for
+            several GPUs, ``MultiWorkerMirroredStrategy()`` for several machines configured by
+            ``TF_CONFIG``); the model is built and trained under its scope, and ``fit``'s
+            ``batch_size`` is the global batch, split across replicas.
         verbose: download progress: ``"auto"``/1 bar, 0 silent.
 
     Raises:
@@ -86,8 +90,24 @@ class LandmarkDetector:
         normalization: str = "batch",
         config: DetectorConfig | None = None,
         cache_dir: str | os.PathLike | None = None,
+        strategy: Any = None,
         verbose: int | str = "auto",
     ) -> None:
+        self.strategy = strategy
+        with self._scope():
+            self._init(weights, backbone, input_size, backbone_weights, normalization, config,
+                       cache_dir, verbose)
+
+    def _scope(self):
+        """The distribution strategy's scope (variables and optimizers are made inside it)."""
+        import contextlib
+
+        if self.strategy is None:
+            return contextlib.nullcontext()
+        return self.strategy.scope()
+
+    def _init(self, weights, backbone, input_size, backbone_weights, normalization, config,
+              cache_dir, verbose) -> None:
         self.spec = None
         self.history: list[keras.callbacks.History] = []
         self._untrained: set[int] = set()
@@ -216,6 +236,17 @@ class LandmarkDetector:
             raise ValueError("predict received no images (an empty sequence).")
         return np.concatenate(out, axis=0)
 
+    def _forward(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
+        """Inference-mode forward pass through a compiled function (one per model)."""
+        import tensorflow as tf
+
+        fns = self.__dict__.setdefault("_forward_fns", {})
+        fn = fns.get(id(model))
+        if fn is None:
+            fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+            fns[id(model)] = fn
+        return fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
+
     def _predict_batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
         xy = None
         for stage, model in zip(self.config.stages, self.models):
@@ -232,7 +263,7 @@ class LandmarkDetector:
                     f = Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
                 framings.append(f)
                 crops.append(render_numpy(rgb, f.center_matrix(), stage.input_size))
-            xyn = np.asarray(model.predict_on_batch(np.stack(crops)), dtype=np.float32)
+            xyn = np.asarray(self._forward(model, np.stack(crops)), dtype=np.float32)
             xyn = xyn.reshape(len(images), self.num_points, 2)
             xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn)])
         return xy.astype(np.float32)
@@ -299,6 +330,9 @@ class LandmarkDetector:
         callbacks: Iterable[keras.callbacks.Callback] | None = None,
         monitor_nme: bool = True,
         cache: bool = False,
+        lr_schedule: str | None = None,
+        checkpoint_dir: str | os.PathLike | None = None,
+        restore_best: bool = True,
         seed: int = 0,
         verbose: int | str = "auto",
     ) -> keras.callbacks.History:
@@ -317,6 +351,13 @@ class LandmarkDetector:
             monitor_nme: compute ``val_nme`` in inference mode after each epoch (catches
                 normalisation layers whose inference statistics lag behind training).
             cache: keep decoded images in RAM between epochs.
+            lr_schedule: ``None`` (constant, the original) or ``"cosine"`` (cosine decay to 0
+                over the run).
+            checkpoint_dir: if given, each stage writes ``stage<k>/backup`` (Keras
+                ``BackupAndRestore``: an interrupted ``fit`` called again with the same
+                directory resumes from the last finished epoch) and ``stage<k>/best.weights.h5``
+                (best ``val_nme``, or training loss without validation data).
+            restore_best: with ``checkpoint_dir``, load the best checkpoint when a stage ends.
             seed: shuffling and augmentation seed.
             verbose: Keras ``fit`` verbosity.
 
@@ -352,16 +393,25 @@ class LandmarkDetector:
         elif augment is not None and not isinstance(augment, Augmentation):
             raise TypeError(f"augment must be an Augmentation, True, False or None. "
                             f"Received: {type(augment).__name__}")
+        if lr_schedule not in (None, "cosine"):
+            raise ValueError(f"lr_schedule must be None or 'cosine'. Received: {lr_schedule!r}")
         stage_ids = list(range(len(self.models))) if stages is None else list(stages)
+        bad = [k for k in stage_ids if not (isinstance(k, int) and 0 <= k < len(self.models))]
+        if bad:
+            raise ValueError(f"stages must be indices below {len(self.models)}. Received: {bad}")
         verbose = _resolve_verbose(verbose)
         history = None
         for k in stage_ids:
             stage, model = self.config.stages[k], self.models[k]
             logger.info("training stage %d (%s, %s)", k, stage.backbone, stage.framing)
-            model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate),
-                loss=get_loss(self.config.loss),
-            )
+            lr: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
+            if lr_schedule == "cosine":
+                steps = -(-len(train) // batch_size) * epochs
+                lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
+            with self._scope():
+                model.compile(
+                    optimizer=keras.optimizers.Adam(lr), loss=get_loss(self.config.loss)
+                )
             train_ds = make_tf_dataset(
                 train, stage, batch_size=batch_size, training=True, augment=augment,
                 seed=seed, cache=cache,
@@ -374,6 +424,24 @@ class LandmarkDetector:
                 )
                 if monitor_nme:
                     cbs.insert(0, _NMEMonitor(self, validation_data, k, batch_size))
+            best_path = None
+            if checkpoint_dir is not None:
+                stage_dir = Path(checkpoint_dir) / f"stage{k}"
+                stage_dir.mkdir(parents=True, exist_ok=True)
+                done = stage_dir / "final.weights.h5"
+                if done.is_file():
+                    model.load_weights(str(done))
+                    self._untrained.discard(k)
+                    logger.info("stage %d already trained in %s: loaded, skipped", k, done)
+                    continue
+                monitor = "val_nme" if (validation_data is not None and monitor_nme) else (
+                    "val_loss" if validation_data is not None else "loss")
+                best_path = stage_dir / "best.weights.h5"
+                cbs.append(keras.callbacks.ModelCheckpoint(
+                    str(best_path), monitor=monitor, mode="min", save_best_only=True,
+                    save_weights_only=True,
+                ))
+                cbs.append(keras.callbacks.BackupAndRestore(str(stage_dir / "backup")))
             if k in self._untrained:
                 _init_head_to_mean(model, train, stage)
                 self._untrained.discard(k)
@@ -386,6 +454,11 @@ class LandmarkDetector:
                 shuffle=False,  # the tf.data pipeline shuffles, deterministically per seed
             )
             self.history.append(history)
+            if best_path is not None:
+                if restore_best and best_path.is_file():
+                    model.load_weights(str(best_path))
+                    logger.info("stage %d: restored best checkpoint %s", k, best_path)
+                _atomic_save_weights(model, best_path.parent / "final.weights.h5")
         return history
 
     # ------------------------------------------------------------------ save / load
@@ -470,6 +543,12 @@ def _load_file(path: Path) -> tuple[DetectorConfig, list[keras.Model]]:
         f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
         "original 2019 weights.h5 (Keras 2 HDF5)."
     )
+
+
+def _atomic_save_weights(model: keras.Model, path: Path) -> None:
+    tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
+    model.save_weights(str(tmp))
+    os.replace(tmp, path)
 
 
 def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageConfig) -> None:

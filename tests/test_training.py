@@ -112,3 +112,37 @@ def test_pipeline_is_deterministic_for_a_seed(tmp_path):
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_array_equal(a[1], b[1])
     assert not np.array_equal(a[0], c[0])
+
+
+def _script(tmp_path, mode, **env):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).with_name("_train_script.py")
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path), mode],
+        capture_output=True, text=True, timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    return proc.returncode, (json.loads(lines[-1][7:]) if lines else None), proc.stderr
+
+
+def test_fit_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
+    code, out, err = _script(tmp_path, "mirrored", FL_TWO_CPUS="1")
+    assert code == 0, err[-2000:]
+    assert out["replicas"] == 2 and out["epochs_run"] == 3 and out["pred_shape"] == [2, 76, 2]
+
+
+def test_killed_fit_resumes_from_last_finished_epoch(tmp_path):
+    code, out, err = _script(tmp_path, "kill")
+    assert code == 17 and out is None, err[-2000:]
+    assert (tmp_path / "ckpt" / "stage0" / "backup").is_dir()
+    assert (tmp_path / "ckpt" / "stage0" / "best.weights.h5").is_file()
+    code, out, err = _script(tmp_path, "resume")
+    assert code == 0, err[-2000:]
+    assert out["epochs_run"] == 1  # epochs 1-2 restored from the backup, only epoch 3 ran
+    assert (tmp_path / "ckpt" / "stage0" / "final.weights.h5").is_file()
