@@ -53,8 +53,8 @@ the permutation is its own inverse.
 # Landmark groups, used for drawing contours and for per-region error reports.
 GROUPS: dict[str, tuple[int, ...]] = {
     "jaw": tuple(range(0, 15)),
-    "brow_image_left": tuple(range(15, 21)),
-    "brow_image_right": tuple(range(21, 27)),
+    "brow_image_right": tuple(range(15, 21)),
+    "brow_image_left": tuple(range(21, 27)),
     "eye_image_left": (27, 28, 29, 30),
     "eye_image_right": (32, 33, 34, 35),
     "pupils": (31, 36),

@@ -1,0 +1,667 @@
+"""The ``facelandmarks`` command line: predict, evaluate, train, download and list weights.
+
+Usage (``python -m facelandmarks`` works the same)::
+
+    facelandmarks predict photo.jpg [more.jpg ...] [--weights W] [--csv] [--draw OUT]
+    facelandmarks evaluate --muct ../shared/muct [--weights W] [--split subject|image|all]
+    facelandmarks train configs/muct-mnv3s-2stage.json [--output DIR] [--muct DIR]
+    facelandmarks download muct-resnet50-2019 [--cache-dir DIR]
+    facelandmarks weights
+
+Exit status: 0 success; 2 bad usage or bad input (a missing file, a file that is not an
+image, an unknown preset, a bad config), reported as one line
+``facelandmarks: error: <reason>`` on stderr, without a traceback; 1 any other failure (one
+line as well; ``--debug`` adds the traceback); 130 interrupted.
+
+This module is the only part of the library that prints. Results go to stdout, messages and
+logs (``--verbose``: INFO level) to stderr. TensorFlow is imported only by the commands that
+need a model, so ``--help``, ``weights`` and ``download`` start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import dataclasses
+import inspect
+import json
+import logging
+import math
+import os
+import sys
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+PROG = "facelandmarks"
+
+logger = logging.getLogger(__name__)
+
+_BAD_INPUT_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+class CLIError(Exception):
+    """A failure the CLI reports as one line, with exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors become :class:`CLIError` (one line, status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(f"{message} (see '{self.prog} --help')", 2)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return f"missing key {exc.args[0]!r}"
+    return _one_line(str(exc)) or type(exc).__name__
+
+
+# What the library raises for an unreadable input file or a bad argument value (predict and
+# evaluate document these for bad inputs only).
+_BAD_FILE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+
+
+@contextlib.contextmanager
+def _bad_input(
+    prefix: str = "", errors: tuple[type[BaseException], ...] = _BAD_INPUT_ERRORS
+) -> Iterator[None]:
+    """Turn ``errors`` (caused by what the user passed) into exit status 2."""
+    try:
+        yield
+    except errors as exc:
+        raise CLIError(f"{prefix}{_message(exc)}", 2) from exc
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Output helpers
+# --------------------------------------------------------------------------------------
+
+
+def _num(value: float) -> float | int | None:
+    """Round to 2 decimals for output; NaN/inf become ``None`` (JSON ``null``); ints stay."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _csv_num(value: float) -> str:
+    value = float(value)
+    if not math.isfinite(value):
+        return ""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _print_json(obj: Any, *, indent: int | None = None) -> None:
+    _emit(json.dumps(obj, indent=indent, allow_nan=False, default=_json_default))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean(obj: Any) -> Any:
+    """Replace non-finite floats (anywhere in a nested structure) by ``None``."""
+    if isinstance(obj, Mapping):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+# --------------------------------------------------------------------------------------
+# predict
+# --------------------------------------------------------------------------------------
+
+
+def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
+    """Output file of the annotated picture for each input image."""
+    from PIL import Image
+
+    target = Path(out)
+    if len(images) == 1 and not target.is_dir():
+        suffix = target.suffix.lower()
+        if suffix not in Image.registered_extensions():
+            raise CLIError(
+                f"--draw: cannot tell the image format from {out!r}; give a file name ending "
+                "in e.g. .png or .jpg (or an existing directory)",
+                2,
+            )
+        return [target]
+    if target.exists() and not target.is_dir():
+        raise CLIError(
+            f"--draw: with several images OUT must be a directory, but {out!r} is a file", 2
+        )
+    paths: list[Path] = []
+    used: set[str] = set()
+    for image in images:
+        stem = Path(image).stem or "image"
+        name = f"{stem}.png"
+        k = 1
+        while name in used:
+            name = f"{stem}-{k}.png"
+            k += 1
+        used.add(name)
+        paths.append(target / name)
+    return paths
+
+
+def _get(item: Any, key: str) -> Any:
+    if isinstance(item, Mapping):
+        return item.get(key)
+    return getattr(item, key, None)
+
+
+def _detected_faces(result: Any, count: int) -> list[list[tuple[Any, Any, np.ndarray]]]:
+    """Faces of each image from ``predict(..., detect_faces=True)``.
+
+    Expects one entry per image, each a mapping (or object) with ``"landmarks"``
+    ``(F, P, 2)``, ``"boxes"`` ``(F, 4)`` edge coordinates and optionally ``"scores"`` ``(F,)``.
+    """
+    entries = list(result)
+    if len(entries) != count:
+        raise RuntimeError(
+            f"predict(detect_faces=True) returned {len(entries)} entries for {count} images"
+        )
+    out = []
+    for entry in entries:
+        landmarks = np.asarray(_get(entry, "landmarks"), dtype=np.float64)
+        if landmarks.ndim == 2:
+            landmarks = landmarks[None]
+        boxes = _get(entry, "boxes")
+        boxes = np.zeros((len(landmarks), 4)) if boxes is None else np.asarray(boxes, float)
+        scores = _get(entry, "scores")
+        scores = [None] * len(landmarks) if scores is None else [float(s) for s in scores]
+        out.append(list(zip(boxes.reshape(-1, 4), scores, landmarks, strict=True)))
+    return out
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from facelandmarks import io as fl_io
+
+    images = [str(p) for p in args.images]
+    sizes = []
+    for image in images:
+        with _bad_input():
+            sizes.append(fl_io.image_size(image))
+    targets = _draw_targets(args.draw, images) if args.draw else None
+
+    from facelandmarks.detector import LandmarkDetector
+
+    if args.detect and "detect_faces" not in inspect.signature(LandmarkDetector.predict).parameters:
+        raise CLIError("face detection is not available in this version", 2)
+    det = _load_detector(args.weights)
+
+    writer = None
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        header = ["image", "face"]
+        header += [f"{axis}{i:02d}" for i in range(det.num_points) for axis in ("x", "y")]
+        writer.writerow(header)
+    if targets is not None:
+        from facelandmarks.drawing import draw_landmarks
+
+    bs = args.batch_size
+    for start in range(0, len(images), bs):
+        chunk = images[start : start + bs]
+        with _bad_input(errors=_BAD_FILE_ERRORS):
+            if args.detect:
+                raw = det.predict(chunk, batch_size=bs, detect_faces=True)
+                per_image = _detected_faces(raw, len(chunk))
+            else:
+                xy = det.predict(chunk, batch_size=bs)
+                per_image = [
+                    [((0, 0, w, h), None, pts)]
+                    for (w, h), pts in zip(sizes[start : start + bs], xy, strict=True)
+                ]
+        logger.info("predicted %d/%d images", start + len(chunk), len(images))
+        for k, (image, faces) in enumerate(zip(chunk, per_image, strict=True)):
+            w, h = sizes[start + k]
+            if writer is not None:
+                for f, (_, _, pts) in enumerate(faces):
+                    writer.writerow([image, f, *(_csv_num(v) for v in np.ravel(pts))])
+            else:
+                record = {
+                    "image": image,
+                    "width": int(w),
+                    "height": int(h),
+                    "faces": [
+                        {
+                            "box": [_num(v) for v in box],
+                            "score": None if score is None else _num(score),
+                            "landmarks": [[_num(x), _num(y)] for x, y in pts],
+                        }
+                        for box, score, pts in faces
+                    ],
+                }
+                _print_json(record)
+            if targets is not None:
+                target = targets[start + k]
+                empty = np.zeros((0, det.num_points, 2))
+                points = np.stack([p for _, _, p in faces]) if faces else empty
+                boxes = np.stack([b for b, _, _ in faces]) if (faces and args.detect) else None
+                picture = draw_landmarks(image, points, boxes=boxes, indices=args.indices)
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    picture.save(target)
+                except OSError as exc:
+                    raise CLIError(
+                        f"--draw: cannot write {str(target)!r}: {_message(exc)}", 2
+                    ) from exc
+                logger.info("wrote %s", target)
+        sys.stdout.flush()
+    return 0
+
+
+def _load_detector(weights: str) -> Any:
+    from facelandmarks.detector import LandmarkDetector
+
+    logger.info("loading detector weights=%r", weights)
+    with _bad_input("--weights: "):
+        return LandmarkDetector(weights, verbose=0)
+
+
+# --------------------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from facelandmarks.datasets import load_muct
+
+    with _bad_input("--muct: "):
+        data = load_muct(args.muct)
+    if args.split == "all":
+        test = data
+        what = f"all {len(test)} images"
+    else:
+        with _bad_input():
+            _, test = data.split(args.test_fraction, by=args.split, seed=args.seed)
+        what = (
+            f"held-out {len(test)} of {len(data)} images (split by {args.split}, "
+            f"test fraction {args.test_fraction:g}, seed {args.seed})"
+        )
+    det = _load_detector(args.weights)
+    logger.info("evaluating on %s", what)
+    with _bad_input(errors=_BAD_FILE_ERRORS):
+        scores = det.evaluate(test, batch_size=args.batch_size)
+    scores = _clean(dict(scores))
+    if args.json:
+        _print_json(scores, indent=2)
+        return 0
+    _emit(f"MUCT, {what}, weights={args.weights}")
+    width = max(len(k) for k in scores)
+    for key, value in scores.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        _emit(f"  {key:<{width}}  {shown}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------------------
+
+
+def _check_train_config(config: Any, where: str) -> None:
+    """Reject a training config that cannot run, before any data is read or model built."""
+    if not isinstance(config, dict):
+        raise CLIError(f"{where}: the config must be a JSON object, not {type(config).__name__}")
+    for section in ("detector", "data"):
+        if not isinstance(config.get(section), dict):
+            raise CLIError(f"{where}: the config needs a {section!r} object")
+    fit = config.get("fit", {})
+    if not isinstance(fit, dict):
+        raise CLIError(f"{where}: 'fit' must be an object")
+    from facelandmarks.config import DetectorConfig
+
+    with _bad_input(f"{where}: bad 'detector' section: "):
+        detector = DetectorConfig.from_dict(config["detector"])
+    data = config["data"]
+    muct = data.get("muct")
+    if not isinstance(muct, str) or not Path(muct).is_dir():
+        raise CLIError(f"{where}: MUCT folder not found: data.muct={muct!r} (or pass --muct DIR)")
+    fraction = data.get("test_fraction", 0.3)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise CLIError(f"{where}: data.test_fraction must be in (0, 1), not {fraction!r}")
+    if data.get("split_by", "subject") not in ("subject", "image"):
+        raise CLIError(f"{where}: data.split_by must be 'subject' or 'image'")
+    epochs = fit.get("epochs", 8)
+    n_stages = len(detector.stages)
+    values = epochs if isinstance(epochs, list) else [epochs]
+    if not all(isinstance(e, int) and not isinstance(e, bool) and e >= 1 for e in values) or (
+        isinstance(epochs, list) and len(epochs) != n_stages
+    ):
+        raise CLIError(
+            f"{where}: fit.epochs must be a positive integer or a list of {n_stages} "
+            f"(one per stage), not {epochs!r}"
+        )
+
+    # The remaining checks need Keras (as training itself does).
+    from facelandmarks.detector import LandmarkDetector
+    from facelandmarks.model import BACKBONES
+    from facelandmarks.training import Augmentation
+
+    for i, stage in enumerate(detector.stages):
+        if stage.backbone not in BACKBONES:
+            raise CLIError(
+                f"{where}: detector.stages[{i}].backbone must be one of {sorted(BACKBONES)}, "
+                f"not {stage.backbone!r}"
+            )
+    reserved = {"train", "validation_data", "stages", "callbacks", "checkpoint_dir", "verbose"}
+    allowed = set(inspect.signature(LandmarkDetector.fit).parameters) - reserved - {"self"}
+    unknown = sorted(set(fit) - allowed)
+    if unknown:
+        raise CLIError(f"{where}: unknown 'fit' keys {unknown}; allowed: {sorted(allowed)}")
+    augment = fit.get("augment")
+    if isinstance(augment, dict):
+        fields = {f.name for f in dataclasses.fields(Augmentation)}
+        bad = sorted(set(augment) - fields)
+        if bad:
+            raise CLIError(f"{where}: unknown 'fit.augment' keys {bad}; allowed: {sorted(fields)}")
+    elif augment not in (None, True, False):
+        raise CLIError(f"{where}: fit.augment must be an object, true, false or null")
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    where = args.config
+    with _bad_input():
+        text = Path(args.config).read_text(encoding="utf-8")
+    try:
+        config = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CLIError(f"{where}: not valid JSON: {exc}", 2) from exc
+    if isinstance(config, dict):
+        if args.output:
+            config["output"] = args.output
+        if args.muct and isinstance(config.get("data"), dict):
+            config["data"]["muct"] = args.muct
+    _check_train_config(config, where)
+
+    from facelandmarks import train as fl_train
+
+    logger.info("training into %s", config.get("output", "runs/run"))
+    result = fl_train.run(config, verbose=2)
+    _print_json(_clean({k: v for k, v in result.items() if k != "test_subjects"}), indent=2)
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# download / weights
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from facelandmarks.weights import download_weights
+
+    with _bad_input():
+        path = download_weights(args.name, cache_dir=args.cache_dir, verbose=1)
+    _emit(str(path))
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from facelandmarks import weights as fl_weights
+
+    rows = fl_weights.describe_weights()
+    default = fl_weights.DEFAULT_PRESET
+    if args.json:
+        _print_json(_clean([{**row, "default": row["name"] == default} for row in rows]), indent=2)
+        return 0
+    if not rows:
+        _emit("(no presets registered)")
+        return 0
+    width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        mark = " (default)" if row["name"] == default else ""
+        _emit(f"{row['name']:<{width}}  {row.get('description', '')}{mark}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Parser and entry point
+# --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``facelandmarks`` argument parser (usage errors raise :class:`CLIError`)."""
+    from facelandmarks import __version__
+
+    common = _Parser(add_help=False)
+    common.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log progress (INFO level) to stderr",
+    )
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback of a failure",
+    )
+
+    parser = _Parser(
+        prog=PROG,
+        description="2D face landmark localization (76-point MUCT scheme).",
+        epilog="Exit status: 0 ok, 2 bad usage or input, 1 other failure.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser(
+        "predict",
+        parents=[common],
+        help="predict landmarks of images",
+        description="Predict the 76 landmarks of each image. Prints one JSON object per "
+        "image (JSON lines) or CSV. Coordinates are (x, y) pixels of the image as viewed "
+        "(EXIF orientation applied), origin top-left, rounded to 2 decimals.",
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument(
+        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", action="store_true", help="JSON lines output (the default)")
+    fmt.add_argument(
+        "--csv", action="store_true", help="CSV output: image,face,x00,y00,...,x75,y75"
+    )
+    p.add_argument(
+        "--draw",
+        metavar="OUT",
+        help="write annotated images: a file with one image, a directory with several",
+    )
+    p.add_argument("--indices", action="store_true", help="with --draw, number the points")
+    p.add_argument("--detect", action="store_true", help="find faces first (several per image)")
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help="images per model call (default: %(default)s)",
+    )
+    p.set_defaults(handler=_cmd_predict)
+
+    p = sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="score a detector on MUCT",
+        description="Evaluate on the held-out part of a MUCT split (the images a model trained "
+        "with the same split never saw), or on all images.",
+    )
+    p.add_argument("--muct", required=True, metavar="DIR", help="MUCT root folder")
+    p.add_argument(
+        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
+    )
+    p.add_argument(
+        "--split",
+        choices=("subject", "image", "all"),
+        default="subject",
+        help="held-out part of a split by subject (default) or image, or all images",
+    )
+    p.add_argument(
+        "--test-fraction",
+        type=_fraction,
+        default=0.3,
+        metavar="F",
+        help="held-out share of the split (default: %(default)s)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help="images per model call (default: %(default)s)",
+    )
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.set_defaults(handler=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "train",
+        parents=[common],
+        help="train a detector from a JSON config",
+        description="Train and evaluate a detector as a JSON config says (see "
+        "facelandmarks.train). Re-running an interrupted run resumes it.",
+    )
+    p.add_argument("config", metavar="CONFIG.json", help="training config")
+    p.add_argument("--output", metavar="DIR", help="override the config's output directory")
+    p.add_argument("--muct", metavar="DIR", help="override the config's MUCT folder")
+    p.set_defaults(handler=_cmd_train)
+
+    p = sub.add_parser(
+        "download",
+        parents=[common],
+        help="download pretrained weights",
+        description="Download (or find in the cache) a preset's weights; prints the file path.",
+    )
+    p.add_argument("name", metavar="NAME", help="preset name (see 'facelandmarks weights')")
+    p.add_argument("--cache-dir", metavar="DIR", help="cache directory")
+    p.set_defaults(handler=_cmd_download)
+
+    p = sub.add_parser(
+        "weights",
+        parents=[common],
+        help="list pretrained weight presets",
+        description="List the registered weight presets with their descriptions.",
+    )
+    p.add_argument("--json", action="store_true", help="all preset fields as JSON")
+    p.set_defaults(handler=_cmd_weights)
+    return parser
+
+
+def _report(message: str) -> None:
+    sys.stderr.write(f"{PROG}: error: {_one_line(message)}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (never raises ``SystemExit``).
+
+    Args:
+        argv: arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        0 success, 2 bad usage or bad input, 1 other failure, 130 interrupted.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except CLIError as exc:
+        _report(str(exc))
+        return exc.code
+    except SystemExit as exc:  # --help, --version
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    verbose = getattr(args, "verbose", False)
+    debug = getattr(args, "debug", False)
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    package_logger = logging.getLogger("facelandmarks")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
+    old_level = package_logger.level
+    package_logger.addHandler(handler)
+    package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    failure: BaseException
+    try:
+        return int(args.handler(args) or 0)
+    except CLIError as exc:
+        failure, code, message = exc, exc.code, str(exc)
+    except KeyboardInterrupt as exc:
+        failure, code, message = exc, 130, "interrupted"
+    except BrokenPipeError:
+        # The reader of stdout went away (e.g. `| head`): stop quietly.
+        with contextlib.suppress(OSError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        failure, code = exc, 1
+        hint = "" if debug else " (run with --debug for the traceback)"
+        message = f"{type(exc).__name__}: {_message(exc)}{hint}"
+    finally:
+        package_logger.removeHandler(handler)
+        package_logger.setLevel(old_level)
+    if debug:
+        traceback.print_exception(type(failure), failure, failure.__traceback__)
+    _report(message)
+    return code

@@ -1,0 +1,496 @@
+"""Pictures of landmarks: annotated images, CED plots and a numbered chart of the 76 points.
+
+Drawing uses Pillow and NumPy only (no Keras, no TensorFlow). :func:`plot_ced` needs
+matplotlib, which is an optional dependency (``pip install "facelandmarks[plot]"``) imported
+only when the function is called.
+
+Coordinates follow the library's contract: ``(x, y)`` pixels of the image as passed, origin
+top-left, ``y`` down, pixel centres at integer coordinates. A point at ``(10, 20)`` is drawn
+centred on the pixel in column 10, row 20. Boxes use *edge* coordinates: ``(0, 0, W, H)`` is
+the whole image, so its outline covers columns ``0 .. W - 1``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from facelandmarks import io as fl_io
+from facelandmarks import metrics as fl_metrics
+from facelandmarks.points import GROUPS, NUM_POINTS
+
+__all__ = ["CONTOURS", "draw_landmarks", "draw_point_chart", "plot_ced"]
+
+Color = tuple[int, int, int] | str
+
+CONTOURS: tuple[tuple[str, tuple[int, ...], bool], ...] = (
+    ("jaw", GROUPS["jaw"], False),
+    ("brow_15_20", tuple(range(15, 21)), True),
+    ("brow_21_26", tuple(range(21, 27)), True),
+    ("eye_27_30", (27, 68, 28, 69, 29, 70, 30, 71), True),
+    ("eye_32_35", (32, 72, 33, 73, 34, 74, 35, 75), True),
+    ("nose", tuple(range(37, 46)), False),
+    ("mouth_outer", tuple(range(48, 60)), True),
+    ("mouth_inner", (48, 65, 64, 63, 54, 62, 61, 60), True),
+)
+"""The lines :func:`draw_landmarks` draws: ``(name, point indices in drawing order, closed)``.
+
+Derived from the MUCT point layout (indices as in :data:`facelandmarks.points.GROUPS`):
+
+* the jaw ``0 .. 14`` is an open polyline (ear to ear under the chin);
+* each eyebrow (``15 .. 20`` and ``21 .. 26``: outer end, upper edge, inner end, lower
+  edge) is a closed loop;
+* each eye is a closed loop through its four main points (outer corner, top, inner corner,
+  bottom: ``27 .. 30`` and ``32 .. 35``) and the four ``eye_extra`` points between them
+  (``68 .. 71`` and ``72 .. 75``);
+* the nose ``37 .. 45`` (bridge, left wing, base, right wing, bridge) is an open polyline;
+* the outer lip ``48 .. 59`` is a closed loop, and the inner lip is the closed loop through
+  the mouth corners ``48`` and ``54``, the upper inner lip ``63 .. 65`` and the lower inner lip
+  ``60 .. 62``.
+
+The pupils (31, 36), the nostrils (46, 47), the nose tip (67) and the mouth centre (66) are
+points without lines.
+"""
+
+_PLOT_HINT = 'pip install "facelandmarks[plot]"'
+
+
+# --------------------------------------------------------------------------------------
+# Validation helpers
+# --------------------------------------------------------------------------------------
+
+
+def _as_faces(points: Any, func: str) -> np.ndarray:
+    """``points`` as float64 ``(F, 76, 2)``; raises ValueError naming the received shape."""
+    try:
+        arr = np.asarray(points, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{func} expects points as a numeric array of shape ({NUM_POINTS}, 2) or "
+            f"(F, {NUM_POINTS}, 2). Received: {type(points).__name__} that is not numeric ({exc})"
+        ) from None
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[1:] != (NUM_POINTS, 2):
+        raise ValueError(
+            f"{func} expects points of shape ({NUM_POINTS}, 2) or (F, {NUM_POINTS}, 2), "
+            f"(x, y) in pixels. Received: shape {np.shape(points)}"
+        )
+    return arr
+
+
+def _as_boxes(boxes: Any, func: str) -> np.ndarray:
+    """``boxes`` as float64 ``(K, 4)``; raises ValueError naming the received shape."""
+    try:
+        arr = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            f"{func} expects boxes as a numeric array of shape (4,) or (F, 4). "
+            f"Received: {type(boxes).__name__} that is not numeric ({exc})"
+        ) from None
+    if arr.ndim == 1:
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(
+            f"{func} expects boxes of shape (4,) or (F, 4) as (x0, y0, x1, y1) edge "
+            f"coordinates in pixels. Received: shape {np.shape(boxes)}"
+        )
+    return arr
+
+
+def _as_radius(radius: float | None, width: int, height: int, func: str) -> float:
+    if radius is None:
+        return max(1.0, min(width, height) / 160.0)
+    if (
+        isinstance(radius, bool)
+        or not isinstance(radius, (int, float, np.integer, np.floating))
+        or not math.isfinite(radius)
+        or radius <= 0
+    ):
+        raise ValueError(f"{func} expects radius to be a number > 0 or None. Received: {radius!r}")
+    return float(radius)
+
+
+def _color(value: Color, name: str, func: str) -> Color:
+    if isinstance(value, str):
+        return value
+    try:
+        rgb = tuple(int(c) for c in value)
+    except (TypeError, ValueError):
+        rgb = ()
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
+        raise ValueError(
+            f"{func} expects {name} to be an (R, G, B) tuple of ints in 0..255 or a colour "
+            f"name. Received: {name}={value!r}"
+        )
+    return rgb
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1: only the fixed-size bitmap font
+        return ImageFont.load_default()
+
+
+def _finite(xy: np.ndarray) -> bool:
+    return bool(np.all(np.isfinite(xy)))
+
+
+def _draw_contours(draw: ImageDraw.ImageDraw, face: np.ndarray, fill: Color, width: int) -> None:
+    for _, idx, closed in CONTOURS:
+        pairs = list(itertools.pairwise(idx))
+        if closed:
+            pairs.append((idx[-1], idx[0]))
+        for a, b in pairs:
+            pa, pb = face[a], face[b]
+            if _finite(pa) and _finite(pb):
+                draw.line([tuple(pa), tuple(pb)], fill=fill, width=width)
+
+
+def _dot(draw: ImageDraw.ImageDraw, x: float, y: float, radius: float, fill: Color) -> None:
+    """A disc centred on the pixel nearest to ``(x, y)`` (pixel centres at integers)."""
+    cx, cy = math.floor(x + 0.5), math.floor(y + 0.5)
+    r = round(radius)
+    if r < 1:
+        draw.point((cx, cy), fill=fill)
+    else:
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+
+
+def _draw_label(
+    draw: ImageDraw.ImageDraw,
+    text: str,
+    center: tuple[float, float],
+    font: Any,
+    fill: Color,
+    stroke: Color | None,
+) -> None:
+    """Draw ``text`` centred on ``center`` (works with bitmap and FreeType fonts)."""
+    left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
+    x = center[0] - (left + right) / 2
+    y = center[1] - (top + bottom) / 2
+    if stroke is None:
+        draw.text((x, y), text, fill=fill, font=font)
+    else:
+        draw.text((x, y), text, fill=fill, font=font, stroke_width=1, stroke_fill=stroke)
+
+
+# --------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------
+
+
+def draw_landmarks(
+    image: fl_io.ImageLike,
+    points: Any,
+    *,
+    boxes: Any = None,
+    indices: bool = False,
+    contours: bool = True,
+    radius: float | None = None,
+    color: Color = (0, 255, 0),
+    contour_color: Color = (255, 200, 0),
+    box_color: Color = (255, 0, 0),
+) -> Image.Image:
+    """Draw landmarks (and optionally face boxes and point numbers) on a copy of an image.
+
+    Args:
+        image: anything :func:`facelandmarks.io.load_image` accepts (path, PIL image,
+            ``uint8``/``uint16`` array). Files are drawn in their EXIF-oriented frame, the
+            frame predictions are made in.
+        points: array-like ``(76, 2)`` for one face or ``(F, 76, 2)`` for ``F`` faces,
+            ``(x, y)`` in pixels of ``image``, origin top-left, pixel centres at integers.
+            Points with a ``NaN`` (or infinite) coordinate are skipped, and so are the contour
+            segments that touch them. Points outside the image are clipped by the drawing.
+        boxes: optional array-like ``(4,)`` or ``(K, 4)``: ``(x0, y0, x1, y1)`` edge
+            coordinates in pixels (``(0, 0, W, H)`` is the whole image). Boxes with a
+            non-finite value are skipped.
+        indices: also write each point's index (0-75) next to it.
+        contours: draw the lines of :data:`CONTOURS` (jaw and nose open polylines; brows,
+            eyes and lips closed loops) under the points.
+        radius: dot radius in pixels; default ``max(1, min(W, H) / 160)`` (3 px on a
+            480x640 image). A dot is a disc of radius ``round(radius)`` centred on the pixel
+            nearest to the point (a single pixel below 0.5). Lines are
+            ``max(1, round(radius / 2))`` px wide.
+        color: dot (and index) colour, an ``(R, G, B)`` tuple or a colour name.
+        contour_color: line colour.
+        box_color: box outline colour.
+
+    Returns:
+        A new RGB ``PIL.Image.Image`` of the image's size. The input is never modified.
+
+    Raises:
+        ValueError: ``points`` or ``boxes`` of the wrong shape or not numeric, a bad
+            ``radius`` or colour, or an ``image`` that is not a readable image.
+        FileNotFoundError, TypeError: as :func:`facelandmarks.io.load_image`.
+
+    Example:
+        >>> import numpy as np
+        >>> from facelandmarks.points import NUM_POINTS
+        >>> xy = np.full((NUM_POINTS, 2), 20.0)
+        >>> out = draw_landmarks(np.zeros((48, 64, 3), np.uint8), xy)
+        >>> out.size, out.getpixel((20, 20))
+        ((64, 48), (0, 255, 0))
+    """
+    func = "draw_landmarks"
+    faces = _as_faces(points, func)
+    box_arr = None if boxes is None else _as_boxes(boxes, func)
+    fill = _color(color, "color", func)
+    line_fill = _color(contour_color, "contour_color", func)
+    box_fill = _color(box_color, "box_color", func)
+    rgb = fl_io.load_image(image)  # always a new array: the caller's image is untouched
+    height, width = rgb.shape[:2]
+    r = _as_radius(radius, width, height, func)
+    line_width = max(1, round(r / 2))
+
+    canvas = Image.fromarray(rgb)
+    draw = ImageDraw.Draw(canvas)
+    if box_arr is not None:
+        for box in box_arr:
+            if not _finite(box):
+                continue
+            x0, x1 = sorted((round(box[0]), round(box[2])))
+            y0, y1 = sorted((round(box[1]), round(box[3])))
+            # Edge coordinates: the last covered pixel is x1 - 1 (at least x0).
+            draw.rectangle(
+                [x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=box_fill, width=line_width
+            )
+    if contours:
+        for face in faces:
+            _draw_contours(draw, face, line_fill, line_width)
+    for face in faces:
+        for x, y in face:
+            if math.isfinite(x) and math.isfinite(y):
+                _dot(draw, x, y, r, fill)
+    if indices:
+        size = max(8, round(3.5 * r))
+        font = _font(size)
+        for face in faces:
+            for i, (x, y) in enumerate(face):
+                if math.isfinite(x) and math.isfinite(y):
+                    center = (x + r + size * 0.6, y - r - size * 0.4)
+                    _draw_label(draw, str(i), center, font, fill, (0, 0, 0))
+    return canvas
+
+
+def _label_directions(xy: np.ndarray) -> np.ndarray:
+    """Unit vectors pointing away from each point's feature, to place its number."""
+    clusters = [
+        tuple(range(15, 21)),
+        tuple(range(21, 27)),
+        (27, 28, 29, 30, 31, 68, 69, 70, 71),
+        (32, 33, 34, 35, 36, 72, 73, 74, 75),
+        (*range(37, 48), 67),
+        tuple(range(48, 67)),
+    ]
+    valid = np.all(np.isfinite(xy), axis=1)
+    face_center = xy[valid].mean(axis=0) if valid.any() else np.zeros(2)
+    centers = np.tile(face_center, (len(xy), 1))
+    for members in clusters:
+        idx = [i for i in members if valid[i]]
+        if idx:
+            centers[list(members)] = xy[idx].mean(axis=0)
+    out = xy - centers
+    norm = np.linalg.norm(out, axis=1, keepdims=True)
+    up = np.array([0.0, -1.0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(norm > 1e-6, out / norm, up)
+    out = np.where(np.isfinite(out), out, up)
+    # Points inside a feature (pupils, mouth centre): their number goes into the gap to the
+    # right of them, between the feature's upper and lower contours.
+    right = np.array([1.0, 0.15]) / np.hypot(1.0, 0.15)
+    out[[31, 36, 66]] = right
+    return out
+
+
+def draw_point_chart(
+    points_xy: Any,
+    size: tuple[int, int] = (480, 640),
+    path: str | os.PathLike[str] | None = None,
+    *,
+    fit: bool = True,
+) -> Image.Image:
+    """A numbered chart of the 76 points on a white canvas (for documentation).
+
+    Args:
+        points_xy: array-like ``(76, 2)``, ``(x, y)`` pixels of a face shape (for example the
+            mean MUCT shape). ``NaN`` points are left out.
+        size: ``(width, height)`` of the chart in pixels.
+        path: if given, the chart is also saved there (format from the extension).
+        fit: scale and centre the shape to fill the canvas (aspect ratio kept, with a margin
+            for the numbers), so only the shape matters. ``False`` draws the coordinates as
+            they are.
+
+    Returns:
+        A new RGB ``PIL.Image.Image`` of ``size``: grey contour lines (:data:`CONTOURS`),
+        dark dots, and each point's index placed outside its feature.
+
+    Raises:
+        ValueError: ``points_xy`` not of shape ``(76, 2)``, ``size`` not two positive ints,
+            no finite point, or a ``path`` extension Pillow cannot write.
+    """
+    func = "draw_point_chart"
+    faces = _as_faces(points_xy, func)
+    if faces.shape[0] != 1 or np.ndim(points_xy) != 2:
+        raise ValueError(
+            f"{func} expects points_xy of shape ({NUM_POINTS}, 2). Received: shape "
+            f"{np.shape(points_xy)}"
+        )
+    if (
+        not isinstance(size, (tuple, list))
+        or len(size) != 2
+        or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in size)
+        or min(size) < 1
+    ):
+        raise ValueError(
+            f"{func} expects size as (width, height), two positive ints. Received: size={size!r}"
+        )
+    width, height = int(size[0]), int(size[1])
+    xy = faces[0].copy()
+    valid = np.all(np.isfinite(xy), axis=1)
+    if not valid.any():
+        raise ValueError(f"{func} expects at least one finite point. Received: all NaN")
+    font_size = max(9, round(0.5 * math.sqrt(min(width, height))))
+    if fit:
+        margin = 2.5 * font_size
+        lo, hi = xy[valid].min(axis=0), xy[valid].max(axis=0)
+        extent = np.maximum(hi - lo, 1e-6)
+        scale = min((width - 2 * margin) / extent[0], (height - 2 * margin) / extent[1])
+        scale = max(scale, 1e-6)
+        xy = (xy - (lo + hi) / 2) * scale + np.array([(width - 1) / 2, (height - 1) / 2])
+    radius = max(2.0, min(width, height) / 160)
+    canvas = Image.new("RGB", (width, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    _draw_contours(draw, xy, (190, 190, 190), max(1, round(radius / 2)))
+    font = _font(font_size)
+    directions = _label_directions(xy)
+    for i, ((x, y), d) in enumerate(zip(xy, directions, strict=True)):
+        if not valid[i]:
+            continue
+        _dot(draw, x, y, radius, (30, 30, 30))
+        offset = radius + 0.75 * font_size
+        center = (x + d[0] * offset, y + d[1] * offset)
+        _draw_label(draw, str(i), center, font, (20, 60, 170), None)
+    if path is not None:
+        try:
+            canvas.save(os.fspath(path))
+        except (KeyError, ValueError) as exc:
+            raise ValueError(
+                f"{func} cannot save to {os.fspath(path)!r}: unknown image file extension "
+                f"({exc}). Received: path={os.fspath(path)!r}"
+            ) from None
+    return canvas
+
+
+def _nme_values(result: Any, index: int, func: str) -> np.ndarray:
+    if isinstance(result, Mapping):
+        if "per_image_nme" not in result:
+            raise ValueError(
+                f"{func} expects each result dict to hold 'per_image_nme' (the per-image "
+                f"NMEs). Received: a dict with keys {sorted(result)} at position {index}"
+            )
+        result = result["per_image_nme"]
+    values = np.asarray(result, dtype=np.float64)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(
+            f"{func} expects per-image NMEs as a non-empty 1-D array. Received: shape "
+            f"{values.shape} at position {index}"
+        )
+    return values
+
+
+def plot_ced(
+    results: Mapping[str, Any] | Sequence[Any] | np.ndarray,
+    *,
+    labels: Sequence[str] | None = None,
+    max_threshold: float = 0.10,
+    ax: Any = None,
+) -> Any:
+    """Plot cumulative error distribution (CED) curves with matplotlib.
+
+    Args:
+        results: one curve or several. A curve is a dict holding ``"per_image_nme"`` (for
+            example :meth:`LandmarkDetector.evaluate` output that includes it) or a raw
+            array-like ``(N,)`` of per-image NMEs (unitless, finite, >= 0). Several curves are
+            given as a list of these; a flat list of numbers is one curve.
+        labels: one legend label per curve. Default: a dict's ``"label"`` entry, else
+            ``"curve 1"``, ``"curve 2"``, ... Each label gets the curve's AUC appended.
+        max_threshold: right end of the x axis (NME), > 0; also the AUC's upper limit.
+        ax: a matplotlib ``Axes`` to draw into; default a new figure via ``pyplot``.
+
+    Returns:
+        The matplotlib ``Axes`` drawn into.
+
+    Raises:
+        ImportError: matplotlib is not installed (the message says
+            ``pip install "facelandmarks[plot]"``).
+        ValueError: a dict without ``"per_image_nme"``, an empty or non-1-D NME array, NaN or
+            negative NMEs, a bad ``max_threshold``, or a ``labels`` length that differs from
+            the number of curves.
+
+    Example:
+        >>> ax = plot_ced([det.evaluate(a, ...), [0.03, 0.05, 0.2]],
+        ...               labels=["ours", "baseline"])  # doctest: +SKIP
+    """
+    func = "plot_ced"
+    if isinstance(results, (Mapping, np.ndarray)):
+        curves: list[Any] = [results]
+    elif isinstance(results, Sequence) and not isinstance(results, (str, bytes)):
+        if len(results) and all(np.ndim(r) == 0 and not isinstance(r, Mapping) for r in results):
+            curves = [results]
+        else:
+            curves = list(results)
+    else:
+        raise ValueError(
+            f"{func} expects a result dict, an array of per-image NMEs, or a list of these. "
+            f"Received: {type(results).__name__}"
+        )
+    if not curves:
+        raise ValueError(f"{func} expects at least one curve. Received: an empty list")
+    arrays = [_nme_values(c, i, func) for i, c in enumerate(curves)]
+    if labels is None:
+        names = [
+            str(c["label"]) if isinstance(c, Mapping) and "label" in c else f"curve {i + 1}"
+            for i, c in enumerate(curves)
+        ]
+    else:
+        names = [str(v) for v in labels]
+        if len(names) != len(arrays):
+            raise ValueError(
+                f"{func} expects one label per curve ({len(arrays)}). Received: {len(names)} labels"
+            )
+    ceds = [fl_metrics.ced_curve(a, max_threshold=max_threshold) for a in arrays]
+    aucs = [fl_metrics.auc(a, max_threshold=max_threshold) for a in arrays]
+
+    try:
+        import matplotlib  # noqa: F401
+
+        if ax is None:
+            import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise ImportError(
+            f"{func} needs matplotlib, which is not installed. Install it with: {_PLOT_HINT}"
+        ) from exc
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4))
+    for (thresholds, fractions), name, area in zip(ceds, names, aucs, strict=True):
+        ax.step(
+            thresholds,
+            fractions,
+            where="post",
+            label=f"{name} (AUC@{max_threshold:g} = {area:.3f})",
+        )
+    ax.set_xlim(0.0, max_threshold)
+    ax.set_ylim(0.0, 1.0)
+    ax.set_xlabel("NME (inter-ocular)")
+    ax.set_ylabel("Fraction of images")
+    ax.grid(True, alpha=0.3)
+    ax.legend(loc="lower right")
+    return ax

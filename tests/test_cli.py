@@ -1,0 +1,452 @@
+"""Tests of the ``facelandmarks`` command line (facelandmarks.cli), run in-process via main()."""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facelandmarks import cli
+from facelandmarks.cli import main
+from facelandmarks.points import NUM_POINTS
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(err: str, *fragments: str) -> None:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("facelandmarks: error: "), err
+    assert "Traceback" not in err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> list[str]:
+    """Two small noise images of different sizes (a PNG and a JPEG)."""
+    folder = tmp_path_factory.mktemp("images")
+    rng = np.random.default_rng(0)
+    a = folder / "a.png"
+    b = folder / "b.jpg"
+    Image.fromarray(rng.integers(0, 256, (60, 40, 3), dtype=np.uint8)).save(a)
+    Image.fromarray(rng.integers(0, 256, (50, 70, 3), dtype=np.uint8)).save(b)
+    return [str(a), str(b)]
+
+
+@pytest.fixture()
+def text_file(tmp_path: Path) -> str:
+    path = tmp_path / "notes.jpg"
+    path.write_text("this is not an image\n")
+    return str(path)
+
+
+# ---------------------------------------------------------------------- no model needed
+
+
+def test_help_exits_0(capsys) -> None:
+    code, out, _ = run(capsys, "--help")
+    assert code == 0
+    for command in ("predict", "evaluate", "train", "download", "weights"):
+        assert command in out
+    code, out, _ = run(capsys, "predict", "--help")
+    assert code == 0 and "--draw" in out and "--detect" in out
+
+
+def test_version(capsys) -> None:
+    from facelandmarks import __version__
+
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and __version__ in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["frobnicate"],
+        ["predict"],
+        ["predict", "x.jpg", "--batch-size", "0"],
+        ["predict", "x.jpg", "--json", "--csv"],
+        ["evaluate"],
+        ["evaluate", "--muct", "d", "--split", "camera"],
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(capsys, argv) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2
+    assert out == ""
+    assert_one_line_error(err, "--help")
+
+
+def test_weights_lists_presets(capsys) -> None:
+    code, out, err = run(capsys, "weights")
+    assert code == 0 and err == ""
+    line = next(line for line in out.splitlines() if line.startswith("muct-resnet50-2019"))
+    assert "ResNet50" in line  # the description is shown
+
+
+def test_weights_json(capsys) -> None:
+    code, out, _ = run(capsys, "weights", "--json")
+    assert code == 0
+    rows = json.loads(out)
+    names = [row["name"] for row in rows]
+    assert "muct-resnet50-2019" in names
+    assert all({"description", "url", "default"} <= set(row) for row in rows)
+
+
+def test_missing_image_exits_2(capsys, tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.jpg")
+    code, out, err = run(capsys, "predict", missing)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "nope.jpg", "not found")
+
+
+def test_text_file_as_image_exits_2(capsys, text_file: str) -> None:
+    code, out, err = run(capsys, "predict", text_file)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "notes.jpg", "not an image")
+
+
+def test_directory_as_image_exits_2(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "predict", str(tmp_path))
+    assert code == 2
+    assert_one_line_error(err, "directory")
+
+
+def test_draw_with_unknown_extension_exits_2(capsys, images) -> None:
+    code, _, err = run(capsys, "predict", images[0], "--draw", "out.unknownext")
+    assert code == 2
+    assert_one_line_error(err, "--draw")
+
+
+def test_download_unknown_preset_exits_2(capsys, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "download", "no-such-preset", "--cache-dir", str(tmp_path))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "no-such-preset", "muct-resnet50-2019")
+
+
+def test_download_prints_the_path(capsys, monkeypatch, tmp_path: Path) -> None:
+    from facelandmarks import weights
+
+    calls = []
+
+    def fake(name, *, cache_dir=None, verbose=1):
+        calls.append((name, cache_dir))
+        return tmp_path / "w.h5"
+
+    monkeypatch.setattr(weights, "download_weights", fake)
+    code, out, _ = run(capsys, "download", "muct-resnet50-2019", "--cache-dir", "cache")
+    assert code == 0
+    assert out.strip() == str(tmp_path / "w.h5")
+    assert calls == [("muct-resnet50-2019", "cache")]
+
+
+def test_other_failures_exit_1_with_one_line_and_traceback_only_with_debug(
+    capsys, monkeypatch
+) -> None:
+    from facelandmarks import weights
+
+    def offline(name, **kwargs):
+        raise weights.WeightsDownloadError("could not reach the host\nsave it to /x by hand")
+
+    monkeypatch.setattr(weights, "download_weights", offline)
+    code, out, err = run(capsys, "download", "muct-resnet50-2019")
+    assert code == 1 and out == ""
+    assert_one_line_error(err, "WeightsDownloadError", "could not reach the host", "--debug")
+    code, _, err = run(capsys, "download", "muct-resnet50-2019", "--debug")
+    assert code == 1
+    assert "Traceback" in err
+    assert err.strip().splitlines()[-1].startswith("facelandmarks: error: WeightsDownloadError")
+
+
+def write_config(tmp_path: Path, config) -> str:
+    path = tmp_path / "config.json"
+    path.write_text(config if isinstance(config, str) else json.dumps(config))
+    return str(path)
+
+
+GOOD_DETECTOR = {
+    "stages": [{"backbone": "mobilenetv3small", "input_size": [64, 48], "normalization": "group"}]
+}
+
+
+@pytest.mark.parametrize(
+    ("config", "fragment"),
+    [
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "JSON object"),
+        ({"data": {"muct": "."}}, "'detector'"),
+        ({"detector": {}, "data": {"muct": "."}}, "'detector' section"),
+        ({"detector": {"stages": [{"framing": "points"}]}, "data": {"muct": "."}}, "detector"),
+        ({"detector": {"stages": [{"colour": 1}]}, "data": {"muct": "."}}, "detector"),
+        ({"detector": GOOD_DETECTOR, "data": {"muct": "/no/such/muct"}}, "MUCT folder"),
+        ({"detector": GOOD_DETECTOR, "data": {"muct": ".", "test_fraction": 2}}, "test_fraction"),
+        ({"detector": GOOD_DETECTOR, "data": {"muct": "."}, "fit": {"epochs": [1, 2]}}, "epochs"),
+    ],
+)
+def test_bad_train_config_exits_2(capsys, tmp_path: Path, config, fragment: str) -> None:
+    code, out, err = run(capsys, "train", write_config(tmp_path, config))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, fragment)
+
+
+def test_missing_train_config_exits_2(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "train", str(tmp_path / "missing.json"))
+    assert code == 2
+    assert_one_line_error(err, "missing.json")
+
+
+def test_json_rounding_and_nan() -> None:
+    assert cli._num(1.23456) == 1.23 and cli._num(np.float32(2.5)) == 2.5
+    assert cli._num(7) == 7 and isinstance(cli._num(np.int64(7)), int)
+    assert cli._num(float("nan")) is None and cli._num(float("inf")) is None
+    assert str(cli._num(-0.001)) == "0.0"
+    assert cli._csv_num(float("nan")) == "" and cli._csv_num(-0.001) == "0.00"
+
+
+# ---------------------------------------------------------------------- with a tiny model
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """(path, detector): an untrained MobileNetV3Small detector with a 64x48 input, saved."""
+    from facelandmarks import LandmarkDetector
+
+    det = LandmarkDetector(
+        weights=None, backbone="mobilenetv3small", input_size=(64, 48), normalization="group"
+    )
+    path = tmp_path_factory.mktemp("weights") / "tiny.keras"
+    det.save(path)
+    return str(path), det
+
+
+@pytest.mark.slow
+def test_predict_json_lines(capsys, tiny, images) -> None:
+    path, det = tiny
+    code, out, err = run(capsys, "predict", *images, "--weights", path, "--batch-size", "1")
+    assert code == 0, err
+    records = [json.loads(line) for line in out.splitlines()]
+    assert [r["image"] for r in records] == images
+    expected = det.predict(images)
+    for record, size, xy in zip(records, [(40, 60), (70, 50)], expected, strict=True):
+        assert set(record) == {"image", "width", "height", "faces"}
+        assert (record["width"], record["height"]) == size
+        assert len(record["faces"]) == 1
+        face = record["faces"][0]
+        assert set(face) == {"box", "score", "landmarks"}
+        assert face["box"] == [0, 0, size[0], size[1]] and face["score"] is None
+        assert all(isinstance(v, int) for v in face["box"])
+        got = np.array(face["landmarks"], dtype=float)
+        assert got.shape == (NUM_POINTS, 2)
+        np.testing.assert_allclose(got, xy, atol=0.006)
+        np.testing.assert_array_equal(got, np.round(got, 2))
+
+
+@pytest.mark.slow
+def test_predict_csv(capsys, tiny, images) -> None:
+    path, det = tiny
+    code, out, err = run(capsys, "predict", *images, "--weights", path, "--csv", "--verbose")
+    assert code == 0, err
+    assert "facelandmarks: INFO: " in err  # --verbose logs go to stderr, not into the CSV
+    rows = list(csv.reader(io.StringIO(out)))
+    header = rows[0]
+    assert header[:2] == ["image", "face"]
+    assert header[2:6] == ["x00", "y00", "x01", "y01"] and header[-2:] == ["x75", "y75"]
+    assert len(header) == 2 + 2 * NUM_POINTS
+    assert [r[:2] for r in rows[1:]] == [[images[0], "0"], [images[1], "0"]]
+    expected = det.predict(images)
+    for row, xy in zip(rows[1:], expected, strict=True):
+        assert all(len(v.split(".")[1]) == 2 for v in row[2:])
+        values = np.array(row[2:], dtype=float).reshape(NUM_POINTS, 2)
+        np.testing.assert_allclose(values, xy, atol=0.006)
+
+
+@pytest.mark.slow
+def test_predict_draw_one_file_and_a_directory(capsys, tiny, images, tmp_path: Path) -> None:
+    path, _ = tiny
+    single = tmp_path / "sub" / "one.jpg"
+    code, _, err = run(capsys, "predict", images[0], "--weights", path, "--draw", str(single))
+    assert code == 0, err
+    with Image.open(single) as im:
+        assert im.size == (40, 60) and im.format == "JPEG"
+
+    # Two inputs with the same file name from different folders, with --indices.
+    twin = tmp_path / "other" / Path(images[0]).name
+    twin.parent.mkdir()
+    Image.open(images[0]).save(twin)
+    out_dir = tmp_path / "drawn"
+    code, out, err = run(
+        capsys,
+        "predict",
+        *images,
+        str(twin),
+        "--weights",
+        path,
+        "--draw",
+        str(out_dir),
+        "--indices",
+    )
+    assert code == 0, err
+    assert len(out.splitlines()) == 3
+    files = sorted(p.name for p in out_dir.iterdir())
+    assert files == ["a-1.png", "a.png", "b.png"]
+    with Image.open(out_dir / "b.png") as im:
+        assert im.size == (70, 50)
+    original = np.asarray(Image.open(images[0]).convert("RGB"))
+    assert np.any(np.asarray(Image.open(out_dir / "a.png").convert("RGB")) != original)
+
+
+@pytest.mark.slow
+def test_predict_bad_image_among_good_ones_exits_2(capsys, tiny, images, text_file) -> None:
+    path, _ = tiny
+    code, out, err = run(capsys, "predict", images[0], text_file, "--weights", path)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "notes.jpg")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("weights", ["no-such-preset", "missing/file.keras"])
+def test_predict_unknown_weights_exits_2(capsys, images, weights: str) -> None:
+    code, out, err = run(capsys, "predict", images[0], "--weights", weights)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, weights, "muct-resnet50-2019")
+
+
+@pytest.mark.slow
+def test_predict_weights_file_that_is_not_a_detector_exits_2(capsys, images, text_file) -> None:
+    code, _, err = run(capsys, "predict", images[0], "--weights", text_file)
+    assert code == 2
+    assert_one_line_error(err, "notes.jpg")
+
+
+@pytest.mark.slow
+def test_predict_detect_flag(capsys, tiny, images) -> None:
+    from facelandmarks.detector import LandmarkDetector
+
+    if "detect_faces" in inspect.signature(LandmarkDetector.predict).parameters:
+        pytest.skip("face detection is available: covered by the detector's tests")
+    code, out, err = run(capsys, "predict", images[0], "--weights", tiny[0], "--detect")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "face detection is not available in this version")
+
+
+def make_fake_muct(root: Path, subjects: int = 4) -> None:
+    """A MUCT-shaped folder of small noise images with random landmarks (not MUCT data)."""
+    rng = np.random.default_rng(5)
+    (root / "jpg").mkdir(parents=True)
+    (root / "muct-landmarks").mkdir()
+    header = ["name", "tag"] + [f"{a}{i:02d}" for i in range(NUM_POINTS) for a in ("x", "y")]
+    rows = [header]
+    for s in range(subjects):
+        stem = f"{s:03d}qa-fn"
+        Image.fromarray(rng.integers(0, 256, (64, 48, 3), dtype=np.uint8)).save(
+            root / "jpg" / f"i{stem}.jpg"
+        )
+        xy = np.column_stack([rng.uniform(5, 43, NUM_POINTS), rng.uniform(5, 59, NUM_POINTS)])
+        xy[27], xy[32], xy[31], xy[36] = (10, 20), (38, 20), (14, 20), (34, 20)
+        rows.append([f"i{stem}", "0000", *(f"{v:.1f}" for v in xy.ravel())])
+    with open(root / "muct-landmarks" / "muct76-opencv.csv", "w", newline="") as f:
+        csv.writer(f).writerows(rows)
+
+
+@pytest.mark.slow
+def test_evaluate(capsys, tiny, tmp_path: Path) -> None:
+    root = tmp_path / "muct"
+    make_fake_muct(root)
+    code, out, err = run(capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--json")
+    assert code == 0, err
+    scores = json.loads(out)
+    assert {"nme", "median_nme", "auc@0.08", "failure_rate@0.10", "n_images"} <= set(scores)
+    assert 1 <= scores["n_images"] < 4  # the held-out subjects only
+
+    code, out, err = run(
+        capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--split", "all"
+    )
+    assert code == 0, err
+    assert "all 4 images" in out.splitlines()[0]
+    assert any(line.split()[:1] == ["nme"] for line in out.splitlines()[1:])
+
+
+def test_evaluate_missing_muct_exits_2(capsys, tmp_path: Path) -> None:
+    code, _, err = run(capsys, "evaluate", "--muct", str(tmp_path / "nowhere"))
+    assert code == 2
+    assert_one_line_error(err, "--muct", "nowhere")
+
+
+@pytest.mark.slow
+def test_train_wraps_run_with_overrides(capsys, monkeypatch, tmp_path: Path) -> None:
+    from facelandmarks import train
+
+    seen = {}
+
+    def fake_run(config, *, verbose=2):
+        seen.update(config)
+        return {"all": {"nme": 0.05}, "n_train": 3, "test_subjects": ["001"]}
+
+    monkeypatch.setattr(train, "run", fake_run)
+    config = {
+        "detector": GOOD_DETECTOR,
+        "data": {"muct": "/no/such/folder"},
+        "fit": {"epochs": 1, "batch_size": 2, "augment": {"flip": 0.0}},
+        "output": "ignored",
+    }
+    muct = tmp_path / "muct"
+    muct.mkdir()
+    code, out, err = run(
+        capsys,
+        "train",
+        write_config(tmp_path, config),
+        "--output",
+        str(tmp_path / "run"),
+        "--muct",
+        str(muct),
+    )
+    assert code == 0, err
+    assert seen["output"] == str(tmp_path / "run") and seen["data"]["muct"] == str(muct)
+    assert json.loads(out) == {"all": {"nme": 0.05}, "n_train": 3}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("fit", "detector", "fragment"),
+    [
+        ({"epochz": 3}, GOOD_DETECTOR, "epochz"),
+        ({"augment": {"twirl": 1}}, GOOD_DETECTOR, "twirl"),
+        ({}, {"stages": [{"backbone": "vgg-nonexistent"}]}, "vgg-nonexistent"),
+    ],
+)
+def test_train_config_checked_against_the_library(
+    capsys, tmp_path: Path, fit, detector, fragment
+) -> None:
+    config = {"detector": detector, "data": {"muct": str(tmp_path)}, "fit": fit}
+    code, _, err = run(capsys, "train", write_config(tmp_path, config))
+    assert code == 2
+    assert_one_line_error(err, fragment)
+
+
+def test_python_m_help_subprocess() -> None:
+    # -X importtime lists every module imported on stderr: --help must not load TensorFlow.
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "facelandmarks", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith("usage: facelandmarks")
+    assert "facelandmarks.cli" in proc.stderr
+    assert "tensorflow" not in proc.stderr and "keras" not in proc.stderr

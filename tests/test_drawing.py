@@ -1,0 +1,282 @@
+"""Tests of facelandmarks.drawing: annotated images, CED plots, the point chart."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facelandmarks.drawing import CONTOURS, draw_landmarks, draw_point_chart, plot_ced
+from facelandmarks.points import GROUPS, NUM_POINTS
+
+H, W = 60, 80
+
+
+def cluster_points(rng: np.random.Generator, x0=10, y0=12, x1=30, y1=28) -> np.ndarray:
+    """76 points inside the box [x0, x1] x [y0, y1] (pixels)."""
+    xy = np.empty((NUM_POINTS, 2))
+    xy[:, 0] = rng.uniform(x0, x1, NUM_POINTS)
+    xy[:, 1] = rng.uniform(y0, y1, NUM_POINTS)
+    return xy
+
+
+def changed(before: np.ndarray, after: Image.Image) -> np.ndarray:
+    """bool (H, W): pixels that differ."""
+    return np.any(np.asarray(after) != before, axis=-1)
+
+
+@pytest.fixture()
+def gray() -> np.ndarray:
+    return np.full((H, W, 3), 40, np.uint8)
+
+
+def test_returns_new_rgb_image_of_same_size_and_leaves_input_alone(gray, rng) -> None:
+    xy = cluster_points(rng)
+    before = gray.copy()
+    out = draw_landmarks(gray, xy, indices=True, boxes=[0, 0, W, H])
+    assert isinstance(out, Image.Image)
+    assert out.mode == "RGB" and out.size == (W, H)
+    np.testing.assert_array_equal(gray, before)
+
+    pil = Image.fromarray(gray)
+    pil_bytes = pil.tobytes()
+    out2 = draw_landmarks(pil, xy)
+    assert out2 is not pil
+    assert pil.tobytes() == pil_bytes
+
+
+def test_accepts_a_path_and_gray_images(tmp_path: Path, gray, rng) -> None:
+    path = tmp_path / "g.png"
+    Image.fromarray(gray[..., 0]).save(path)
+    out = draw_landmarks(path, cluster_points(rng))
+    assert out.size == (W, H) and out.mode == "RGB"
+    assert draw_landmarks(str(path), cluster_points(rng)).size == (W, H)
+
+
+@pytest.mark.parametrize("contours", [True, False])
+def test_pixels_change_at_the_points_and_nowhere_far(gray, rng, contours: bool) -> None:
+    xy = cluster_points(rng)
+    out = draw_landmarks(gray, xy, contours=contours, radius=1.5, color=(0, 255, 0))
+    arr = np.asarray(out)
+    for x, y in xy:
+        assert tuple(arr[round(y), round(x)]) == (0, 255, 0)
+    diff = changed(gray, out)
+    ys, xs = np.nonzero(diff)
+    # Dots and lines stay within the points' bounding box grown by radius and line width.
+    assert xs.min() >= xy[:, 0].min() - 3 and xs.max() <= xy[:, 0].max() + 3
+    assert ys.min() >= xy[:, 1].min() - 3 and ys.max() <= xy[:, 1].max() + 3
+
+
+def test_contours_add_lines_between_points(gray) -> None:
+    xy = np.full((NUM_POINTS, 2), np.nan)
+    xy[0], xy[1] = (10, 30), (50, 30)  # jaw 0-1: one segment
+    without = changed(gray, draw_landmarks(gray, xy, contours=False, radius=1))
+    with_lines = changed(gray, draw_landmarks(gray, xy, contours=True, radius=1))
+    assert not without[30, 30] and with_lines[30, 30]
+    assert with_lines.sum() > without.sum()
+
+
+def test_nan_points_are_skipped(gray) -> None:
+    xy = np.full((NUM_POINTS, 2), np.nan)
+    xy[5] = (40, 30)
+    xy[6] = (np.nan, 10)  # half-NaN: skipped too
+    xy[7] = (np.inf, 10)
+    out = draw_landmarks(gray, xy, radius=2)
+    ys, xs = np.nonzero(changed(gray, out))
+    assert len(xs) > 0
+    assert np.all(np.abs(xs - 40) <= 2) and np.all(np.abs(ys - 30) <= 2)
+
+
+def test_all_nan_draws_nothing(gray) -> None:
+    out = draw_landmarks(gray, np.full((NUM_POINTS, 2), np.nan), indices=True)
+    assert not changed(gray, out).any()
+
+
+def test_several_faces_are_all_drawn(gray, rng) -> None:
+    a = cluster_points(rng, 5, 5, 20, 20)
+    b = cluster_points(rng, 50, 35, 70, 55)
+    out = np.asarray(draw_landmarks(gray, np.stack([a, b]), radius=1))
+    for x, y in np.concatenate([a, b]):
+        assert tuple(out[round(y), round(x)]) == (0, 255, 0)
+
+
+def test_boxes_are_drawn_on_their_edges(gray) -> None:
+    nothing = np.full((NUM_POINTS, 2), np.nan)
+    out = np.asarray(
+        draw_landmarks(gray, nothing, boxes=[[5, 6, 50, 40]], radius=1, box_color=(255, 0, 0))
+    )
+    red = (255, 0, 0)
+    assert tuple(out[20, 5]) == red  # left edge, first covered column
+    assert tuple(out[20, 49]) == red  # right edge: last covered column is x1 - 1
+    assert tuple(out[6, 30]) == red and tuple(out[39, 30]) == red
+    assert tuple(out[20, 50]) == (40, 40, 40)  # just outside
+    assert tuple(out[20, 30]) == (40, 40, 40)  # inside is not filled
+    # A 1-D box, a NaN box (skipped) and a whole-image box.
+    out2 = draw_landmarks(gray, nothing, boxes=[0, 0, W, H])
+    assert tuple(np.asarray(out2)[H - 1, W - 1]) == red
+    assert not changed(gray, draw_landmarks(gray, nothing, boxes=[[np.nan, 0, 5, 5]])).any()
+
+
+def test_indices_draw_numbers(gray) -> None:
+    xy = np.full((NUM_POINTS, 2), np.nan)
+    xy[42] = (30, 30)
+    plain = changed(gray, draw_landmarks(gray, xy, radius=2))
+    numbered = changed(gray, draw_landmarks(gray, xy, radius=2, indices=True))
+    assert numbered.sum() > plain.sum() + 10
+
+
+def test_default_radius_scales_with_image_size(rng) -> None:
+    small = np.zeros((60, 80, 3), np.uint8)
+    big = np.zeros((600, 800, 3), np.uint8)
+    xy = np.full((NUM_POINTS, 2), np.nan)
+    xy[0] = (30, 30)
+    n_small = changed(small, draw_landmarks(small, xy)).sum()
+    n_big = changed(big, draw_landmarks(big, xy)).sum()
+    assert n_big > 4 * n_small
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        np.zeros((75, 2)),
+        np.zeros((76, 3)),
+        np.zeros((2, 2, 76, 2)),
+        np.zeros(152),
+        [["a", "b"]] * 76,
+    ],
+)
+def test_bad_point_shapes_raise(gray, points) -> None:
+    with pytest.raises(ValueError, match="points"):
+        draw_landmarks(gray, points)
+
+
+@pytest.mark.parametrize("boxes", [np.zeros(3), np.zeros((2, 5)), np.zeros((1, 1, 4))])
+def test_bad_box_shapes_raise(gray, boxes) -> None:
+    with pytest.raises(ValueError, match="boxes"):
+        draw_landmarks(gray, np.zeros((76, 2)), boxes=boxes)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"radius": 0},
+        {"radius": -1},
+        {"radius": float("nan")},
+        {"color": (0, 0)},
+        {"contour_color": (0, 0, 300)},
+    ],
+)
+def test_bad_radius_or_color_raise(gray, kwargs) -> None:
+    with pytest.raises(ValueError):
+        draw_landmarks(gray, np.zeros((76, 2)), **kwargs)
+
+
+def test_not_an_image_raises(tmp_path: Path) -> None:
+    text = tmp_path / "t.txt"
+    text.write_text("hello")
+    with pytest.raises(ValueError, match="not an image"):
+        draw_landmarks(text, np.zeros((76, 2)))
+
+
+def test_contours_follow_the_groups() -> None:
+    in_groups = set().union(*GROUPS.values())
+    drawn = set()
+    for name, idx, _closed in CONTOURS:
+        assert len(idx) >= 2 and len(set(idx)) == len(idx), name
+        assert set(idx) <= in_groups, name
+        drawn.update(idx)
+        # every line stays inside one feature: its points come from at most two groups
+        # (an eye loop uses the eye group and eye_extra)
+        owners = {g for g, members in GROUPS.items() if set(idx) & set(members)}
+        assert len(owners) <= 2, (name, owners)
+    assert dict((n, c) for n, _, c in CONTOURS)["jaw"] is False
+    for group in ("jaw", "eye_image_left", "eye_image_right", "eye_extra"):
+        assert set(GROUPS[group]) <= drawn, group
+    assert set(range(48, 60)) <= drawn and set(range(15, 27)) <= drawn
+    assert not drawn & set(GROUPS["pupils"])
+
+
+# ---------------------------------------------------------------------- point chart
+
+
+def test_point_chart(tmp_path: Path, rng) -> None:
+    xy = cluster_points(rng, 100, 100, 300, 400)
+    path = tmp_path / "chart.png"
+    chart = draw_point_chart(xy, size=(240, 320), path=path)
+    assert chart.size == (240, 320) and chart.mode == "RGB"
+    assert Image.open(path).size == (240, 320)
+    arr = np.asarray(chart)
+    assert tuple(arr[0, 0]) == (255, 255, 255)
+    assert (arr < 128).all(axis=-1).sum() > NUM_POINTS  # dark dots
+    # fit=False keeps coordinates: a point at (10, 10) is drawn there.
+    one = np.full((NUM_POINTS, 2), np.nan)
+    one[3] = (10, 10)
+    raw = np.asarray(draw_point_chart(one, size=(50, 50), fit=False))
+    assert (raw[10, 10] < 128).all()
+
+
+@pytest.mark.parametrize("bad", [np.zeros((2, 76, 2)), np.zeros((76, 3)), np.full((76, 2), np.nan)])
+def test_point_chart_rejects_bad_points(bad) -> None:
+    with pytest.raises(ValueError):
+        draw_point_chart(bad)
+
+
+@pytest.mark.parametrize("size", [(0, 10), (10,), (10.5, 20), "big"])
+def test_point_chart_rejects_bad_size(size) -> None:
+    with pytest.raises(ValueError, match="size"):
+        draw_point_chart(np.zeros((76, 2)), size=size)
+
+
+# ---------------------------------------------------------------------- CED plot
+
+
+def test_plot_ced_without_matplotlib_names_the_extra(monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r'pip install "facelandmarks\[plot\]"'):
+        plot_ced({"per_image_nme": [0.01, 0.05]})
+
+
+@pytest.mark.parametrize(
+    ("results", "kwargs"),
+    [
+        ({"nme": 0.1}, {}),  # evaluate() output without per-image values
+        ([], {}),
+        ([[0.1, 0.2], [0.3]], {"labels": ["only one"]}),
+        ([0.1, float("nan")], {}),
+        ([[0.1, -0.2]], {}),
+        ("abc", {}),
+        ([0.1, 0.2], {"max_threshold": 0}),
+    ],
+)
+def test_plot_ced_rejects_bad_input(results, kwargs) -> None:
+    with pytest.raises(ValueError):
+        plot_ced(results, **kwargs)
+
+
+def test_plot_ced_draws_curves(monkeypatch) -> None:
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    pytest.importorskip("matplotlib")
+    import matplotlib.pyplot as plt
+
+    nme = np.array([0.01, 0.02, 0.04, 0.2])
+    ax = plot_ced([{"per_image_nme": nme, "label": "model"}, [0.05, 0.06]], max_threshold=0.1)
+    try:
+        lines = ax.get_lines()
+        assert len(lines) == 2
+        x, y = lines[0].get_data()
+        assert x[0] == 0 and x[-1] == pytest.approx(0.1)
+        assert y[-1] == pytest.approx(0.75)  # 3 of 4 images at or below 0.1
+        assert lines[1].get_data()[1][-1] == pytest.approx(1.0)
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels[0].startswith("model (AUC@0.1 = ") and labels[1].startswith("curve 2")
+        assert ax.get_xlim() == pytest.approx((0, 0.1))
+        # Drawing into a given Axes returns that Axes; a single raw array is one curve.
+        _, ax2 = plt.subplots()
+        assert plot_ced([0.03, 0.05], ax=ax2, labels=["raw"]) is ax2
+        assert len(ax2.get_lines()) == 1
+    finally:
+        plt.close("all")
