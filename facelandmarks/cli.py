@@ -204,36 +204,6 @@ def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
     return paths
 
 
-def _get(item: Any, key: str) -> Any:
-    if isinstance(item, Mapping):
-        return item.get(key)
-    return getattr(item, key, None)
-
-
-def _detected_faces(result: Any, count: int) -> list[list[tuple[Any, Any, np.ndarray]]]:
-    """Faces of each image from ``predict(..., detect_faces=True)``.
-
-    Expects one entry per image, each a mapping (or object) with ``"landmarks"``
-    ``(F, P, 2)``, ``"boxes"`` ``(F, 4)`` edge coordinates and optionally ``"scores"`` ``(F,)``.
-    """
-    entries = list(result)
-    if len(entries) != count:
-        raise RuntimeError(
-            f"predict(detect_faces=True) returned {len(entries)} entries for {count} images"
-        )
-    out = []
-    for entry in entries:
-        landmarks = np.asarray(_get(entry, "landmarks"), dtype=np.float64)
-        if landmarks.ndim == 2:
-            landmarks = landmarks[None]
-        boxes = _get(entry, "boxes")
-        boxes = np.zeros((len(landmarks), 4)) if boxes is None else np.asarray(boxes, float)
-        scores = _get(entry, "scores")
-        scores = [None] * len(landmarks) if scores is None else [float(s) for s in scores]
-        out.append(list(zip(boxes.reshape(-1, 4), scores, landmarks, strict=True)))
-    return out
-
-
 def _cmd_predict(args: argparse.Namespace) -> int:
     from facelandmarks import io as fl_io
 
@@ -246,8 +216,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
     from facelandmarks.detector import LandmarkDetector
 
-    if args.detect and "detect_faces" not in inspect.signature(LandmarkDetector.predict).parameters:
-        raise CLIError("face detection is not available in this version", 2)
     det = _load_detector(args.weights)
 
     writer = None
@@ -264,8 +232,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         chunk = images[start : start + bs]
         with _bad_input(errors=_BAD_FILE_ERRORS):
             if args.detect:
-                raw = det.predict(chunk, batch_size=bs, detect_faces=True)
-                per_image = _detected_faces(raw, len(chunk))
+                per_image = [
+                    [(f.box, f.score, f.landmarks) for f in faces]
+                    for faces in det.predict_faces(chunk, batch_size=bs)
+                ]
             else:
                 xy = det.predict(chunk, batch_size=bs)
                 per_image = [

@@ -14,6 +14,7 @@ import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,36 @@ logger = logging.getLogger(__name__)
 META_NAME = "facelandmarks.json"
 FORMAT_VERSION = 1
 DEFAULT_WEIGHTS = "default"
+
+
+@dataclass(frozen=True)
+class Face:
+    """One face found by :meth:`LandmarkDetector.predict_faces`.
+
+    Attributes:
+        box: ``(x0, y0, x1, y1)`` face box, edge coordinates in pixels of the image.
+        score: the face detector's score (higher is surer; not a probability), or ``None``
+            for a box the caller gave.
+        landmarks: float32 ``(P, 2)``: ``(x, y)`` pixels of the image.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float | None
+    landmarks: np.ndarray
+
+
+def _check_boxes(entry: Any, name: str) -> list[tuple[float, float, float, float]]:
+    arr = np.asarray(entry, dtype=np.float64) if len(entry) else np.zeros((0, 4))
+    if arr.ndim == 1 and arr.shape == (4,):
+        arr = arr[None]
+    if arr.ndim != 2 or arr.shape[1] != 4 or not np.all(np.isfinite(arr)) or np.any(
+        arr[:, 2] <= arr[:, 0]
+    ) or np.any(arr[:, 3] <= arr[:, 1]):
+        raise ValueError(
+            f"boxes for {name} must be (x0, y0, x1, y1) with x1 > x0, y1 > y0. "
+            f"Received: {np.asarray(entry).tolist()!r}"
+        )
+    return [tuple(b) for b in arr]
 
 
 def _resolve_verbose(verbose: int | str) -> int:
@@ -236,6 +267,101 @@ class LandmarkDetector:
             raise ValueError("predict received no images (an empty sequence).")
         return np.concatenate(out, axis=0)
 
+    def predict_faces(
+        self,
+        images: Any,
+        *,
+        boxes: Sequence[Any] | None = None,
+        face_detector: str | Any = "default",
+        batch_size: int = 32,
+        verbose: int | str = 0,
+    ) -> list[list[Face]]:
+        """Find every face in each image, then predict its landmarks (ordinary photos).
+
+        Each face box is widened to the framing the landmark model was trained on (a MUCT-like
+        portrait around the face, see :func:`facelandmarks.detection.frame_from_box`), the
+        model runs on that crop, and the points are mapped back to the image.
+
+        Args:
+            images: as :meth:`predict`.
+            boxes: optional face boxes instead of running a detector: one entry per image, each
+                a sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
+                Boxes are taken to be tight face boxes like the default detector's.
+            face_detector: a name for :func:`facelandmarks.detection.get_face_detector`
+                (needs ``pip install "facelandmarks[detect]"``) or an object with
+                ``detect(rgb) -> list[FaceBox]`` and a ``name`` attribute naming the
+                calibration to use.
+            batch_size: faces per model call.
+            verbose: 0 silent, 1 a progress bar over images.
+
+        Returns:
+            One list per image (in input order) of :class:`Face`, best detector score first;
+            an image with no face gives ``[]``. ``Face.landmarks`` is float32 ``(P, 2)``,
+            ``(x, y)`` in pixels of that image; ``Face.box`` is the face box in edge
+            coordinates; ``Face.score`` the detector's score (``None`` for given boxes).
+
+        Raises:
+            ImportError: the detection extra is not installed (and no ``boxes`` were given).
+            ValueError: ``boxes`` does not have one entry per image, or a malformed box.
+        """
+        from facelandmarks import detection
+
+        verbose = _resolve_verbose(verbose)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+        if isinstance(images, LandmarkDataset):
+            images = images.image_paths
+        if boxes is None:
+            finder = (
+                detection.get_face_detector(face_detector)
+                if isinstance(face_detector, str)
+                else face_detector
+            )
+            calibration = getattr(finder, "name", "default")
+        else:
+            finder = None
+            calibration = "default"
+            boxes = list(boxes)
+        total = fl_io.count_images(images)
+        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
+        results: list[list[Face]] = []
+        pending: list[tuple[int, np.ndarray, tuple, float | None]] = []
+
+        def flush() -> None:
+            frames = [detection.frame_from_box(b, calibration) for _, _, b, _ in pending]
+            xy = self._predict_batch([img for _, img, _, _ in pending], frames)
+            for (i, _, b, score), pts in zip(pending, xy):
+                results[i].append(Face(box=tuple(float(v) for v in b), score=score,
+                                       landmarks=pts))
+            pending.clear()
+
+        n = 0
+        for n, (name, rgb) in enumerate(fl_io.iter_images(images), start=1):
+            results.append([])
+            if finder is not None:
+                found = [(f.box, float(f.score)) for f in finder.detect(rgb)]
+            else:
+                if n > len(boxes):
+                    raise ValueError(
+                        f"boxes must have one entry per image. Received: {len(boxes)} entries "
+                        f"for more images"
+                    )
+                found = [(b, None) for b in _check_boxes(boxes[n - 1], name)]
+            for b, score in found:
+                pending.append((n - 1, rgb, tuple(b), score))
+                if len(pending) >= batch_size:
+                    flush()
+            if bar is not None:
+                bar.update(n)
+        if pending:
+            flush()
+        if boxes is not None and n != len(boxes):
+            raise ValueError(
+                f"boxes must have one entry per image. Received: {len(boxes)} entries for "
+                f"{n} images"
+            )
+        return results
+
     def _forward(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
         """Inference-mode forward pass through a compiled function (one per model)."""
         import tensorflow as tf
@@ -247,14 +373,22 @@ class LandmarkDetector:
             fns[id(model)] = fn
         return fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
-    def _predict_batch(self, images: Sequence[np.ndarray]) -> np.ndarray:
+    def _predict_batch(
+        self,
+        images: Sequence[np.ndarray],
+        frames: Sequence[tuple[float, float, float, float]] | None = None,
+    ) -> np.ndarray:
+        """Landmarks (B, P, 2) in pixels for a batch of RGB arrays; ``frames`` (edge-coordinate
+        boxes, one per image) replace the whole image as the first stage's frame."""
         xy = None
         for stage, model in zip(self.config.stages, self.models):
             framings = []
             crops = []
             for i, rgb in enumerate(images):
                 h, w = rgb.shape[:2]
-                if stage.framing == "image":
+                if stage.framing == "image" and frames is not None:
+                    f = Framing(frames[i], stage.out_size, pixel_offset=stage.pixel_offset)
+                elif stage.framing == "image":
                     f = Framing.whole_image((w, h), stage.out_size, pixel_offset=stage.pixel_offset)
                 else:
                     box = box_from_points(

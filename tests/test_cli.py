@@ -333,14 +333,18 @@ def test_predict_weights_file_that_is_not_a_detector_exits_2(capsys, images, tex
 
 
 @pytest.mark.slow
-def test_predict_detect_flag(capsys, tiny, images) -> None:
-    from facelandmarks.detector import LandmarkDetector
-
-    if "detect_faces" in inspect.signature(LandmarkDetector.predict).parameters:
-        pytest.skip("face detection is available: covered by the detector's tests")
-    code, out, err = run(capsys, "predict", images[0], "--weights", tiny[0], "--detect")
-    assert code == 2 and out == ""
-    assert_one_line_error(err, "face detection is not available in this version")
+def test_predict_detect_flag(capsys, tiny) -> None:
+    pytest.importorskip("cv2", reason="needs the [detect] extra (opencv-python-headless)")
+    photo = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
+    code, out, err = run(capsys, "predict", str(photo), "--weights", tiny[0], "--detect")
+    assert code == 0, err
+    record = json.loads(out.strip().splitlines()[0])
+    assert record["width"] == 512 and record["height"] == 512
+    assert len(record["faces"]) == 1
+    face = record["faces"][0]
+    assert face["score"] is not None and len(face["landmarks"]) == 76
+    x0, y0, x1, y1 = face["box"]
+    assert 0 <= x0 < x1 <= 512 and 0 <= y0 < y1 <= 512
 
 
 def make_fake_muct(root: Path, subjects: int = 4) -> None:

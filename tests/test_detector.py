@@ -111,3 +111,43 @@ def test_weights_argument_errors(tmp_path):
         LandmarkDetector(weights=None, backbone="vgg")
     with pytest.raises(TypeError, match="weights"):
         LandmarkDetector(weights=3)
+
+
+def test_predict_faces_with_given_boxes(det):
+    img = _face_like(120, 160, 7)
+    faces = det.predict_faces([img, img], boxes=[[(20, 30, 80, 100)], []])
+    assert len(faces) == 2 and faces[1] == []
+    (face,) = faces[0]
+    assert face.score is None and face.box == (20.0, 30.0, 80.0, 100.0)
+    assert face.landmarks.shape == (76, 2) and face.landmarks.dtype == np.float32
+    # The points come from a crop around the box: they lie near it, in the image's pixels.
+    assert np.all(face.landmarks[:, 0] > -60) and np.all(face.landmarks[:, 0] < 160)
+    with pytest.raises(ValueError, match="one entry per image"):
+        det.predict_faces([img, img], boxes=[[(20, 30, 80, 100)]])
+    with pytest.raises(ValueError, match="x1 > x0"):
+        det.predict_faces([img], boxes=[[(80, 30, 20, 100)]])
+
+
+def test_predict_faces_with_a_custom_detector(det):
+    from facelandmarks.detection import FaceBox
+
+    class TwoFaces:
+        name = "default"
+
+        def detect(self, rgb):
+            return [FaceBox((10.0, 10.0, 50.0, 60.0), 3.0), FaceBox((60.0, 20.0, 100.0, 70.0), 1.0)]
+
+    class NoFace:
+        name = "default"
+
+        def detect(self, rgb):
+            return []
+
+    img = _face_like(120, 100, 8)
+    faces = det.predict_faces([img, img, img], face_detector=TwoFaces(), batch_size=3)
+    assert [len(f) for f in faces] == [2, 2, 2]
+    assert [f.score for f in faces[0]] == [3.0, 1.0]
+    # batching across images does not change a face's answer
+    alone = det.predict_faces(img, face_detector=TwoFaces(), batch_size=1)[0]
+    np.testing.assert_allclose(alone[1].landmarks, faces[2][1].landmarks, atol=1e-4)
+    assert det.predict_faces([img], face_detector=NoFace()) == [[]]
