@@ -57,9 +57,13 @@ def _check_boxes(entry: Any, name: str) -> list[tuple[float, float, float, float
     arr = np.asarray(entry, dtype=np.float64) if len(entry) else np.zeros((0, 4))
     if arr.ndim == 1 and arr.shape == (4,):
         arr = arr[None]
-    if arr.ndim != 2 or arr.shape[1] != 4 or not np.all(np.isfinite(arr)) or np.any(
-        arr[:, 2] <= arr[:, 0]
-    ) or np.any(arr[:, 3] <= arr[:, 1]):
+    if (
+        arr.ndim != 2
+        or arr.shape[1] != 4
+        or not np.all(np.isfinite(arr))
+        or np.any(arr[:, 2] <= arr[:, 0])
+        or np.any(arr[:, 3] <= arr[:, 1])
+    ):
         raise ValueError(
             f"boxes for {name} must be (x0, y0, x1, y1) with x1 > x0, y1 > y0. "
             f"Received: {np.asarray(entry).tolist()!r}"
@@ -92,7 +96,8 @@ class LandmarkDetector:
         normalization: with ``weights=None``: ``"batch"`` or ``"group"``.
         config: with ``weights=None``: a full :class:`DetectorConfig` (e.g. several stages);
             overrides the four arguments above.
-        cache_dir: where downloaded weights are cached (see :func:`facelandmarks.weights.cache_dir`).
+        cache_dir: where downloaded weights are cached (see
+            :func:`facelandmarks.weights.cache_dir`).
         strategy: an optional ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy()`` for
             several GPUs, ``MultiWorkerMirroredStrategy()`` for several machines configured by
             ``TF_CONFIG``); the model is built and trained under its scope, and ``fit``'s
@@ -126,8 +131,16 @@ class LandmarkDetector:
     ) -> None:
         self.strategy = strategy
         with self._scope():
-            self._init(weights, backbone, input_size, backbone_weights, normalization, config,
-                       cache_dir, verbose)
+            self._init(
+                weights,
+                backbone,
+                input_size,
+                backbone_weights,
+                normalization,
+                config,
+                cache_dir,
+                verbose,
+            )
 
     def _scope(self):
         """The distribution strategy's scope (variables and optimizers are made inside it)."""
@@ -137,8 +150,17 @@ class LandmarkDetector:
             return contextlib.nullcontext()
         return self.strategy.scope()
 
-    def _init(self, weights, backbone, input_size, backbone_weights, normalization, config,
-              cache_dir, verbose) -> None:
+    def _init(
+        self,
+        weights,
+        backbone,
+        input_size,
+        backbone_weights,
+        normalization,
+        config,
+        cache_dir,
+        verbose,
+    ) -> None:
         self.spec = None
         self.history: list[keras.callbacks.History] = []
         self._untrained: set[int] = set()
@@ -208,8 +230,10 @@ class LandmarkDetector:
         return self.config.stages[-1].input_size
 
     def __repr__(self) -> str:
-        stages = ", ".join(f"{s.backbone}@{s.input_size[0]}x{s.input_size[1]}/{s.framing}"
-                           for s in self.config.stages)
+        stages = ", ".join(
+            f"{s.backbone}@{s.input_size[0]}x{s.input_size[1]}/{s.framing}"
+            for s in self.config.stages
+        )
         src = f", weights={self.spec.name!r}" if self.spec else ""
         return f"LandmarkDetector(stages=[{stages}], points={self.num_points}{src})"
 
@@ -330,9 +354,8 @@ class LandmarkDetector:
         def flush() -> None:
             frames = [detection.frame_from_box(b, calibration) for _, _, b, _ in pending]
             xy = self._predict_batch([img for _, img, _, _ in pending], frames)
-            for (i, _, b, score), pts in zip(pending, xy):
-                results[i].append(Face(box=tuple(float(v) for v in b), score=score,
-                                       landmarks=pts))
+            for (i, _, b, score), pts in zip(pending, xy, strict=True):
+                results[i].append(Face(box=tuple(float(v) for v in b), score=score, landmarks=pts))
             pending.clear()
 
         n = 0
@@ -381,7 +404,7 @@ class LandmarkDetector:
         """Landmarks (B, P, 2) in pixels for a batch of RGB arrays; ``frames`` (edge-coordinate
         boxes, one per image) replace the whole image as the first stage's frame."""
         xy = None
-        for stage, model in zip(self.config.stages, self.models):
+        for stage, model in zip(self.config.stages, self.models, strict=True):
             framings = []
             crops = []
             for i, rgb in enumerate(images):
@@ -399,7 +422,7 @@ class LandmarkDetector:
                 crops.append(render_numpy(rgb, f.center_matrix(), stage.input_size))
             xyn = np.asarray(self._forward(model, np.stack(crops)), dtype=np.float32)
             xyn = xyn.reshape(len(images), self.num_points, 2)
-            xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn)])
+            xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
         return xy.astype(np.float32)
 
     # ------------------------------------------------------------------ evaluate
@@ -525,8 +548,10 @@ class LandmarkDetector:
         elif augment is False:
             augment = None
         elif augment is not None and not isinstance(augment, Augmentation):
-            raise TypeError(f"augment must be an Augmentation, True, False or None. "
-                            f"Received: {type(augment).__name__}")
+            raise TypeError(
+                f"augment must be an Augmentation, True, False or None. "
+                f"Received: {type(augment).__name__}"
+            )
         if lr_schedule not in (None, "cosine"):
             raise ValueError(f"lr_schedule must be None or 'cosine'. Received: {lr_schedule!r}")
         stage_ids = list(range(len(self.models))) if stages is None else list(stages)
@@ -543,12 +568,15 @@ class LandmarkDetector:
                 steps = -(-len(train) // batch_size) * epochs
                 lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
             with self._scope():
-                model.compile(
-                    optimizer=keras.optimizers.Adam(lr), loss=get_loss(self.config.loss)
-                )
+                model.compile(optimizer=keras.optimizers.Adam(lr), loss=get_loss(self.config.loss))
             train_ds = make_tf_dataset(
-                train, stage, batch_size=batch_size, training=True, augment=augment,
-                seed=seed, cache=cache,
+                train,
+                stage,
+                batch_size=batch_size,
+                training=True,
+                augment=augment,
+                seed=seed,
+                cache=cache,
             )
             val_ds = None
             cbs = list(callbacks or [])
@@ -568,13 +596,21 @@ class LandmarkDetector:
                     self._untrained.discard(k)
                     logger.info("stage %d already trained in %s: loaded, skipped", k, done)
                     continue
-                monitor = "val_nme" if (validation_data is not None and monitor_nme) else (
-                    "val_loss" if validation_data is not None else "loss")
+                monitor = (
+                    "val_nme"
+                    if (validation_data is not None and monitor_nme)
+                    else ("val_loss" if validation_data is not None else "loss")
+                )
                 best_path = stage_dir / "best.weights.h5"
-                cbs.append(keras.callbacks.ModelCheckpoint(
-                    str(best_path), monitor=monitor, mode="min", save_best_only=True,
-                    save_weights_only=True,
-                ))
+                cbs.append(
+                    keras.callbacks.ModelCheckpoint(
+                        str(best_path),
+                        monitor=monitor,
+                        mode="min",
+                        save_best_only=True,
+                        save_weights_only=True,
+                    )
+                )
                 cbs.append(keras.callbacks.BackupAndRestore(str(stage_dir / "backup")))
             if k in self._untrained:
                 _init_head_to_mean(model, train, stage)
@@ -618,9 +654,10 @@ class LandmarkDetector:
         if path.suffix != ".keras":
             raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in
-                  enumerate(self.models)]
-        outputs = [m(x) for m, x in zip(self.models, inputs)]
+        inputs = [
+            keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(self.models)
+        ]
+        outputs = [m(x) for m, x in zip(self.models, inputs, strict=True)]
         container = keras.Model(inputs, outputs, name="facelandmarks_detector")
         meta = {
             "format_version": FORMAT_VERSION,
@@ -694,8 +731,7 @@ def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageCo
     from facelandmarks.training import make_tf_dataset
 
     sample = data.subset(np.linspace(0, len(data) - 1, min(len(data), 128)).astype(int))
-    targets = [t.numpy() for _, t in make_tf_dataset(sample, stage, batch_size=64,
-                                                      training=False)]
+    targets = [t.numpy() for _, t in make_tf_dataset(sample, stage, batch_size=64, training=False)]
     mean = np.nanmean(np.concatenate(targets), axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.5).clip(1e-3, 1 - 1e-3)
     dense = model.get_layer("landmarks")
@@ -707,8 +743,9 @@ def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageCo
 class _NMEMonitor(keras.callbacks.Callback):
     """Adds ``val_nme`` (inference mode, pixels of the original images) to the epoch logs."""
 
-    def __init__(self, detector: LandmarkDetector, data: LandmarkDataset, stage: int,
-                 batch_size: int) -> None:
+    def __init__(
+        self, detector: LandmarkDetector, data: LandmarkDataset, stage: int, batch_size: int
+    ) -> None:
         super().__init__()
         self.detector = detector
         self.data = data
@@ -722,8 +759,9 @@ class _NMEMonitor(keras.callbacks.Callback):
         else:
             # An earlier stage: score it alone, as if it were the last.
             sub = object.__new__(LandmarkDetector)
-            sub.config = DetectorConfig(stages=det.config.stages[: self.stage + 1],
-                                        num_points=det.num_points)
+            sub.config = DetectorConfig(
+                stages=det.config.stages[: self.stage + 1], num_points=det.num_points
+            )
             sub.models = det.models[: self.stage + 1]
             sub.spec = None
             scores = sub.evaluate(self.data, batch_size=self.batch_size)

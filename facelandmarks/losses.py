@@ -49,7 +49,8 @@ def masked_euclidean(y_true, y_pred):
     with none at all gives 0, not NaN.
 
     Args:
-        y_true: ``(B, 2P)`` or ``(B, P, 2)`` normalised targets; ``NaN`` or ``(0, 0)`` = unavailable.
+        y_true: ``(B, 2P)`` or ``(B, P, 2)`` normalised targets; ``NaN`` or ``(0, 0)``
+            = unavailable.
         y_pred: same shape, model outputs.
 
     Returns:
@@ -72,8 +73,9 @@ class MaskedWingLoss(keras.losses.Loss):
     default to values scaled for ``[0, 1]`` coordinates (10 px and 2 px in a 256 px frame).
     """
 
-    def __init__(self, width: float = 0.04, curvature: float = 0.008, name: str = "masked_wing",
-                 **kwargs):
+    def __init__(
+        self, width: float = 0.04, curvature: float = 0.008, name: str = "masked_wing", **kwargs
+    ):
         super().__init__(name=name, **kwargs)
         self.width = float(width)
         self.curvature = float(curvature)

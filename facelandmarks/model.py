@@ -148,9 +148,8 @@ def build_model(
     info = BACKBONES[backbone]
     preprocessing = preprocessing or info.default_preprocessing
     _check_choice("preprocessing", preprocessing, PREPROCESSING)
-    if (
-        len(tuple(input_size)) != 2
-        or not all(isinstance(v, (int, np.integer)) and v >= 32 for v in input_size)
+    if len(tuple(input_size)) != 2 or not all(
+        isinstance(v, (int, np.integer)) and v >= 32 for v in input_size
     ):
         raise ValueError(
             f"input_size must be (height, width), integers >= 32. Received: {input_size!r}"

@@ -58,7 +58,7 @@ GROUPS: dict[str, tuple[int, ...]] = {
     "eye_image_left": (27, 28, 29, 30),
     "eye_image_right": (32, 33, 34, 35),
     "pupils": (31, 36),
-    "nose": tuple(range(37, 48)) + (67,),
+    "nose": (*range(37, 48), 67),
     "mouth": tuple(range(48, 67)),
     "eye_extra": tuple(range(68, 76)),
 }

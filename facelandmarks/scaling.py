@@ -60,7 +60,10 @@ def _points(xy: np.ndarray | Sequence, argname: str) -> tuple[np.ndarray, bool]:
 
 
 def pixels_to_normalized(
-    xy: np.ndarray, size: Sequence[float] | np.ndarray, *, pixel_offset: float = DEFAULT_PIXEL_OFFSET
+    xy: np.ndarray,
+    size: Sequence[float] | np.ndarray,
+    *,
+    pixel_offset: float = DEFAULT_PIXEL_OFFSET,
 ) -> np.ndarray:
     """Pixel coordinates of whole images -> normalised ``[0, 1]`` coordinates.
 
@@ -80,7 +83,10 @@ def pixels_to_normalized(
 
 
 def normalized_to_pixels(
-    xyn: np.ndarray, size: Sequence[float] | np.ndarray, *, pixel_offset: float = DEFAULT_PIXEL_OFFSET
+    xyn: np.ndarray,
+    size: Sequence[float] | np.ndarray,
+    *,
+    pixel_offset: float = DEFAULT_PIXEL_OFFSET,
 ) -> np.ndarray:
     """Inverse of :func:`pixels_to_normalized`.
 
@@ -123,7 +129,9 @@ class Framing:
         object.__setattr__(self, "box", (x0, y0, x1, y1))
         w, h = (int(v) for v in self.out_size)
         if w <= 0 or h <= 0:
-            raise ValueError(f"out_size must be positive (width, height). Received: {self.out_size}")
+            raise ValueError(
+                f"out_size must be positive (width, height). Received: {self.out_size}"
+            )
         object.__setattr__(self, "out_size", (w, h))
 
     @classmethod

@@ -60,7 +60,8 @@ def run(config: dict[str, Any], *, verbose: int = 2) -> dict[str, Any]:
     data_cfg = config["data"]
     data = load_muct(data_cfg["muct"])
     train, test = data.split(
-        data_cfg.get("test_fraction", 0.3), by=data_cfg.get("split_by", "subject"),
+        data_cfg.get("test_fraction", 0.3),
+        by=data_cfg.get("split_by", "subject"),
         seed=data_cfg.get("seed", 0),
     )
     det = LandmarkDetector(weights=None, config=DetectorConfig.from_dict(config["detector"]))
@@ -75,8 +76,17 @@ def run(config: dict[str, Any], *, verbose: int = 2) -> dict[str, Any]:
     t0 = time.time()
     for k in range(n_stages):
         logger.info("stage %d: %d epochs", k, epochs[k])
-        det.fit(train, test, stages=[k], epochs=epochs[k], augment=aug, callbacks=[csv],
-                checkpoint_dir=out_dir / "checkpoints", verbose=verbose, **fit)
+        det.fit(
+            train,
+            test,
+            stages=[k],
+            epochs=epochs[k],
+            augment=aug,
+            callbacks=[csv],
+            checkpoint_dir=out_dir / "checkpoints",
+            verbose=verbose,
+            **fit,
+        )
     train_seconds = time.time() - t0
     det.save(out_dir / "detector.keras")
     result = evaluate_by_camera(det, test)
@@ -89,8 +99,11 @@ def run(config: dict[str, Any], *, verbose: int = 2) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m facelandmarks.train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m facelandmarks.train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("config", help="JSON config file")
     parser.add_argument("--output", help="override the config's output directory")
     parser.add_argument("--muct", help="override the config's MUCT root")

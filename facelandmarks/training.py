@@ -56,8 +56,15 @@ class Augmentation:
 
     @classmethod
     def none(cls) -> Augmentation:
-        return cls(flip=0.0, rotation=0.0, scale=0.0, shift=0.0, brightness=0.0, contrast=0.0,
-                   saturation=0.0)
+        return cls(
+            flip=0.0,
+            rotation=0.0,
+            scale=0.0,
+            shift=0.0,
+            brightness=0.0,
+            contrast=0.0,
+            saturation=0.0,
+        )
 
 
 def _center_matrix(box: tf.Tensor, out_w: int, out_h: int) -> tf.Tensor:
@@ -245,7 +252,8 @@ def make_tf_dataset(
         (list(data.image_paths), data.landmarks, np.arange(n, dtype=np.int64))
     )
     images = paths.map(
-        lambda p, lm, i: (_decode(p), lm, i), num_parallel_calls=tf.data.AUTOTUNE,
+        lambda p, lm, i: (_decode(p), lm, i),
+        num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
     if cache:

@@ -12,10 +12,10 @@ if os.environ.get("FL_TWO_CPUS"):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
-import keras  # noqa: E402
-from PIL import Image  # noqa: E402
+import keras
+from PIL import Image
 
-from facelandmarks import LandmarkDataset, LandmarkDetector  # noqa: E402
+from facelandmarks import LandmarkDataset, LandmarkDetector
 
 
 def main() -> None:
@@ -35,8 +35,13 @@ def main() -> None:
         import tensorflow as tf
 
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    det = LandmarkDetector(weights=None, backbone="mobilenetv3small", input_size=(32, 32),
-                           normalization="group", strategy=strategy)
+    det = LandmarkDetector(
+        weights=None,
+        backbone="mobilenetv3small",
+        input_size=(32, 32),
+        normalization="group",
+        strategy=strategy,
+    )
     callbacks = []
     if mode == "kill":
 
@@ -46,8 +51,14 @@ def main() -> None:
                     os._exit(17)  # simulate a crash after two finished epochs
 
         callbacks.append(Kill())
-    h = det.fit(ds, epochs=3, batch_size=4, verbose=0, callbacks=callbacks,
-                checkpoint_dir=os.path.join(work, "ckpt") if mode in ("kill", "resume") else None)
+    h = det.fit(
+        ds,
+        epochs=3,
+        batch_size=4,
+        verbose=0,
+        callbacks=callbacks,
+        checkpoint_dir=os.path.join(work, "ckpt") if mode in ("kill", "resume") else None,
+    )
     out = {
         "epochs_run": len(h.history["loss"]),
         "replicas": strategy.num_replicas_in_sync if strategy else 1,

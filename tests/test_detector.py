@@ -21,8 +21,10 @@ def det():
 def _face_like(w: int, h: int, seed: int = 0) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     r = np.random.default_rng(seed)
-    img = np.stack([(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)),
-                    r.integers(0, 255, (h, w))], axis=-1)
+    img = np.stack(
+        [(xx * 255 // max(w - 1, 1)), (yy * 255 // max(h - 1, 1)), r.integers(0, 255, (h, w))],
+        axis=-1,
+    )
     return img.astype(np.uint8)
 
 
@@ -67,8 +69,16 @@ def test_predict_dataset_and_evaluate(det, tmp_path):
     ds = LandmarkDataset(paths, truth, ["a", "b", "c"], ["1", "2", "3"], ["a", "a", "a"])
     assert det.predict(ds).shape == (3, 76, 2)
     scores = det.evaluate(ds, return_predictions=True)
-    for key in ("nme", "nme_pupil", "mean_error_px", "failure_rate@0.08", "failure_rate@0.10",
-                "auc@0.08", "auc@0.10", "n_images"):
+    for key in (
+        "nme",
+        "nme_pupil",
+        "mean_error_px",
+        "failure_rate@0.08",
+        "failure_rate@0.10",
+        "auc@0.08",
+        "auc@0.10",
+        "n_images",
+    ):
         assert key in scores
     assert scores["n_images"] == 3
     assert scores["predictions"].shape == (3, 76, 2)
@@ -92,7 +102,7 @@ def test_bad_inputs_raise_clear_errors(det, tmp_path):
         det.predict([])
     with pytest.raises((ValueError, TypeError), match="float64"):
         det.predict(np.zeros((10, 10, 3)))
-    with pytest.raises(FileNotFoundError, match="nope.jpg"):
+    with pytest.raises(FileNotFoundError, match=r"nope\.jpg"):
         det.predict(str(tmp_path / "nope.jpg"))
     with pytest.raises(ValueError, match="batch_size"):
         det.predict(_face_like(10, 10), batch_size=0)
@@ -105,7 +115,7 @@ def test_weights_argument_errors(tmp_path):
         LandmarkDetector(weights="no-such-preset")
     junk = tmp_path / "junk.bin"
     junk.write_bytes(b"not a model")
-    with pytest.raises(ValueError, match="junk.bin"):
+    with pytest.raises(ValueError, match=r"junk\.bin"):
         LandmarkDetector(weights=junk)
     with pytest.raises(ValueError, match="backbone"):
         LandmarkDetector(weights=None, backbone="vgg")

@@ -30,10 +30,19 @@ def test_small_model_learns_landmarks_on_unseen_subjects(muct):
     baseline_xy = normalized_to_pixels(np.repeat(mean_xyn[None], len(test), 0), test.image_sizes)
     baseline = float(np.mean(per_image_nme(baseline_xy, test.landmarks)))
 
-    det = LandmarkDetector(weights=None, backbone="mobilenetv3small", input_size=(96, 72),
-                           normalization="group")
-    history = det.fit(train, test, epochs=8, batch_size=16, learning_rate=2e-3, augment=True,
-                      cache=True, verbose=0)
+    det = LandmarkDetector(
+        weights=None, backbone="mobilenetv3small", input_size=(96, 72), normalization="group"
+    )
+    history = det.fit(
+        train,
+        test,
+        epochs=8,
+        batch_size=16,
+        learning_rate=2e-3,
+        augment=True,
+        cache=True,
+        verbose=0,
+    )
     scores = det.evaluate(test)
     assert history.history["val_nme"][-1] == pytest.approx(scores["nme"], rel=1e-6)
     assert scores["nme"] < 0.30, scores

@@ -12,13 +12,15 @@ from facelandmarks.training import Augmentation, make_example_fn
 
 pytestmark = pytest.mark.slow
 
-FLIP_ONLY = Augmentation(flip=1.0, rotation=0, scale=0, shift=0, brightness=0, contrast=0,
-                         saturation=0)
+FLIP_ONLY = Augmentation(
+    flip=1.0, rotation=0, scale=0, shift=0, brightness=0, contrast=0, saturation=0
+)
 
 
 def _run(fn, image, points, seed=(1, 2)):
-    crop, target = fn(tf.constant(image), tf.constant(points, tf.float32),
-                      tf.constant(seed, tf.int64))
+    crop, target = fn(
+        tf.constant(image), tf.constant(points, tf.float32), tf.constant(seed, tf.int64)
+    )
     return crop.numpy(), target.numpy().reshape(-1, 2)
 
 
@@ -26,7 +28,8 @@ def _dot_image(points: np.ndarray, w: int, h: int) -> np.ndarray:
     img = np.zeros((h, w, 3), np.uint8)
     for x, y in points:
         if np.isfinite(x):
-            img[int(round(y)) - 1:int(round(y)) + 2, int(round(x)) - 1:int(round(x)) + 2] = 255
+            cx, cy = round(float(x)), round(float(y))
+            img[cy - 1 : cy + 2, cx - 1 : cx + 2] = 255
     return img
 
 
@@ -73,8 +76,7 @@ def test_points_move_with_pixels(framing):
     base[:, 0] = np.linspace(40, 120, 76)
     base[:, 1] = np.linspace(60, 150, 76)
     stage = StageConfig(backbone="mobilenetv3small", input_size=(96, 80), framing=framing)
-    aug = Augmentation(rotation=20, scale=0.15, shift=0.05, brightness=0, contrast=0,
-                       saturation=0)
+    aug = Augmentation(rotation=20, scale=0.15, shift=0.05, brightness=0, contrast=0, saturation=0)
     fn = make_example_fn(stage, augment=aug, mirror=MIRROR_PERMUTATION, jitter=True)
     for k, s in [(30, 0), (50, 1), (10, 2), (70, 3)]:
         img = _dot_image(base[[k]], w, h)
@@ -103,8 +105,9 @@ def test_pipeline_is_deterministic_for_a_seed(tmp_path):
     stage = StageConfig(backbone="mobilenetv3small", input_size=(32, 32))
 
     def first_batch(seed):
-        d = make_tf_dataset(ds, stage, batch_size=6, training=True, augment=Augmentation(),
-                            seed=seed)
+        d = make_tf_dataset(
+            ds, stage, batch_size=6, training=True, augment=Augmentation(), seed=seed
+        )
         x, y = next(iter(d))
         return x.numpy(), y.numpy()
 
@@ -124,7 +127,9 @@ def _script(tmp_path, mode, **env):
     script = Path(__file__).with_name("_train_script.py")
     proc = subprocess.run(
         [sys.executable, str(script), str(tmp_path), mode],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -148,7 +147,8 @@ class LandmarkDataset:
         """
         if not isinstance(test_fraction, (int, float)) or not 0.0 < float(test_fraction) < 1.0:
             raise ValueError(
-                f"test_fraction must be a number in (0, 1). Received: test_fraction={test_fraction!r}"
+                "test_fraction must be a number in (0, 1). "
+                f"Received: test_fraction={test_fraction!r}"
             )
         rng = np.random.default_rng(seed)
         n = len(self)
@@ -164,8 +164,11 @@ class LandmarkDataset:
         else:
             raise ValueError(f"by must be 'subject' or 'image'. Received: by={by!r}")
         logger.info(
-            "split %s by %s: %d train / %d test images", self.source or "dataset", by,
-            len(train_idx), len(test_idx),
+            "split %s by %s: %d train / %d test images",
+            self.source or "dataset",
+            by,
+            len(train_idx),
+            len(test_idx),
         )
         return self.subset(train_idx), self.subset(test_idx)
 
@@ -186,7 +189,7 @@ class LandmarkDataset:
         # Stratum of a unit: its most common group label.
         stratum: dict[str, str] = {}
         for unit in unique_units:
-            labels = [g for u, g in zip(units, self.groups) if u == unit]
+            labels = [g for u, g in zip(units, self.groups, strict=True) if u == unit]
             values, counts = np.unique(labels, return_counts=True)
             stratum[unit] = str(values[np.argmax(counts)])
         test_units: set[str] = set()

@@ -140,7 +140,9 @@ def load_muct(
     if extra:
         logger.warning(
             "%d images in %s have no landmark row and are not loaded (first: %s)",
-            len(extra), image_dir, extra[0],
+            len(extra),
+            image_dir,
+            extra[0],
         )
     if not names:
         raise MuctFormatError(f"No MUCT images with landmarks found under {str(root)!r}")
