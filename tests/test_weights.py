@@ -458,7 +458,10 @@ def test_progress_logging_fallback_without_keras(
 ) -> None:
     server.routes["/w.h5"] = serve_bytes(PAYLOAD)
     spec = http_spec(server.url("/w.h5"))
-    monkeypatch.setitem(sys.modules, "keras", None)  # makes `import keras` fail
+    # Make `from keras.utils import Progbar` fail even when Keras was imported earlier in this
+    # process (a cached submodule would otherwise be found without its parent).
+    monkeypatch.setitem(sys.modules, "keras", None)
+    monkeypatch.setitem(sys.modules, "keras.utils", None)
     with caplog.at_level(logging.INFO, logger="facelandmarks.weights"):
         weights.download_weights(spec, cache_dir=cache, verbose=1, timeout=TIMEOUT)
     messages = [r.getMessage() for r in caplog.records]
