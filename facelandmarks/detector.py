@@ -28,6 +28,7 @@ from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.imageops import render_numpy
 from facelandmarks.losses import get_loss
 from facelandmarks.model import BACKBONES, build_model
+from facelandmarks.points import NUM_POINTS
 from facelandmarks.scaling import Framing, box_from_points
 
 logger = logging.getLogger(__name__)
@@ -506,7 +507,8 @@ class LandmarkDetector:
             stages: indices of the stages to train (default all, first to last).
             callbacks: extra Keras callbacks.
             monitor_nme: compute ``val_nme`` in inference mode after each epoch (catches
-                normalisation layers whose inference statistics lag behind training).
+                normalisation layers whose inference statistics lag behind training); only
+                for the 76-point MUCT scheme, whose eye corners normalise it.
             cache: keep decoded images in RAM between epochs.
             lr_schedule: ``None`` (constant, the original) or ``"cosine"`` (cosine decay to 0
                 over the run).
@@ -584,8 +586,10 @@ class LandmarkDetector:
                 val_ds = make_tf_dataset(
                     validation_data, stage, batch_size=batch_size, training=False, cache=cache
                 )
-                if monitor_nme:
+                if monitor_nme and self.num_points == NUM_POINTS:
                     cbs.insert(0, _NMEMonitor(self, validation_data, k, batch_size))
+                elif monitor_nme:
+                    logger.info("val_nme needs the 76-point MUCT eye corners; not computed")
             best_path = None
             if checkpoint_dir is not None:
                 stage_dir = Path(checkpoint_dir) / f"stage{k}"
@@ -598,7 +602,7 @@ class LandmarkDetector:
                     continue
                 monitor = (
                     "val_nme"
-                    if (validation_data is not None and monitor_nme)
+                    if any(isinstance(c, _NMEMonitor) for c in cbs)
                     else ("val_loss" if validation_data is not None else "loss")
                 )
                 best_path = stage_dir / "best.weights.h5"
