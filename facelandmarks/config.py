@@ -9,7 +9,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from facelandmarks.points import NUM_POINTS
+from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS
 from facelandmarks.scaling import DEFAULT_PIXEL_OFFSET
 
 FRAMINGS = ("image", "points")
@@ -34,6 +34,9 @@ class StageConfig:
         pixel_offset: coordinate convention of the head (0.5 = pixel centres, ours; 0.0 = the
             2019 project's ``x / W``).
         bn_epsilon: BatchNormalization epsilon override (the 2019 weights need 1e-3).
+        test_time_flip: at inference, also run the stage on the left-right mirrored input and
+            average the two predictions (needs the detector's ``mirror`` permutation; the
+            model call is one batch of two, not two calls).
     """
 
     backbone: str = "resnet50"
@@ -45,6 +48,7 @@ class StageConfig:
     box_jitter: float = 0.05
     pixel_offset: float = DEFAULT_PIXEL_OFFSET
     bn_epsilon: float | None = None
+    test_time_flip: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
@@ -59,13 +63,25 @@ class StageConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """A whole detector: its stages, point scheme and training loss."""
+    """A whole detector: its stages, point scheme and training loss.
+
+    Attributes:
+        stages: the regression stages, coarse to fine; the first frames the whole image.
+        num_points: landmarks per face ``P``.
+        point_scheme: a name for the scheme (``"muct76"``).
+        loss: ``"euclidean"`` (the original's) or ``"wing"``.
+        description: free text, shown in ``repr`` and model cards.
+        mirror: the left-right point permutation of the scheme (index ``i`` of a mirrored
+            face = index ``mirror[i]`` of the original), used by flip augmentation and
+            test-time flips; defaults to MUCT's for ``num_points=76``, else ``None``.
+    """
 
     stages: tuple[StageConfig, ...] = field(default_factory=lambda: (StageConfig(),))
     num_points: int = NUM_POINTS
     point_scheme: str = "muct76"
     loss: str = "euclidean"
     description: str = ""
+    mirror: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         stages = tuple(self.stages)
@@ -74,6 +90,17 @@ class DetectorConfig:
         if stages[0].framing != "image":
             raise ValueError("The first stage must use framing='image' (no earlier points).")
         object.__setattr__(self, "stages", stages)
+        mirror = self.mirror
+        if mirror is None and self.num_points == NUM_POINTS:
+            mirror = MIRROR_PERMUTATION
+        if mirror is not None:
+            mirror = tuple(int(i) for i in mirror)
+            if sorted(mirror) != list(range(self.num_points)):
+                raise ValueError(
+                    f"mirror must be a permutation of 0..{self.num_points - 1}. "
+                    f"Received: {mirror!r}"
+                )
+        object.__setattr__(self, "mirror", mirror)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

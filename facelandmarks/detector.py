@@ -184,16 +184,7 @@ class LandmarkDetector:
                 )
             self.config = config
             self.models = [
-                build_model(
-                    backbone=s.backbone,
-                    input_size=s.input_size,
-                    num_points=config.num_points,
-                    backbone_weights=backbone_weights,
-                    preprocessing=s.preprocessing,
-                    normalization=s.normalization,
-                    bn_epsilon=s.bn_epsilon,
-                    name=f"stage{i}",
-                )
+                _build_stage(s, config.num_points, f"stage{i}", backbone_weights)
                 for i, s in enumerate(config.stages)
             ]
             self._untrained = set(range(len(self.models)))
@@ -421,8 +412,19 @@ class LandmarkDetector:
                     f = Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
                 framings.append(f)
                 crops.append(render_numpy(rgb, f.center_matrix(), stage.input_size))
-            xyn = np.asarray(self._forward(model, np.stack(crops)), dtype=np.float32)
-            xyn = xyn.reshape(len(images), self.num_points, 2)
+            batch = np.stack(crops)
+            flip = stage.test_time_flip and self.config.mirror is not None
+            if flip:
+                batch = np.concatenate([batch, batch[:, :, ::-1]])
+            xyn = np.asarray(self._forward(model, batch), dtype=np.float32)
+            xyn = xyn.reshape(len(batch), self.num_points, 2)
+            if flip:
+                # Un-mirror the predictions on the flipped crops and average: x -> 1 - x in
+                # the crop's normalised frame, points re-indexed by the mirror permutation.
+                n = len(images)
+                mirrored = xyn[n:, list(self.config.mirror)]
+                mirrored[..., 0] = 1.0 - mirrored[..., 0]
+                xyn = (xyn[:n] + mirrored) / 2
             xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
         return xy.astype(np.float32)
 
@@ -579,6 +581,7 @@ class LandmarkDetector:
                 augment=augment,
                 seed=seed,
                 cache=cache,
+                mirror=self.config.mirror,
             )
             val_ds = None
             cbs = list(callbacks or [])
@@ -658,15 +661,19 @@ class LandmarkDetector:
         if path.suffix != ".keras":
             raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
-        inputs = [
-            keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(self.models)
-        ]
-        outputs = [m(x) for m, x in zip(self.models, inputs, strict=True)]
+        # Fresh copies without optimizer state (training state would triple the file size).
+        stages = []
+        for i, (stage, m) in enumerate(zip(self.config.stages, self.models, strict=True)):
+            copy = _build_stage(stage, self.num_points, f"stage{i}")
+            copy.set_weights(m.get_weights())
+            stages.append(copy)
+        inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(stages)]
+        outputs = [m(x) for m, x in zip(stages, inputs, strict=True)]
         container = keras.Model(inputs, outputs, name="facelandmarks_detector")
         meta = {
             "format_version": FORMAT_VERSION,
             "config": self.config.to_dict(),
-            "stage_layers": [m.name for m in self.models],
+            "stage_layers": [m.name for m in stages],
         }
         fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.keras", dir=path.parent)
         os.close(fd)
@@ -717,6 +724,21 @@ def _load_file(path: Path) -> tuple[DetectorConfig, list[keras.Model]]:
     raise ValueError(
         f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
         "original 2019 weights.h5 (Keras 2 HDF5)."
+    )
+
+
+def _build_stage(
+    stage: StageConfig, num_points: int, name: str, backbone_weights: str | None = None
+) -> keras.Model:
+    return build_model(
+        backbone=stage.backbone,
+        input_size=stage.input_size,
+        num_points=num_points,
+        backbone_weights=backbone_weights,
+        preprocessing=stage.preprocessing,
+        normalization=stage.normalization,
+        bn_epsilon=stage.bn_epsilon,
+        name=name,
     )
 
 

@@ -211,6 +211,7 @@ def make_tf_dataset(
     augment: Augmentation | None = None,
     seed: int = 0,
     cache: bool = False,
+    mirror: tuple[int, ...] | None = None,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(inputs, targets)`` for one stage.
 
@@ -221,6 +222,8 @@ def make_tf_dataset(
         training: shuffle each epoch, jitter boxes, apply ``augment``.
         augment: augmentation (training only); ``None`` for none.
         seed: makes shuffling and augmentation deterministic.
+        mirror: the point permutation for flips when ``augment.mirror`` is not set (MUCT's
+            for 76 points when neither is given).
         cache: keep decoded uint8 images in RAM after the first epoch (about
             ``W * H * 3`` bytes per image: 0.9 MB for a MUCT image).
 
@@ -236,9 +239,10 @@ def make_tf_dataset(
     n = len(data)
     if n == 0:
         raise ValueError("Cannot train on an empty dataset.")
-    mirror = None
-    if augment is not None and augment.flip > 0:
-        mirror = augment.mirror
+    if augment is None or augment.flip <= 0:
+        mirror = None
+    else:
+        mirror = augment.mirror if augment.mirror is not None else mirror
         if mirror is None and data.num_points == 76:
             from facelandmarks.points import MIRROR_PERMUTATION
 
