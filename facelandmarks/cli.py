@@ -214,7 +214,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             sizes.append(fl_io.image_size(image))
     targets = _draw_targets(args.draw, images) if args.draw else None
 
-
     det = _load_detector(args.weights)
 
     writer = None
