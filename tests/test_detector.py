@@ -38,8 +38,9 @@ def test_predict_shapes_for_every_input_kind(det, tmp_path):
         assert out.shape == (1, 76, 2) and out.dtype == np.float32
     many = det.predict([arr, str(path), pil], batch_size=2)
     assert many.shape == (3, 76, 2)
-    # Same image alone or in a batch of mixed sizes: same answer.
-    np.testing.assert_allclose(many[1], det.predict(path)[0], atol=1e-4)
+    # Same image alone or in a batch of mixed sizes: same answer, up to float32 kernels that
+    # differ with the batch size (oneDNN picks them per shape): 1e-3 px, a thousandth of a pixel.
+    np.testing.assert_allclose(many[1], det.predict(path)[0], atol=1e-3)
     batch4d = det.predict(np.stack([arr, arr[:, ::-1]]))
     assert batch4d.shape == (2, 76, 2)
     gen = det.predict(iter([arr, arr]), verbose=0)
@@ -159,7 +160,8 @@ def test_predict_faces_with_a_custom_detector(det):
     assert [f.score for f in faces[0]] == [3.0, 1.0]
     # batching across images does not change a face's answer
     alone = det.predict_faces(img, face_detector=TwoFaces(), batch_size=1)[0]
-    np.testing.assert_allclose(alone[1].landmarks, faces[2][1].landmarks, atol=1e-4)
+    # (up to float32 kernels chosen per batch size: CI saw 1.7e-4 px; allow 1e-3 px)
+    np.testing.assert_allclose(alone[1].landmarks, faces[2][1].landmarks, atol=1e-3)
     assert det.predict_faces([img], face_detector=NoFace()) == [[]]
 
 
