@@ -302,7 +302,8 @@ class LandmarkDetector:
             images: as :meth:`predict`.
             boxes: optional face boxes instead of running a detector: one entry per image, each
                 a sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
-                Boxes are taken to be tight face boxes like the default detector's.
+                They are framed with the calibration of ``face_detector`` (boxes from another
+                detector: pass the name of the one whose boxes they resemble most).
             face_detector: a name for :func:`facelandmarks.detection.get_face_detector`
                 (needs ``pip install "facelandmarks[detect]"``) or an object with
                 ``detect(rgb) -> list[FaceBox]`` and a ``name`` attribute naming the
@@ -327,16 +328,19 @@ class LandmarkDetector:
             raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
         if isinstance(images, LandmarkDataset):
             images = images.image_paths
+        calibration = (
+            face_detector
+            if isinstance(face_detector, str)
+            else getattr(face_detector, "name", "default")
+        )
         if boxes is None:
             finder = (
                 detection.get_face_detector(face_detector)
                 if isinstance(face_detector, str)
                 else face_detector
             )
-            calibration = getattr(finder, "name", "default")
         else:
             finder = None
-            calibration = "default"
             boxes = list(boxes)
         total = fl_io.count_images(images)
         bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
