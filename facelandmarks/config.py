@@ -13,6 +13,7 @@ from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS
 from facelandmarks.scaling import DEFAULT_PIXEL_OFFSET
 
 FRAMINGS = ("image", "points")
+COLORS = ("rgb", "gray")
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,10 @@ class StageConfig:
         test_time_flip: at inference, also run the stage on the left-right mirrored input and
             average the two predictions (needs the detector's ``mirror`` permutation; the
             model call is one batch of two, not two calls).
+        color: ``"rgb"`` (the backbone sees colour) or ``"gray"`` (the model's first layer
+            turns RGB into luma, ITU-R BT.601 weights, copied to three channels): the same
+            inside the model in training, inference and export, and blind to colour casts
+            that a small training set (MUCT's lab lighting) does not cover.
     """
 
     backbone: str = "resnet50"
@@ -49,11 +54,14 @@ class StageConfig:
     pixel_offset: float = DEFAULT_PIXEL_OFFSET
     bn_epsilon: float | None = None
     test_time_flip: bool = False
+    color: str = "rgb"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
         if self.framing not in FRAMINGS:
             raise ValueError(f"framing must be one of {FRAMINGS}. Received: {self.framing!r}")
+        if self.color not in COLORS:
+            raise ValueError(f"color must be one of {COLORS}. Received: {self.color!r}")
 
     @property
     def out_size(self) -> tuple[int, int]:

@@ -36,6 +36,7 @@ logger = logging.getLogger(__name__)
 META_NAME = "facelandmarks.json"
 FORMAT_VERSION = 1
 DEFAULT_WEIGHTS = "default"
+RUNTIMES = ("keras", "tflite")
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,11 @@ class LandmarkDetector:
             several GPUs, ``MultiWorkerMirroredStrategy()`` for several machines configured by
             ``TF_CONFIG``); the model is built and trained under its scope, and ``fit``'s
             ``batch_size`` is the global batch, split across replicas.
+        runtime: inference engine of :meth:`predict`: ``"keras"`` (TensorFlow, the default)
+            or ``"tflite"`` (each stage converted once, in memory, to TensorFlow Lite with the
+            XNNPACK CPU kernels: about 3x faster per image on a CPU, same outputs to ~1e-6;
+            the conversion takes a few seconds per stage on the first ``predict``). Training
+            always uses TensorFlow. See :meth:`set_runtime`.
         verbose: download progress: ``"auto"``/1 bar, 0 silent.
 
     Raises:
@@ -128,9 +134,11 @@ class LandmarkDetector:
         config: DetectorConfig | None = None,
         cache_dir: str | os.PathLike | None = None,
         strategy: Any = None,
+        runtime: str = "keras",
         verbose: int | str = "auto",
     ) -> None:
         self.strategy = strategy
+        self.set_runtime(runtime)
         with self._scope():
             self._init(
                 weights,
@@ -204,6 +212,10 @@ class LandmarkDetector:
         )
         self.spec = spec
         self.config, self.models = _load_file(path)
+        # identify these weights for the TensorFlow Lite conversion cache (hashed when needed)
+        self._weights_sha = spec.sha256 if spec is not None and spec.sha256 else None
+        self._weights_path = Path(path)
+        self._cache_dir = cache_dir
 
     # ------------------------------------------------------------------ properties
     @property
@@ -385,12 +397,40 @@ class LandmarkDetector:
         """Inference-mode forward pass through a compiled function (one per model)."""
         import tensorflow as tf
 
+        if self.runtime == "tflite":
+            lite = self.__dict__.setdefault("_lite_stages", {})
+            stage = lite.get(id(model))
+            if stage is None:
+                stage = self._lite_stage(model)
+                lite[id(model)] = stage
+            return stage(batch)
         fns = self.__dict__.setdefault("_forward_fns", {})
         fn = fns.get(id(model))
         if fn is None:
             fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
             fns[id(model)] = fn
         return fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
+
+    def _lite_stage(self, model: keras.Model) -> Any:
+        """A TensorFlow Lite interpreter for ``model``, converted once per weights file and
+        TensorFlow version (cached under the weights cache directory, ``tflite/``)."""
+        import tensorflow as tf
+
+        from facelandmarks import export
+        from facelandmarks import weights as fl_weights
+
+        sha = self.__dict__.get("_weights_sha")
+        if sha is None and self.__dict__.get("_weights_path") is not None:
+            sha = self._weights_sha = fl_weights._sha256_of(self._weights_path)
+        if sha is None:
+            logger.info("converting %s to TensorFlow Lite", model.name)
+            content = export.tflite_bytes(model)
+        else:
+            k = next(i for i, m in enumerate(self.models) if m is model)
+            key = f"{sha[:16]}-stage{k}-tf{tf.__version__}"
+            directory = fl_weights.cache_dir(self.__dict__.get("_cache_dir")) / "tflite"
+            content = export.cached_tflite_bytes(model, key, directory)
+        return export.LiteStage(content, self._lite_threads)
 
     def _predict_batch(
         self,
@@ -566,6 +606,10 @@ class LandmarkDetector:
         bad = [k for k in stage_ids if not (isinstance(k, int) and 0 <= k < len(self.models))]
         if bad:
             raise ValueError(f"stages must be indices below {len(self.models)}. Received: {bad}")
+        # Training changes the weights: TensorFlow Lite copies are converted again on demand,
+        # and no longer match the file they were loaded from.
+        self.__dict__.pop("_lite_stages", None)
+        self._weights_sha = self._weights_path = None
         verbose = _resolve_verbose(verbose)
         history = None
         for k in stage_ids:
@@ -643,6 +687,36 @@ class LandmarkDetector:
         return history
 
     # ------------------------------------------------------------------ save / load
+    def set_runtime(self, runtime: str, *, num_threads: int | None = None) -> LandmarkDetector:
+        """Choose the inference engine of :meth:`predict` (see the ``runtime`` argument).
+
+        Args:
+            runtime: ``"keras"`` or ``"tflite"``.
+            num_threads: TensorFlow Lite interpreter threads (default: the CPU count).
+
+        Returns:
+            ``self``, for chaining: ``LandmarkDetector().set_runtime("tflite")``.
+
+        Raises:
+            ValueError: an unknown runtime.
+        """
+        if runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}. Received: runtime={runtime!r}")
+        self.runtime = runtime
+        self._lite_threads = num_threads
+        self.__dict__.pop("_lite_stages", None)
+        return self
+
+    def export(self, path: str | os.PathLike, *, format: str = "tflite") -> Path:
+        """Export the stages for deployment: TensorFlow Lite files or SavedModels, plus
+        ``detector.json`` (the framing between stages).
+
+        See :func:`facelandmarks.export.export_detector` for the layout and errors.
+        """
+        from facelandmarks.export import export_detector
+
+        return export_detector(self, path, format=format)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Save the detector (all stages and the config) to one ``.keras`` file, atomically.
 
@@ -743,6 +817,7 @@ def _build_stage(
         normalization=stage.normalization,
         bn_epsilon=stage.bn_epsilon,
         name=name,
+        color=stage.color,
     )
 
 

@@ -74,6 +74,18 @@ class CaffePreprocess(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="facelandmarks")
+class Grayscale(keras.layers.Layer):
+    """RGB -> luma (ITU-R BT.601: 0.299 R + 0.587 G + 0.114 B), copied to three channels so the
+    backbone's input shape does not change. Works on any value range (it is linear)."""
+
+    def call(self, x):
+        x = keras.ops.cast(x, "float32")
+        weights = keras.ops.convert_to_tensor([0.299, 0.587, 0.114], dtype="float32")
+        luma = keras.ops.sum(x * weights, axis=-1, keepdims=True)
+        return keras.ops.repeat(luma, 3, axis=-1)
+
+
+@keras.saving.register_keras_serializable(package="facelandmarks")
 class GroupNorm(keras.layers.GroupNormalization):
     """GroupNormalization that accepts the ``mask``/``training`` call arguments of the
     BatchNormalization it replaces in a cloned functional graph."""
@@ -117,6 +129,7 @@ def build_model(
     bn_epsilon: float | None = None,
     mean_shape: np.ndarray | None = None,
     name: str | None = None,
+    color: str = "rgb",
 ) -> keras.Model:
     """Build the landmark regression model.
 
@@ -135,6 +148,8 @@ def build_model(
         mean_shape: optional ``(P, 2)`` normalised mean landmarks; the output bias starts at its
             logit so training starts at the mean shape instead of the centre of the frame.
         name: model name (default ``"facelandmarks_<backbone>"``).
+        color: ``"rgb"`` or ``"gray"`` (a :class:`Grayscale` layer first: the model sees luma
+            only).
 
     Returns:
         A ``keras.Model`` mapping float32 ``(B, H, W, 3)`` RGB pixels in ``[0, 255]`` to
@@ -145,6 +160,7 @@ def build_model(
     """
     _check_choice("backbone", backbone, BACKBONES)
     _check_choice("normalization", normalization, NORMALIZATIONS)
+    _check_choice("color", color, ("rgb", "gray"))
     info = BACKBONES[backbone]
     preprocessing = preprocessing or info.default_preprocessing
     _check_choice("preprocessing", preprocessing, PREPROCESSING)
@@ -174,6 +190,8 @@ def build_model(
 
     inputs = keras.Input((height, width, 3), name="image")
     x = inputs
+    if color == "gray":
+        x = Grayscale(name="grayscale")(x)
     if preprocessing == "scale_01":
         x = keras.layers.Rescaling(1.0 / 255.0, name="scale_01")(x)
     elif backbone == "resnet50":

@@ -202,3 +202,44 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant():
     c = plain.predict(img)[0]
     d = plain.predict(np.ascontiguousarray(img[:, ::-1]))[0]
     assert np.abs(mirror_points(d, 90) - c).max() > 0.5
+
+
+def test_gray_stage_sees_luma_only_and_survives_save(tmp_path):
+    from facelandmarks import DetectorConfig, StageConfig
+
+    with pytest.raises(ValueError, match="color must be one of"):
+        StageConfig(color="sepia")
+    config = DetectorConfig(
+        stages=(
+            StageConfig(
+                backbone="mobilenetv3small",
+                input_size=(64, 48),
+                preprocessing="backbone",
+                normalization="group",
+                color="gray",
+            ),
+        )
+    )
+    gray_det = LandmarkDetector(weights=None, config=config)
+    assert gray_det.models[0].get_layer("grayscale") is not None
+    rng = np.random.default_rng(3)
+    luma = rng.uniform(40, 200, (64, 48))  # the model input size (height, width)
+    # Two images with the same BT.601 luma and very different colours: R and B traded off
+    # against each other so that 0.299 R + 0.114 B stays equal, G equal.
+    g = luma
+    reddish = np.stack([luma + 40, g, luma - 40 * 0.299 / 0.114], -1)
+    bluish = np.stack([luma - 40, g, luma + 40 * 0.299 / 0.114], -1)
+    assert np.abs(reddish - bluish).max() > 100
+    imgs = np.stack([reddish, bluish]).clip(0, 255)
+    # keep exact luma after clipping by recomputing G where clipping moved R or B
+    y = 0.299 * imgs[..., 0] + 0.587 * imgs[..., 1] + 0.114 * imgs[..., 2]
+    imgs[..., 1] += (luma - y) / 0.587
+    imgs = imgs.astype(np.float32)
+    x = np.stack([imgs[0], imgs[1]])
+    out = np.asarray(gray_det.models[0](x))
+    np.testing.assert_allclose(out[0], out[1], atol=1e-5)
+    path = tmp_path / "gray.keras"
+    gray_det.save(path)
+    again = LandmarkDetector(weights=path)
+    assert again.config.stages[0].color == "gray"
+    np.testing.assert_allclose(np.asarray(again.models[0](x)), out, atol=1e-6)

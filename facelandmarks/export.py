@@ -1,0 +1,204 @@
+"""Export for deployment (TensorFlow Lite, SavedModel) and the TensorFlow Lite inference runtime.
+
+Each stage of a detector is a plain Keras model mapping float32 ``(B, H, W, 3)`` RGB pixels in
+``[0, 255]`` to ``(B, 2P)`` normalised coordinates in ``[0, 1]`` (``x0, y0, x1, y1, ...`` of the
+stage's input frame; see docs/coordinates.md). Preprocessing (and the grayscale conversion of
+``color="gray"`` stages) is inside the model, so an exported stage takes raw pixels.
+
+The framing between stages (which part of the image each stage sees) is not a model: it lives in
+:class:`facelandmarks.LandmarkDetector`, and :func:`export_detector` writes it as
+``detector.json`` next to the stage files so other runtimes can reproduce it.
+
+TensorFlow Lite conversion uses TensorFlow's own converter (``tf.lite.TFLiteConverter``) on a
+SavedModel written by ``keras.Model.export``. The interpreter is LiteRT's
+(``pip install ai-edge-litert``) when installed, otherwise ``tf.lite.Interpreter`` (deprecated by
+TensorFlow in favour of LiteRT, still present in TensorFlow 2.21).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from facelandmarks.detector import LandmarkDetector
+
+logger = logging.getLogger(__name__)
+
+FORMATS = ("tflite", "saved_model")
+
+
+def tflite_bytes(model: keras.Model) -> bytes:
+    """Convert one stage model to a TensorFlow Lite flatbuffer (float32, batch size free).
+
+    Takes a few seconds per stage on a CPU. Raises ``RuntimeError`` naming the model when
+    TensorFlow's converter fails.
+    """
+    import tensorflow as tf
+
+    with tempfile.TemporaryDirectory(prefix="facelandmarks-tflite-") as tmp:
+        saved = os.path.join(tmp, "saved_model")
+        model.export(saved, format="tf_saved_model", verbose=False)
+        try:
+            converter = tf.lite.TFLiteConverter.from_saved_model(saved)
+            return bytes(converter.convert())
+        except Exception as err:  # the converter raises several unrelated types
+            raise RuntimeError(
+                f"TensorFlow Lite conversion of model {model.name!r} failed: {err}"
+            ) from err
+
+
+_CHECK = 32  # bytes of SHA-256 appended to cached flatbuffers
+
+
+def cached_tflite_bytes(model: keras.Model, key: str, directory: Path) -> bytes:
+    """:func:`tflite_bytes` through an on-disk cache, so the conversion runs once per machine.
+
+    ``key`` must identify the weights exactly (the detector uses the SHA-256 of its weights
+    file, the stage index and the TensorFlow version). Cache files end with the SHA-256 of
+    their content: a truncated or corrupt one is converted again and replaced atomically,
+    never used. A cache that cannot be written (read-only, full) only costs the conversion
+    next time; it is logged, not raised.
+    """
+    import hashlib
+
+    from facelandmarks import weights as fl_weights
+
+    path = directory / f"{key}.tflite"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = b""
+    if len(data) > _CHECK and hashlib.sha256(data[:-_CHECK]).digest() == data[-_CHECK:]:
+        return data[:-_CHECK]
+    if data:
+        logger.warning("cached TensorFlow Lite file %s is corrupt; converting again", path)
+    content = tflite_bytes(model)
+    try:
+        fl_weights._write_atomically(path, content + hashlib.sha256(content).digest())
+    except OSError as err:
+        logger.warning("could not cache the TensorFlow Lite conversion in %s: %s", directory, err)
+    return content
+
+
+def _interpreter_class() -> Any:
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
+
+        return Interpreter
+    except ImportError:
+        import tensorflow as tf
+
+        return tf.lite.Interpreter
+
+
+class LiteStage:
+    """A TensorFlow Lite interpreter for one stage, callable like the Keras model's forward pass.
+
+    Args:
+        content: the flatbuffer from :func:`tflite_bytes`.
+        num_threads: interpreter threads (default: the CPU count).
+
+    Calling it with a float32 ``(B, H, W, 3)`` array returns the float32 ``(B, 2P)`` output;
+    the interpreter is resized when ``B`` changes. Not thread-safe: one interpreter per thread.
+    """
+
+    def __init__(self, content: bytes, num_threads: int | None = None) -> None:
+        cls = _interpreter_class()
+        threads = int(num_threads or os.cpu_count() or 1)
+        with warnings.catch_warnings():
+            # tf.lite.Interpreter warns that it is deprecated (use LiteRT); we prefer LiteRT
+            # when it is installed and say so in the docs.
+            warnings.simplefilter("ignore", UserWarning)
+            self._interp = cls(model_content=content, num_threads=threads)
+        self._input = self._interp.get_input_details()[0]
+        self._output = self._interp.get_output_details()[0]
+        self._batch = -1
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """``(H, W, 3)`` of the stage's input."""
+        return tuple(int(v) for v in self._input["shape"][1:])
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        x = np.ascontiguousarray(batch, dtype=np.float32)
+        if x.ndim != 4 or x.shape[1:] != self.input_shape:
+            raise ValueError(
+                f"LiteStage expects float32 (B, {', '.join(map(str, self.input_shape))}) input. "
+                f"Received: shape {x.shape}"
+            )
+        if x.shape[0] != self._batch:
+            self._interp.resize_tensor_input(self._input["index"], list(x.shape))
+            self._interp.allocate_tensors()
+            self._batch = x.shape[0]
+        self._interp.set_tensor(self._input["index"], x)
+        self._interp.invoke()
+        return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
+
+
+def export_detector(
+    det: LandmarkDetector, path: str | os.PathLike[str], *, format: str = "tflite"
+) -> Path:
+    """Write a detector's stages for deployment into the new directory ``path``.
+
+    Layout (``format="tflite"``)::
+
+        path/stage0.tflite, stage1.tflite, ...   one model per stage (see module docstring)
+        path/detector.json                       the DetectorConfig (framing, sizes, points)
+
+    With ``format="saved_model"``, ``stage0/``, ``stage1/``... are TensorFlow SavedModels
+    (serving signature ``serve``). The directory is written next to ``path`` and renamed into
+    place when complete, so a failed export leaves nothing behind; an existing ``path`` is an
+    error (nothing of yours is overwritten).
+
+    Returns:
+        ``path`` as a ``Path``.
+
+    Raises:
+        ValueError: unknown ``format``; FileExistsError: ``path`` exists; RuntimeError: the
+        TensorFlow Lite converter failed.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format must be one of {FORMATS}. Received: format={format!r}")
+    out = Path(os.fspath(path)).expanduser()
+    if out.exists():
+        raise FileExistsError(f"export path {str(out)!r} already exists; choose a new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.part-", dir=out.parent))
+    try:
+        for k, model in enumerate(det.models):
+            if format == "tflite":
+                (tmp / f"stage{k}.tflite").write_bytes(tflite_bytes(model))
+            else:
+                model.export(str(tmp / f"stage{k}"), format="tf_saved_model", verbose=False)
+            logger.info("exported stage %d (%s) as %s", k, model.name, format)
+        meta = {
+            "format": format,
+            "config": det.config.to_dict(),
+            "stages": [
+                {
+                    "file": f"stage{k}.tflite" if format == "tflite" else f"stage{k}",
+                    "input": "float32 (B, H, W, 3) RGB pixels in [0, 255]",
+                    "input_size": list(s.input_size),
+                    "output": f"float32 (B, {2 * det.num_points}) (x0, y0, x1, y1, ...) in [0, 1]"
+                    " of the stage's frame",
+                }
+                for k, s in enumerate(det.config.stages)
+            ],
+        }
+        (tmp / "detector.json").write_text(json.dumps(meta, indent=1) + "\n")
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

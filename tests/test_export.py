@@ -1,0 +1,116 @@
+"""Export (TensorFlow Lite, SavedModel) and the TensorFlow Lite inference runtime."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+import pytest
+
+from facelandmarks import DetectorConfig, LandmarkDetector, StageConfig
+from facelandmarks import export as fl_export
+
+pytestmark = pytest.mark.slow
+
+
+def _two_stage() -> LandmarkDetector:
+    stage = dict(backbone="mobilenetv3small", preprocessing="backbone", normalization="group")
+    config = DetectorConfig(
+        stages=(
+            StageConfig(input_size=(64, 48), **stage),
+            StageConfig(input_size=(64, 64), framing="points", color="gray", **stage),
+        )
+    )
+    return LandmarkDetector(weights=None, config=config)
+
+
+@pytest.fixture(scope="module")
+def det():
+    return _two_stage()
+
+
+@pytest.fixture(scope="module")
+def images():
+    rng = np.random.default_rng(5)
+    return [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in [(120, 90), (80, 80)]]
+
+
+def test_tflite_runtime_matches_keras(det, images, tmp_path) -> None:
+    keras_out = det.predict(images, batch_size=2)
+    saved = tmp_path / "d.keras"
+    det.save(saved)
+    lite = LandmarkDetector(weights=saved, runtime="tflite", cache_dir=tmp_path / "cache")
+    out = lite.predict(images, batch_size=2)
+    # float32 kernels differ (XNNPACK vs oneDNN); 1e-2 px on a ~100 px image
+    np.testing.assert_allclose(out, keras_out, atol=1e-2)
+    one = lite.predict(images[1])  # batch size changes: the interpreter is resized
+    np.testing.assert_allclose(one[0], keras_out[1], atol=1e-2)
+    # the conversion was cached, one file per stage, and is used by the next detector
+    cached = sorted((tmp_path / "cache" / "tflite").glob("*.tflite"))
+    assert [p.name.split("-")[1] for p in cached] == ["stage0", "stage1"]
+    again = LandmarkDetector(weights=saved, runtime="tflite", cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(again.predict(images, batch_size=2), out)
+
+
+def test_set_runtime_checks_and_chains(det) -> None:
+    with pytest.raises(ValueError, match="runtime must be one of"):
+        det.set_runtime("onnx")
+    with pytest.raises(ValueError, match="runtime must be one of"):
+        LandmarkDetector(weights=None, backbone="mobilenetv3small", runtime="gpu")
+    assert det.set_runtime("keras") is det and det.runtime == "keras"
+
+
+def test_corrupt_cache_file_is_converted_again(det, tmp_path, caplog) -> None:
+    model = det.models[0]
+    directory = tmp_path / "tflite"
+    first = fl_export.cached_tflite_bytes(model, "k", directory)
+    path = directory / "k.tflite"
+    assert path.stat().st_size == len(first) + 32
+    path.write_bytes(path.read_bytes()[:1000])  # truncated
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.export"):
+        second = fl_export.cached_tflite_bytes(model, "k", directory)
+    assert "corrupt" in caplog.text
+    assert len(second) == len(first)
+    assert path.stat().st_size == len(first) + 32  # replaced by a good file
+    assert fl_export.cached_tflite_bytes(model, "k", directory) == second
+
+
+def test_unwritable_cache_still_converts(det, tmp_path, caplog) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.export"):
+        content = fl_export.cached_tflite_bytes(det.models[0], "k", blocker / "tflite")
+    assert len(content) > 10_000
+    assert "could not cache" in caplog.text
+
+
+def test_export_tflite_directory(det, images, tmp_path) -> None:
+    out = det.export(tmp_path / "exported")
+    assert sorted(os.listdir(out)) == ["detector.json", "stage0.tflite", "stage1.tflite"]
+    meta = json.loads((out / "detector.json").read_text())
+    assert DetectorConfig.from_dict(meta["config"]) == det.config
+    stage = fl_export.LiteStage((out / "stage1.tflite").read_bytes())
+    assert stage.input_shape == (64, 64, 3)
+    x = np.random.default_rng(0).uniform(0, 255, (3, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(stage(x), np.asarray(det.models[1](x)), atol=1e-4)
+    with pytest.raises(ValueError, match=r"expects float32 \(B, 64, 64, 3\)"):
+        stage(x[:, :32])
+    # nothing of the user's is overwritten, and no partial directory is left
+    with pytest.raises(FileExistsError):
+        det.export(out)
+    with pytest.raises(ValueError, match="format must be one of"):
+        det.export(tmp_path / "other", format="onnx")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exported"]
+
+
+def test_export_saved_model(det, tmp_path) -> None:
+    import tensorflow as tf
+
+    out = det.export(tmp_path / "sm", format="saved_model")
+    loaded = tf.saved_model.load(str(out / "stage0"))
+    x = np.random.default_rng(1).uniform(0, 255, (2, 64, 48, 3)).astype(np.float32)
+    np.testing.assert_allclose(
+        loaded.serve(tf.constant(x)).numpy(), np.asarray(det.models[0](x)), atol=1e-5
+    )
