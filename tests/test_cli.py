@@ -453,3 +453,28 @@ def test_python_m_help_subprocess() -> None:
     assert proc.stdout.startswith("usage: facelandmarks")
     assert "facelandmarks.cli" in proc.stderr
     assert "tensorflow" not in proc.stderr and "keras" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_predict_with_the_tflite_runtime(capsys, monkeypatch, tiny, images, tmp_path) -> None:
+    path, det = tiny
+    monkeypatch.setenv("FACELANDMARKS_HOME", str(tmp_path / "home"))
+    code, out, err = run(capsys, "predict", *images, "--weights", path, "--runtime", "tflite")
+    assert code == 0, err
+    got = [np.array(json.loads(line)["faces"][0]["landmarks"]) for line in out.splitlines()]
+    np.testing.assert_allclose(np.stack(got), det.predict(images), atol=0.02)
+    assert list((tmp_path / "home").rglob("*.tflite")), "the conversion is cached"
+
+
+@pytest.mark.slow
+def test_export_command(capsys, tiny, tmp_path) -> None:
+    path, _ = tiny
+    out_dir = tmp_path / "exported"
+    code, out, err = run(capsys, "export", str(out_dir), "--weights", path)
+    assert code == 0, err
+    assert out.strip() == str(out_dir)
+    assert sorted(p.name for p in out_dir.iterdir()) == ["detector.json", "stage0.tflite"]
+    # exporting onto an existing directory is bad usage: exit 2, one line, nothing touched
+    code, out, err = run(capsys, "export", str(out_dir), "--weights", path)
+    assert code == 2 and "already exists" in err and "Traceback" not in err
+    assert sorted(p.name for p in out_dir.iterdir()) == ["detector.json", "stage0.tflite"]
