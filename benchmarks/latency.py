@@ -10,7 +10,9 @@ interleaved round-robin, ``--n`` times each:
 * ``predict(array)``: ``det.predict(image)`` end to end (input checks, per stage: framing,
   render, forward, inverse map);
 * ``predict(file)``: the same from a JPEG file in a temporary folder (adds reading and
-  decoding).
+  decoding);
+* the same forward passes and ``predict`` calls with ``runtime="tflite"`` (each stage converted
+  to TensorFlow Lite before timing; see docs/export.md).
 
 Then the batch throughput of ``predict`` on 64 images with ``batch_size=32`` and, for
 reference, of the raw forward pass at batch 32. Prints medians, 90th percentiles and ratios;
@@ -28,6 +30,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
+import copy
 import json
 import sys
 import tempfile
@@ -172,6 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  {det!r}")
 
     stages = stage_inputs(det, rgb)
+    # The same weights through the TensorFlow Lite runtime (converted once, before timing).
+    lite = copy.copy(det).set_runtime("tflite")
+    for _label, model, _m, x in stages:
+        lite._forward(model, x)
     with tempfile.TemporaryDirectory() as tmp:
         from PIL import Image
 
@@ -184,8 +191,12 @@ def main(argv: list[str] | None = None) -> None:
             items[f"render  {label}"] = lambda m=m, size=stage.input_size: render_numpy(
                 rgb, m, size
             )
+        for label, model, _m, x in stages:
+            items[f"forward tflite {label}"] = lambda model=model, x=x: lite._forward(model, x)
         items["predict(array)"] = lambda: det.predict(rgb)
         items["predict(file .jpg)"] = lambda: det.predict(path)
+        items["predict(array) tflite"] = lambda: lite.predict(rgb)
+        items["predict(file .jpg) tflite"] = lambda: lite.predict(path)
 
         names = list(items)
         for _ in range(args.warmup):
@@ -204,7 +215,11 @@ def main(argv: list[str] | None = None) -> None:
             f"predict {args.batch_images} images, batch_size {args.batch_size}": (
                 args.batch_images,
                 lambda: det.predict(batch, batch_size=args.batch_size),
-            )
+            ),
+            f"predict tflite {args.batch_images} images, batch_size {args.batch_size}": (
+                args.batch_images,
+                lambda: lite.predict(batch, batch_size=args.batch_size),
+            ),
         }
         for label, model, _m, x in stages:
             xb = np.repeat(x, args.batch_size, axis=0)
@@ -230,11 +245,14 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'item':<{width}}{'median ms':>11}{'p90 ms':>10}")
     for name in names:
         print(f"{name:<{width}}{med[name]:>11.2f}{p90[name]:>10.2f}")
-    fwd = sum(med[n] for n in names if n.startswith("forward "))
+    fwd = sum(med[n] for n in names if n.startswith("forward stage"))
+    fwd_lite = sum(med[n] for n in names if n.startswith("forward tflite"))
+    pred_lite = med["predict(array) tflite"]
     ren = sum(med[n] for n in names if n.startswith("render "))
     pred = med["predict(array)"]
     print(f"{'forward, all stages (sum)':<{width}}{fwd:>11.2f}")
     print(f"{'render, all stages (sum)':<{width}}{ren:>11.2f}")
+    print(f"{'forward tflite, all stages (sum)':<{width}}{fwd_lite:>11.2f}")
     print()
     print("Ratios (medians, same run):")
     print(f"  predict(array) / raw forward of all stages = {pred / fwd:.2f}")
@@ -242,6 +260,11 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"  share of predict(array): forward {fwd / pred:.0%}, render {ren / pred:.0%}, "
         f"rest (input checks, framing, inverse map, Python) {(pred - fwd - ren) / pred:.0%}"
+    )
+    print(f"  tflite forward / TF forward, all stages = {fwd_lite / fwd:.2f}")
+    print(f"  predict(array) tflite / predict(array) = {pred_lite / pred:.2f}")
+    print(
+        f"  predict(array) tflite / raw tflite forward of all stages = {pred_lite / fwd_lite:.2f}"
     )
 
     print()
@@ -254,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         ips[name] = count / t
         print(f"{name:<{bwidth}}{t * 1e3:>10.1f}{ips[name]:>10.1f}")
     fwd_all = sum(count / ips[n] for n, (count, _) in bitems.items() if n.startswith("forward"))
+    batched_lite = ips[f"predict tflite {args.batch_images} images, batch_size {args.batch_size}"]
     print(
         f"{'forward, all stages (sum), batch ' + str(args.batch_size):<{bwidth}}"
         f"{fwd_all * 1e3:>10.1f}{args.batch_size / fwd_all:>10.1f}"
@@ -262,6 +286,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{'predict one image at a time':<{bwidth}}{pred:>10.1f}{single:>10.1f}")
     batched = next(iter(ips.values()))
     print(f"  batched predict / one-at-a-time predict (images/s) = {batched / single:.2f}")
+    print(f"  batched predict tflite / batched predict (images/s) = {batched_lite / batched:.2f}")
     print(
         f"  batched predict / batched raw forward of all stages (images/s) = "
         f"{batched / (args.batch_size / fwd_all):.2f}"
