@@ -2,6 +2,7 @@
 MUCT subjects, plus time per image for each path (same run, interleaved).
 
     python benchmarks/detection_accuracy.py --muct ../shared/muct [--weights default] [--n 0]
+        [--runtime keras|tflite] [--detectors mtcnn,opencv-haar]
 
 Paths compared on the test side of ``split(0.3, by="subject", seed=0)`` (the subjects the
 shipped model never saw):
@@ -36,6 +37,7 @@ def main() -> None:
     ap.add_argument("--muct", default="../shared/muct")
     ap.add_argument("--weights", default="default")
     ap.add_argument("--detectors", default="mtcnn,opencv-haar")
+    ap.add_argument("--runtime", default="keras", choices=("keras", "tflite"))
     ap.add_argument("--n", type=int, default=0, help="evenly spaced test images (0 = all)")
     args = ap.parse_args()
 
@@ -43,7 +45,7 @@ def main() -> None:
     _, test = data.split(0.3, by="subject", seed=0)
     if args.n:
         test = test.subset(np.linspace(0, len(test) - 1, args.n).astype(int))
-    det = LandmarkDetector(args.weights)
+    det = LandmarkDetector(args.weights, runtime=args.runtime)
     names = [d for d in args.detectors.split(",") if d]
     finders = {n: get_face_detector(n) for n in names}
     images = [load_image(p) for p in test.image_paths]
@@ -75,7 +77,7 @@ def main() -> None:
 
     print(
         f"{len(test)} held-out images of {len(set(test.subjects))} subjects; "
-        f"weights={args.weights!r}"
+        f"weights={args.weights!r}, runtime={args.runtime!r}"
     )
     print(
         f"{'path':<14} {'found':>6} {'NME':>7} {'NME a/d/e':>9} {'NME b/c':>8} "

@@ -204,6 +204,33 @@ def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
     return paths
 
 
+def _refuse_overwriting_inputs(targets: Sequence[Path], images: Sequence[str]) -> None:
+    """--draw must never replace one of the user's photos with an annotated copy."""
+    inputs = {Path(i).resolve() for i in images}
+    for t in targets:
+        if t.resolve() in inputs:
+            raise CLIError(
+                f"--draw: {str(t)!r} is one of the input images; choose another file or "
+                "directory for the annotated copies",
+                2,
+            )
+
+
+def _save_atomically(picture: Any, target: Path) -> None:
+    """Write the picture next to ``target`` and rename it into place: a failed write never
+    leaves a truncated file where the user expects an image."""
+    from PIL import Image
+
+    fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
+    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
+    try:
+        picture.save(tmp, format=fmt)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from facelandmarks import io as fl_io
 
@@ -213,6 +240,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         with _bad_input():
             sizes.append(fl_io.image_size(image))
     targets = _draw_targets(args.draw, images) if args.draw else None
+    if targets is not None:
+        _refuse_overwriting_inputs(targets, images)
 
     det = _load_detector(args.weights, args.runtime)
 
@@ -269,7 +298,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
                 picture = draw_landmarks(image, points, boxes=boxes, indices=args.indices)
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
-                    picture.save(target)
+                    _save_atomically(picture, target)
                 except OSError as exc:
                     raise CLIError(
                         f"--draw: cannot write {str(target)!r}: {_message(exc)}", 2
@@ -392,13 +421,25 @@ def _check_train_config(config: Any, where: str) -> None:
     if unknown:
         raise CLIError(f"{where}: unknown 'fit' keys {unknown}; allowed: {sorted(allowed)}")
     augment = fit.get("augment")
-    if isinstance(augment, dict):
-        fields = {f.name for f in dataclasses.fields(Augmentation)}
-        bad = sorted(set(augment) - fields)
-        if bad:
-            raise CLIError(f"{where}: unknown 'fit.augment' keys {bad}; allowed: {sorted(fields)}")
-    elif augment not in (None, True, False):
-        raise CLIError(f"{where}: fit.augment must be an object, true, false or null")
+    n_stages = len(detector.stages)
+    if isinstance(augment, list) and len(augment) != n_stages:
+        raise CLIError(
+            f"{where}: fit.augment as a list needs one entry per stage ({n_stages}), "
+            f"not {len(augment)}"
+        )
+    fields = {f.name for f in dataclasses.fields(Augmentation)}
+    for one in augment if isinstance(augment, list) else [augment]:
+        if isinstance(one, dict):
+            bad = sorted(set(one) - fields)
+            if bad:
+                raise CLIError(
+                    f"{where}: unknown 'fit.augment' keys {bad}; allowed: {sorted(fields)}"
+                )
+        elif one not in (None, True, False):
+            raise CLIError(
+                f"{where}: fit.augment must be an object, true, false, null, "
+                "or a list of those with one per stage"
+            )
 
 
 def _cmd_train(args: argparse.Namespace) -> int:

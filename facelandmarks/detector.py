@@ -463,11 +463,15 @@ class LandmarkDetector:
             xyn = np.asarray(self._forward(model, batch), dtype=np.float32)
             xyn = xyn.reshape(len(batch), self.num_points, 2)
             if flip:
-                # Un-mirror the predictions on the flipped crops and average: x -> 1 - x in
-                # the crop's normalised frame, points re-indexed by the mirror permutation.
+                # Un-mirror the predictions on the flipped crops and average. Flipping the crop
+                # mirrors its frame (x0, x1) in the image: pixel centre x -> x0 + x1 - 1 - x,
+                # i.e. normalised x -> 1 - x - (1 - 2 * offset) / (x1 - x0) (1 - x for
+                # pixel-centre heads); points re-indexed by the mirror permutation.
                 n = len(images)
                 mirrored = xyn[n:, list(self.config.mirror)]
-                mirrored[..., 0] = 1.0 - mirrored[..., 0]
+                widths = np.array([f.box[2] - f.box[0] for f in framings], dtype=np.float32)
+                shift = (1.0 - 2.0 * stage.pixel_offset) / widths[:, None]
+                mirrored[..., 0] = 1.0 - mirrored[..., 0] - shift
                 xyn = (xyn[:n] + mirrored) / 2
             xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
         return xy.astype(np.float32)
@@ -759,6 +763,7 @@ class LandmarkDetector:
             container.save(tmp)
             with zipfile.ZipFile(tmp, "a") as zf:
                 zf.writestr(META_NAME, json.dumps(meta, indent=2))
+            _umask_mode(tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -827,6 +832,14 @@ def _atomic_save_weights(model: keras.Model, path: Path) -> None:
     os.replace(tmp, path)
 
 
+def _umask_mode(path: str | os.PathLike, directory: bool = False) -> None:
+    """Give a file made by ``mkstemp``/``mkdtemp`` (mode 0600/0700) the mode a plain
+    ``open``/``mkdir`` would have, so saved detectors are readable like the user's other files."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
+
+
 def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageConfig) -> None:
     """Start a fresh head at the mean training shape: bias = logit(mean normalised target).
 
@@ -869,6 +882,7 @@ class _NMEMonitor(keras.callbacks.Callback):
             )
             sub.models = det.models[: self.stage + 1]
             sub.spec = None
+            sub.set_runtime("keras")  # the weights change every epoch: no conversion
             scores = sub.evaluate(self.data, batch_size=self.batch_size)
         if logs is not None:
             logs["val_nme"] = scores["nme"]

@@ -197,6 +197,9 @@ def export_detector(
             ],
         }
         (tmp / "detector.json").write_text(json.dumps(meta, indent=1) + "\n")
+        from facelandmarks.detector import _umask_mode
+
+        _umask_mode(tmp, directory=True)
         os.replace(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -110,7 +110,8 @@ class Framing:
 
     Attributes:
         box: ``(x0, y0, x1, y1)`` frame in the image, in edge coordinates (whole image:
-            ``(0, 0, W, H)``). May extend beyond the image; outside pixels read as zeros.
+            ``(0, 0, W, H)``). May extend beyond the image; outside pixels repeat the nearest
+            edge pixel (see :mod:`facelandmarks.imageops`).
         out_size: ``(width, height)`` of the model input in pixels.
         pixel_offset: edge minus pixel-centre coordinate (see module docstring).
     """

@@ -428,6 +428,9 @@ def test_train_wraps_run_with_overrides(capsys, monkeypatch, tmp_path: Path) -> 
     [
         ({"epochz": 3}, GOOD_DETECTOR, "epochz"),
         ({"augment": {"twirl": 1}}, GOOD_DETECTOR, "twirl"),
+        ({"augment": [{"flip": 0.5}, {"twirl": 1}]}, GOOD_DETECTOR, "one entry per stage (1)"),
+        ({"augment": [{"swirl": 1}]}, GOOD_DETECTOR, "swirl"),
+        ({"augment": ["lots"]}, GOOD_DETECTOR, "one per stage"),
         ({}, {"stages": [{"backbone": "vgg-nonexistent"}]}, "vgg-nonexistent"),
     ],
 )
@@ -478,3 +481,16 @@ def test_export_command(capsys, tiny, tmp_path) -> None:
     code, out, err = run(capsys, "export", str(out_dir), "--weights", path)
     assert code == 2 and "already exists" in err and "Traceback" not in err
     assert sorted(p.name for p in out_dir.iterdir()) == ["detector.json", "stage0.tflite"]
+
+
+@pytest.mark.slow
+def test_draw_never_overwrites_an_input_image(capsys, tiny, images) -> None:
+    path, _ = tiny
+    before = [Path(i).read_bytes() for i in images]
+    code, _, err = run(capsys, "predict", images[0], "--weights", path, "--draw", images[0])
+    assert code == 2 and "is one of the input images" in err
+    folder = str(Path(images[0]).parent)
+    # a.png in the images' own folder would be replaced by a.png's annotated copy
+    code, _, err = run(capsys, "predict", *images, "--weights", path, "--draw", folder)
+    assert code == 2 and "is one of the input images" in err
+    assert [Path(i).read_bytes() for i in images] == before

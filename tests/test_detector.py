@@ -165,7 +165,8 @@ def test_predict_faces_with_a_custom_detector(det):
     assert det.predict_faces([img], face_detector=NoFace()) == [[]]
 
 
-def test_test_time_flip_makes_predictions_exactly_mirror_equivariant():
+@pytest.mark.parametrize("pixel_offset", [0.5, 0.0])
+def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offset):
     """With flips averaged at every stage, predicting on a mirrored photo gives the mirrored
     prediction (any model, trained or not), which checks the un-mirroring and re-indexing."""
     from facelandmarks import DetectorConfig, StageConfig
@@ -178,6 +179,7 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant():
             preprocessing="backbone",
             normalization="group",
             test_time_flip=True,
+            pixel_offset=pixel_offset,
         ),
         StageConfig(
             backbone="mobilenetv3small",
@@ -186,6 +188,7 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant():
             normalization="group",
             framing="points",
             test_time_flip=True,
+            pixel_offset=pixel_offset,
         ),
     )
     det2 = LandmarkDetector(weights=None, config=DetectorConfig(stages=stages))

@@ -151,3 +151,31 @@ def test_killed_fit_resumes_from_last_finished_epoch(tmp_path):
     assert code == 0, err[-2000:]
     assert out["epochs_run"] == 1  # epochs 1-2 restored from the backup, only epoch 3 ran
     assert (tmp_path / "ckpt" / "stage0" / "final.weights.h5").is_file()
+
+
+def test_two_stage_fit_with_validation_scores_each_stage(tmp_path):
+    """Every stage of a multi-stage fit is scored in inference mode on the validation data
+    (an earlier stage alone, as if it were the last)."""
+    from PIL import Image
+
+    from facelandmarks import DetectorConfig, LandmarkDataset, LandmarkDetector
+
+    paths = []
+    for i in range(6):
+        p = tmp_path / f"{i}.png"
+        Image.fromarray(np.random.default_rng(i).integers(0, 255, (40, 30, 3), np.uint8)).save(p)
+        paths.append(str(p))
+    lm = np.random.default_rng(0).uniform(5, 25, (6, 76, 2)).astype(np.float32)
+    ds = LandmarkDataset(paths, lm, list("abcdef"), list("abcdef"), ["a"] * 6)
+    kw = dict(backbone="mobilenetv3small", preprocessing="backbone", normalization="group")
+    config = DetectorConfig(
+        stages=(
+            StageConfig(input_size=(32, 32), **kw),
+            StageConfig(input_size=(32, 32), framing="points", color="gray", **kw),
+        )
+    )
+    det = LandmarkDetector(weights=None, config=config)
+    det.fit(ds.subset(range(4)), ds.subset([4, 5]), epochs=1, batch_size=2, verbose=0)
+    assert len(det.history) == 2
+    for h in det.history:
+        assert np.isfinite(h.history["val_nme"]).all()
