@@ -1,10 +1,12 @@
-"""The ``facelandmarks`` command line: predict, evaluate, train, download and list weights.
+"""The ``facelandmarks`` command line: predict, evaluate, train, export, download, weights.
 
-Usage (``python -m facelandmarks`` works the same)::
+Usage (``python -m facelandmarks`` works the same; ``COMMAND --help`` for every option)::
 
-    facelandmarks predict photo.jpg [more.jpg ...] [--weights W] [--csv] [--draw OUT]
+    facelandmarks predict photo.jpg [more.jpg ...] [--detect] [--json | --csv] [--draw OUT]
+        [--indices] [--weights W] [--runtime keras|tflite] [--batch-size N]
     facelandmarks evaluate --muct ../shared/muct [--weights W] [--split subject|image|all]
-    facelandmarks train configs/muct-mnv3s-2stage.json [--output DIR] [--muct DIR]
+    facelandmarks train configs/muct-mnv3s-2stage-gray.json [--output DIR] [--muct DIR]
+    facelandmarks export OUT_DIR [--weights W] [--format tflite|saved_model]
     facelandmarks download muct-resnet50-2019 [--cache-dir DIR]
     facelandmarks weights
 
@@ -13,7 +15,8 @@ image, an unknown preset, a bad config), reported as one line
 ``facelandmarks: error: <reason>`` on stderr, without a traceback; 1 any other failure (one
 line as well; ``--debug`` adds the traceback); 130 interrupted.
 
-This module is the only part of the library that prints. Results go to stdout, messages and
+This module (and ``python -m facelandmarks.train``, which prints its result) is the only part
+of the library that prints. Results go to stdout, messages and
 logs (``--verbose``: INFO level) to stderr. TensorFlow is imported only by the commands that
 need a model, so ``--help``, ``weights`` and ``download`` start fast.
 """

@@ -105,10 +105,11 @@ class LandmarkDetector:
             ``TF_CONFIG``); the model is built and trained under its scope, and ``fit``'s
             ``batch_size`` is the global batch, split across replicas.
         runtime: inference engine of :meth:`predict`: ``"keras"`` (TensorFlow, the default)
-            or ``"tflite"`` (each stage converted once, in memory, to TensorFlow Lite with the
-            XNNPACK CPU kernels: about 3x faster per image on a CPU, same outputs to ~1e-6;
-            the conversion takes a few seconds per stage on the first ``predict``). Training
-            always uses TensorFlow. See :meth:`set_runtime`.
+            or ``"tflite"`` (each stage converted to TensorFlow Lite and run with the XNNPACK
+            CPU kernels: the forward pass about 3x faster at batch 1 on a CPU, outputs equal to
+            about 1e-3 px; the conversion takes a few seconds per stage on first use and is
+            cached on disk per weights file, see docs/export.md). Training always uses
+            TensorFlow. See :meth:`set_runtime`.
         verbose: download progress: ``"auto"``/1 bar, 0 silent.
 
     Raises:

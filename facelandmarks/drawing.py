@@ -416,9 +416,10 @@ def plot_ced(
     """Plot cumulative error distribution (CED) curves with matplotlib.
 
     Args:
-        results: one curve or several. A curve is a dict holding ``"per_image_nme"`` (for
-            example :meth:`LandmarkDetector.evaluate` output that includes it) or a raw
-            array-like ``(N,)`` of per-image NMEs (unitless, finite, >= 0). Several curves are
+        results: one curve or several. A curve is a dict holding ``"per_image_nme"`` (e.g.
+            ``{"per_image_nme": per_image_nme(pred, truth), "label": "ours"}``) or a raw
+            array-like ``(N,)`` of per-image NMEs (unitless, finite, >= 0) such as
+            :func:`facelandmarks.metrics.per_image_nme` returns. Several curves are
             given as a list of these; a flat list of numbers is one curve.
         labels: one legend label per curve. Default: a dict's ``"label"`` entry, else
             ``"curve 1"``, ``"curve 2"``, ... Each label gets the curve's AUC appended.
@@ -436,8 +437,10 @@ def plot_ced(
             the number of curves.
 
     Example:
-        >>> ax = plot_ced([det.evaluate(a, ...), [0.03, 0.05, 0.2]],
-        ...               labels=["ours", "baseline"])  # doctest: +SKIP
+        >>> from facelandmarks.metrics import per_image_nme
+        >>> scores = det.evaluate(test, return_predictions=True)  # doctest: +SKIP
+        >>> ax = plot_ced([per_image_nme(scores["predictions"], test.landmarks),
+        ...                [0.03, 0.05, 0.2]], labels=["ours", "baseline"])  # doctest: +SKIP
     """
     func = "plot_ced"
     if isinstance(results, (Mapping, np.ndarray)):

@@ -1,7 +1,8 @@
 """A landmark dataset: image paths plus pixel landmarks, and subject-aware splits.
 
-Pure NumPy; imports no Keras. Format readers (MUCT, a generic CSV) build
-:class:`LandmarkDataset`; training, evaluation and ``predict`` consume it.
+Pure NumPy; imports no Keras. Format readers (:func:`facelandmarks.load_muct`), or your own
+code (docs/training.md), build :class:`LandmarkDataset`; training, evaluation and ``predict``
+consume it.
 """
 
 from __future__ import annotations

@@ -75,11 +75,9 @@ def load_muct(
         root: folder holding ``jpg/`` and ``muct-landmarks/muct76-opencv.csv``.
         on_error: ``"raise"`` (default): a malformed row or a listed image missing on disk
             raises :class:`MuctFormatError` naming the file and row. ``"skip"``: such rows are
-            logged (warning, with file and row) and left out. Rows whose image is absent are
-            only an error for ``i`` rows when the CSV says the image should exist and the
-            ``jpg/`` folder holds other images of that subject; images of subjects entirely
-            absent from ``jpg/`` (e.g. held-out subjects) are left out silently but counted
-            in the log.
+            logged (warning, with file and row) and left out, with a count at the end. The
+            ``ir`` (mirror) rows never need an image. Images in ``jpg/`` without a landmark
+            row are not loaded (a warning says how many).
         cameras: optional string of camera letters to keep, e.g. ``"ade"`` for the views where
             every point is available.
 
