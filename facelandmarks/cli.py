@@ -5,7 +5,7 @@ Usage (``python -m facelandmarks`` works the same; ``COMMAND --help`` for every 
     facelandmarks predict photo.jpg [more.jpg ...] [--detect] [--json | --csv] [--draw OUT]
         [--indices] [--weights W] [--runtime keras|tflite] [--batch-size N]
     facelandmarks evaluate --muct ../shared/muct [--weights W] [--split subject|image|all]
-    facelandmarks train configs/muct-mnv3s-2stage-gray.json [--output DIR] [--muct DIR]
+    facelandmarks train configs/muct-mnv3s-2stage.json [--output DIR] [--muct DIR]
     facelandmarks export OUT_DIR [--weights W] [--format tflite|saved_model]
     facelandmarks download muct-resnet50-2019 [--cache-dir DIR]
     facelandmarks weights

@@ -494,3 +494,17 @@ def test_draw_never_overwrites_an_input_image(capsys, tiny, images) -> None:
     code, _, err = run(capsys, "predict", *images, "--weights", path, "--draw", folder)
     assert code == 2 and "is one of the input images" in err
     assert [Path(i).read_bytes() for i in images] == before
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).resolve().parents[1] / "configs").rglob("*.json")),
+    ids=lambda p: p.name,
+)
+def test_committed_training_configs_are_valid(path: Path) -> None:
+    from facelandmarks.cli import _check_train_config
+    from facelandmarks.config import DetectorConfig
+
+    config = json.loads(path.read_text())
+    _check_train_config(config, str(path))
+    DetectorConfig.from_dict(config["detector"])

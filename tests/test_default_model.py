@@ -1,0 +1,115 @@
+"""The model shipped inside the package: registered, verified, loaded offline, and accurate.
+
+The golden values in ``tests/data/default_astronaut.json`` pin the whole-image prediction on the
+public-domain sample photo, so a change to loading, preprocessing or framing that moves a point
+shows up here. They are regenerated, deliberately, only when the shipped model changes:
+``python tests/data/regenerate_golden.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facelandmarks import weights as fl_weights
+
+REPO = Path(__file__).resolve().parents[1]
+ASTRONAUT = REPO / "examples" / "astronaut.png"
+GOLDEN = Path(__file__).parent / "data" / "default_astronaut.json"
+
+# Marked by hand on examples/astronaut.png (512x512) from a 4x zoom with a 10 px grid, about
+# +-3 px: MUCT index -> (x, y) pixel centre coordinates.
+ASTRONAUT_BY_HAND = {
+    27: (194.0, 101.0),  # outer corner of the eye on the image's left
+    31: (204.0, 102.0),  # its pupil
+    32: (256.0, 102.5),  # outer corner of the other eye
+    36: (245.0, 103.0),  # its pupil
+    67: (224.0, 125.0),  # nose tip
+    48: (205.0, 142.5),  # mouth corner, image's left
+    54: (244.0, 142.5),  # mouth corner, image's right
+    7: (224.0, 169.0),  # chin
+}
+
+
+@pytest.fixture(scope="module")
+def default_det():
+    from facelandmarks import LandmarkDetector
+
+    return LandmarkDetector()
+
+
+def test_default_preset_is_embedded_and_verifies() -> None:
+    name = fl_weights.default_preset_name()
+    spec = fl_weights.get_spec(name)
+    assert spec.embedded is not None and spec.source is None
+    assert spec.sha256 is not None and spec.size is not None
+    path = fl_weights.download_weights(name, verbose=0)
+    assert fl_weights.check_weights_file(path, spec) is None
+    assert path.stat().st_size == spec.size
+    # small enough to ship in a wheel
+    assert spec.size < 16 * 2**20
+
+
+def test_default_loads_with_the_network_switched_off(monkeypatch) -> None:
+    from facelandmarks import LandmarkDetector
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the default model must not touch the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    det = LandmarkDetector()
+    spec = fl_weights.get_spec(fl_weights.default_preset_name())
+    assert det.num_points == 76
+    assert det.config.stages[0].input_size == spec.input_size
+    assert det.config.stages[0].backbone == spec.backbone
+    assert spec.name in repr(det)
+
+
+def test_default_matches_its_golden_output(default_det) -> None:
+    golden = json.loads(GOLDEN.read_text())
+    spec = fl_weights.get_spec(fl_weights.default_preset_name())
+    assert golden["sha256"] == spec.sha256, (
+        "The shipped model changed: regenerate with python tests/data/regenerate_golden.py"
+    )
+    pts = default_det.predict(ASTRONAUT)
+    assert pts.shape == (1, 76, 2) and pts.dtype == np.float32
+    # float32 kernels differ a little between machines; a point moving by 0.05 px is a change
+    np.testing.assert_allclose(pts[0], np.array(golden["whole_image"]), atol=0.05)
+
+
+def test_default_finds_the_face_in_an_ordinary_photo(default_det) -> None:
+    pytest.importorskip("mtcnn", reason="needs the detect extra (pip install '.[detect]')")
+    faces = default_det.predict_faces(ASTRONAUT)[0]
+    assert len(faces) == 1
+    pts = faces[0].landmarks
+    idx = list(ASTRONAUT_BY_HAND)
+    truth = np.array([ASTRONAUT_BY_HAND[i] for i in idx])
+    errors = np.linalg.norm(pts[idx] - truth, axis=1)
+    by_point = {i: round(float(e), 1) for i, e in zip(idx, errors, strict=True)}
+    interocular = np.linalg.norm(truth[idx.index(27)] - truth[idx.index(32)])  # 62 px
+    # Each hand-marked point within 15% of the eye distance (9 px), on average within 8%;
+    # the hand marks themselves are good to about 5%.
+    assert errors.max() / interocular < 0.15, by_point
+    assert errors.mean() / interocular < 0.08, by_point
+
+
+@pytest.mark.muct
+@pytest.mark.slow
+def test_default_accuracy_on_held_out_muct_subjects(default_det, muct) -> None:
+    """The model card's numbers: the subject split the default was trained with (seed 0)."""
+    _, test = muct.split(test_fraction=0.3, by="subject", seed=0)
+    assert len(test) == 925  # the split of the model card; a different folder is not comparable
+    from facelandmarks.train import evaluate_by_camera
+
+    scores = evaluate_by_camera(default_det, test)
+    # The issue's target is NME <= 0.035 overall; docs/model-card.md has the measured values.
+    assert scores["all"]["nme"] <= 0.035, scores["all"]
+    assert scores["all"]["failure_rate@0.10"] <= 0.01, scores["all"]
+    # b/c (profile-ish views with hidden points) are harder; both groups stay near the target
+    assert scores["cameras_ade"]["nme"] <= 0.035, scores["cameras_ade"]
+    assert scores["cameras_bc"]["nme"] <= 0.04, scores["cameras_bc"]
