@@ -8,6 +8,7 @@ top-left, ``y`` down, pixel centres at integer coordinates. ``NaN`` marks an una
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -873,18 +874,14 @@ class _NMEMonitor(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         det = self.detector
-        if self.stage == len(det.models) - 1:
-            scores = det.evaluate(self.data, batch_size=self.batch_size)
-        else:
-            # An earlier stage: score it alone, as if it were the last.
-            sub = object.__new__(LandmarkDetector)
-            sub.config = DetectorConfig(
-                stages=det.config.stages[: self.stage + 1], num_points=det.num_points
-            )
-            sub.models = det.models[: self.stage + 1]
-            sub.spec = None
-            sub.set_runtime("keras")  # the weights change every epoch: no conversion
-            scores = sub.evaluate(self.data, batch_size=self.batch_size)
+        # Stages up to this one, scored as if this were the last, always on TensorFlow (the
+        # weights change every epoch: a TensorFlow Lite copy would be stale).
+        sub = object.__new__(LandmarkDetector)
+        sub.config = dataclasses.replace(det.config, stages=det.config.stages[: self.stage + 1])
+        sub.models = det.models[: self.stage + 1]
+        sub.spec = None
+        sub.set_runtime("keras")
+        scores = sub.evaluate(self.data, batch_size=self.batch_size)
         if logs is not None:
             logs["val_nme"] = scores["nme"]
         logger.info("epoch %d: val_nme %.4f", epoch + 1, scores["nme"])
