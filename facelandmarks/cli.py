@@ -505,6 +505,15 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------
 
 
+def _add_runtime_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--runtime",
+        choices=("keras", "tflite"),
+        default="keras",
+        help="inference engine; tflite is faster on CPUs (converted once, cached)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``facelandmarks`` argument parser (usage errors raise :class:`CLIError`)."""
     from facelandmarks import __version__
@@ -564,12 +573,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="images per model call (default: %(default)s)",
     )
-    p.add_argument(
-        "--runtime",
-        choices=("keras", "tflite"),
-        default="keras",
-        help="inference engine; tflite is faster on CPUs (converted once, cached)",
-    )
+    _add_runtime_argument(p)
     p.set_defaults(handler=_cmd_predict)
 
     p = sub.add_parser(
@@ -605,12 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="images per model call (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    p.add_argument(
-        "--runtime",
-        choices=("keras", "tflite"),
-        default="keras",
-        help="inference engine; tflite is faster on CPUs (converted once, cached)",
-    )
+    _add_runtime_argument(p)
     p.set_defaults(handler=_cmd_evaluate)
 
     p = sub.add_parser(

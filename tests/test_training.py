@@ -89,19 +89,25 @@ def test_points_move_with_pixels(framing):
         assert min(dists) < 2.0, (k, dists)
 
 
-def test_pipeline_is_deterministic_for_a_seed(tmp_path):
+def _noise_dataset(folder):
+    """Six 30x40 noise images with random points, one subject each."""
     from PIL import Image
 
     from facelandmarks import LandmarkDataset
-    from facelandmarks.training import make_tf_dataset
 
     paths = []
     for i in range(6):
-        p = tmp_path / f"{i}.png"
+        p = folder / f"{i}.png"
         Image.fromarray(np.random.default_rng(i).integers(0, 255, (40, 30, 3), np.uint8)).save(p)
         paths.append(str(p))
     lm = np.random.default_rng(0).uniform(5, 25, (6, 76, 2)).astype(np.float32)
-    ds = LandmarkDataset(paths, lm, list("abcdef"), list("abcdef"), ["a"] * 6)
+    return LandmarkDataset(paths, lm, list("abcdef"), list("abcdef"), ["a"] * 6)
+
+
+def test_pipeline_is_deterministic_for_a_seed(tmp_path):
+    from facelandmarks.training import make_tf_dataset
+
+    ds = _noise_dataset(tmp_path)
     stage = StageConfig(backbone="mobilenetv3small", input_size=(32, 32))
 
     def first_batch(seed):
@@ -156,17 +162,9 @@ def test_killed_fit_resumes_from_last_finished_epoch(tmp_path):
 def test_two_stage_fit_with_validation_scores_each_stage(tmp_path):
     """Every stage of a multi-stage fit is scored in inference mode on the validation data
     (an earlier stage alone, as if it were the last)."""
-    from PIL import Image
+    from facelandmarks import DetectorConfig, LandmarkDetector
 
-    from facelandmarks import DetectorConfig, LandmarkDataset, LandmarkDetector
-
-    paths = []
-    for i in range(6):
-        p = tmp_path / f"{i}.png"
-        Image.fromarray(np.random.default_rng(i).integers(0, 255, (40, 30, 3), np.uint8)).save(p)
-        paths.append(str(p))
-    lm = np.random.default_rng(0).uniform(5, 25, (6, 76, 2)).astype(np.float32)
-    ds = LandmarkDataset(paths, lm, list("abcdef"), list("abcdef"), ["a"] * 6)
+    ds = _noise_dataset(tmp_path)
     kw = dict(backbone="mobilenetv3small", preprocessing="backbone", normalization="group")
     config = DetectorConfig(
         stages=(
