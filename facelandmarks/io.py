@@ -412,6 +412,26 @@ def _load_file(path: str | os.PathLike[Any], label: str) -> np.ndarray:
 
 
 def _file_size(path: str | os.PathLike[Any], label: str) -> tuple[int, int]:
+    width, height, orientation = _file_header(path, label)
+    if orientation in _AXES_SWAPPING_ORIENTATIONS:
+        width, height = height, width
+    return width, height
+
+
+def exif_orientation(path: str | os.PathLike[Any]) -> int:
+    """The EXIF orientation (1..8; 1 = stored upright) of an image file, from its header.
+
+    :func:`load_image` applies it; ``tf.io.decode_image`` does not, so the training pipeline
+    asks this to decide which files to decode through :func:`load_image`.
+
+    Raises:
+        FileNotFoundError, IsADirectoryError, ValueError: as :func:`image_size`.
+    """
+    return _file_header(path, _path_string(path))[2]
+
+
+def _file_header(path: str | os.PathLike[Any], label: str) -> tuple[int, int, int]:
+    """Stored ``(width, height)`` and the EXIF orientation, reading only the header."""
     _check_path(path, label)
     with open(path, "rb") as fp:
         try:
@@ -437,9 +457,7 @@ def _file_size(path: str | os.PathLike[Any], label: str) -> tuple[int, int]:
                     orientation = _orientation(pil, generic=True)
             else:
                 orientation = _orientation(pil)
-    if orientation in _AXES_SWAPPING_ORIENTATIONS:
-        width, height = height, width
-    return int(width), int(height)
+    return int(width), int(height), int(orientation)
 
 
 def _png_has_metadata_after_idat(path: str | os.PathLike[Any]) -> bool:

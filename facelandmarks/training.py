@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -197,9 +198,41 @@ def make_example_fn(
     return fn
 
 
-def _decode(path: tf.Tensor) -> tf.Tensor:
-    data = tf.io.read_file(path)
-    return tf.io.decode_image(data, channels=3, expand_animations=False)
+def _decode(path: tf.Tensor, oriented: tf.Tensor) -> tf.Tensor:
+    """uint8 ``(H, W, 3)`` RGB in the frame :func:`facelandmarks.io.load_image` gives.
+
+    Files stored upright go through TensorFlow's decoder; files with an EXIF orientation other
+    than 1 (which ``tf.io.decode_image`` ignores) through ``load_image``, which applies it.
+    """
+
+    def via_pil(p: bytes) -> np.ndarray:
+        from facelandmarks.io import load_image
+
+        return load_image(p.decode("utf-8"))
+
+    def upright() -> tf.Tensor:
+        return tf.io.decode_image(tf.io.read_file(path), channels=3, expand_animations=False)
+
+    def rotated() -> tf.Tensor:
+        image = tf.numpy_function(via_pil, [path], tf.uint8, stateful=False)
+        image.set_shape([None, None, 3])
+        return image
+
+    return tf.cond(oriented, rotated, upright)
+
+
+def _orientations(paths: Sequence[str]) -> np.ndarray:
+    """Whether each file needs its EXIF orientation applied (one header read per file)."""
+    from facelandmarks.io import exif_orientation
+
+    flags = np.array([exif_orientation(p) != 1 for p in paths], dtype=bool)
+    if flags.any():
+        logger.info(
+            "%d of %d images carry an EXIF orientation; they are decoded upright through PIL",
+            int(flags.sum()),
+            len(paths),
+        )
+    return flags
 
 
 def make_tf_dataset(
@@ -232,9 +265,9 @@ def make_tf_dataset(
         unavailable)``.
 
     Notes:
-        EXIF orientation is *not* applied by ``tf.io.decode_image``; datasets whose JPEGs carry
-        an orientation tag other than 1 must be re-saved upright first (MUCT has none). Landmarks
-        are in the stored pixel frame either way.
+        Images are decoded in the frame :func:`facelandmarks.io.load_image` returns, EXIF
+        orientation applied, as ``predict`` and ``evaluate`` see them: landmarks are pixels of
+        the image as a viewer shows it (docs/coordinates.md).
     """
     n = len(data)
     if n == 0:
@@ -252,11 +285,12 @@ def make_tf_dataset(
     fn = make_example_fn(
         stage, augment=augment if training else None, mirror=mirror, jitter=training
     )
+    image_paths = [str(p) for p in data.image_paths]
     paths = tf.data.Dataset.from_tensor_slices(
-        (list(data.image_paths), data.landmarks, np.arange(n, dtype=np.int64))
+        (image_paths, _orientations(image_paths), data.landmarks, np.arange(n, dtype=np.int64))
     )
     images = paths.map(
-        lambda p, lm, i: (_decode(p), lm, i),
+        lambda p, o, lm, i: (_decode(p, o), lm, i),
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )

@@ -177,3 +177,34 @@ def test_two_stage_fit_with_validation_scores_each_stage(tmp_path):
     assert len(det.history) == 2
     for h in det.history:
         assert np.isfinite(h.history["val_nme"]).all()
+
+
+@pytest.mark.parametrize("suffix", [".png", ".jpg"])
+def test_pipeline_applies_exif_orientation_like_predict(tmp_path, suffix):
+    """Training sees a rotated phone photo upright, as predict and evaluate do, so landmarks
+    given in the viewed frame line up with the pixels in both."""
+    from PIL import Image
+
+    from facelandmarks import LandmarkDataset
+    from facelandmarks.io import exif_orientation, load_image
+    from facelandmarks.training import make_tf_dataset
+
+    stored = np.zeros((32, 48, 3), np.uint8)  # stored 48 wide, 32 high
+    stored[:, :16] = (255, 0, 0)  # red band on the stored image's left
+    exif = Image.Exif()
+    exif[0x0112] = 6  # view = stored rotated 90 degrees clockwise: 32 wide, 48 high
+    path = tmp_path / f"turned{suffix}"
+    Image.fromarray(stored).save(path, exif=exif, quality=95, subsampling=0)
+    upright = tmp_path / f"plain{suffix}"
+    Image.fromarray(stored).save(upright, quality=95, subsampling=0)
+    assert exif_orientation(path) == 6 and exif_orientation(upright) == 1
+    viewed = load_image(path)
+    assert viewed.shape == (48, 32, 3)
+    lm = np.full((2, 76, 2), 10.0, np.float32)
+    ds = LandmarkDataset([str(path), str(upright)], lm, ["a", "b"], ["a", "b"], ["a", "a"])
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(48, 32))  # the viewed size
+    x, _ = next(iter(make_tf_dataset(ds, stage, batch_size=2, training=False)))
+    x = x.numpy()
+    # the red band is now at the top of the viewed image, as load_image shows it
+    np.testing.assert_allclose(x[0], viewed, atol=1.0)
+    assert x[0][:16, :, 0].mean() > 200 and x[0][-16:, :, 0].mean() < 50
