@@ -285,6 +285,8 @@ def worker_train(args: argparse.Namespace) -> dict[str, Any]:
         # Intervals between consecutive step ends: the first step (iterator start-up) and
         # --skip more are left out.
         dts = [float(d) for d in np.diff(timer.ends)][args.skip :]
+        if not dts:
+            raise ValueError(f"{steps} steps leave no interval after skipping {args.skip}")
         return {
             "steps": len(dts),
             "mean_s": statistics.fmean(dts),
@@ -310,7 +312,7 @@ def worker_train(args: argparse.Namespace) -> dict[str, Any]:
         "pipeline": pipeline(cache=False),
         "pipeline_cache": pipeline(cache=True),
     }
-    run(synthetic, 3)  # trace and compile the train step
+    run(synthetic, args.skip + 3)  # trace and compile the train step
     runs = []
     for rnd in range(args.rounds):  # interleaved rounds: drift of the machine hits all alike
         for name, ds in inputs.items():
