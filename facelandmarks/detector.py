@@ -713,6 +713,42 @@ class LandmarkDetector:
         self.__dict__.pop("_lite_stages", None)
         return self
 
+    def set_test_time_flip(
+        self, enabled: bool = True, *, stages: Sequence[int] | None = None
+    ) -> LandmarkDetector:
+        """Average each prediction with the one on the mirrored input (test-time flip).
+
+        Costs one more image per batch through those stages. On the shipped model, flipping
+        the last stage lowers held-out NME from 0.0325 to 0.0316 for about 1 ms more per photo
+        with ``runtime="tflite"`` (6 ms with TensorFlow); see docs/model-card.md.
+
+        Args:
+            enabled: turn the flip on or off.
+            stages: stage indices (default: every stage).
+
+        Returns:
+            ``self``, for chaining.
+
+        Raises:
+            ValueError: bad stage indices, or ``enabled`` for a point scheme without a mirror
+                permutation (``config.mirror`` is None).
+        """
+        ids = list(range(len(self.models))) if stages is None else list(stages)
+        bad = [k for k in ids if not (isinstance(k, int) and 0 <= k < len(self.models))]
+        if bad:
+            raise ValueError(f"stages must be indices below {len(self.models)}. Received: {bad}")
+        if enabled and self.config.mirror is None:
+            raise ValueError(
+                "test-time flip needs the point scheme's mirror permutation; this detector's "
+                "config has mirror=None (set DetectorConfig.mirror)"
+            )
+        new = tuple(
+            dataclasses.replace(s, test_time_flip=bool(enabled)) if k in ids else s
+            for k, s in enumerate(self.config.stages)
+        )
+        self.config = dataclasses.replace(self.config, stages=new)
+        return self
+
     def export(self, path: str | os.PathLike, *, format: str = "tflite") -> Path:
         """Export the stages for deployment: TensorFlow Lite files or SavedModels, plus
         ``detector.json`` (the framing between stages).

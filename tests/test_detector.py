@@ -205,6 +205,14 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offse
     c = plain.predict(img)[0]
     d = plain.predict(np.ascontiguousarray(img[:, ::-1]))[0]
     assert np.abs(mirror_points(d, 90) - c).max() > 0.5
+    # set_test_time_flip turns the flipped config back on: the same predictions as det2
+    assert plain.set_test_time_flip(True) is plain
+    assert all(s.test_time_flip for s in plain.config.stages)
+    np.testing.assert_allclose(plain.predict(img)[0], a, atol=1e-3)
+    plain.set_test_time_flip(False, stages=[1])
+    assert [s.test_time_flip for s in plain.config.stages] == [True, False]
+    with pytest.raises(ValueError, match="stages must be indices below 2"):
+        plain.set_test_time_flip(True, stages=[2])
 
 
 def test_gray_stage_sees_luma_only_and_survives_save(tmp_path):
