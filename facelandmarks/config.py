@@ -6,11 +6,14 @@ Plain dataclasses, serialised to JSON inside saved detector files. No Keras impo
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
 from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS
 from facelandmarks.scaling import DEFAULT_PIXEL_OFFSET
+
+logger = logging.getLogger(__name__)
 
 FRAMINGS = ("image", "points")
 COLORS = ("rgb", "gray")
@@ -118,6 +121,10 @@ class DetectorConfig:
         data = dict(data)
         stages = tuple(StageConfig(**s) for s in data.pop("stages"))
         known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            # Files written by a newer version may carry fields this one does not know.
+            logger.warning("DetectorConfig: ignoring unknown fields %s", unknown)
         return cls(stages=stages, **{k: v for k, v in data.items() if k in known})
 
 

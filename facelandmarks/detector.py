@@ -574,7 +574,8 @@ class LandmarkDetector:
 
         Returns:
             The ``keras.callbacks.History`` of the last stage trained (all are kept in
-            :attr:`history`).
+            :attr:`history`), or ``None`` when every requested stage was already finished in
+            ``checkpoint_dir`` and only loaded.
 
         Raises:
             TypeError / ValueError: bad data or arguments.

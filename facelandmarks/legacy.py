@@ -254,7 +254,9 @@ def is_legacy_h5(path: str | os.PathLike) -> bool:
         with h5py.File(path, "r") as f:
             version = _root_version(f)
             return "layer_names" in f.attrs and version is not None and version.startswith("2.")
-    except (OSError, ValueError, TypeError, UnicodeDecodeError):
+    except (OSError, ValueError, TypeError, UnicodeDecodeError) as err:
+        # Not readable as a 2019 file; the caller reports what the file could be instead.
+        logger.debug("%s is not a readable Keras 2 HDF5 weights file: %s", path, err)
         return False
 
 

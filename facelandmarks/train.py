@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,13 @@ from typing import Any
 import numpy as np
 
 logger = logging.getLogger(__name__)
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write JSON next to ``path`` and rename it into place (never a half-written file)."""
+    tmp = path.with_name(f".{path.name}.part")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 def evaluate_by_camera(det, data) -> dict[str, Any]:
@@ -63,7 +71,7 @@ def run(config: dict[str, Any], *, verbose: int = 2) -> dict[str, Any]:
 
     out_dir = Path(config.get("output", "runs/run"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(config, indent=2))
+    _write_json(out_dir / "config.json", config)
     data_cfg = config["data"]
     data = load_muct(data_cfg["muct"])
     train, test = data.split(
@@ -123,7 +131,7 @@ def run(config: dict[str, Any], *, verbose: int = 2) -> dict[str, Any]:
     result["n_validation"] = 0 if val is test else len(val)
     result["n_test"] = len(test)
     result["test_subjects"] = sorted(set(test.subjects))
-    (out_dir / "evaluation.json").write_text(json.dumps(result, indent=2))
+    _write_json(out_dir / "evaluation.json", result)
     return result
 
 
