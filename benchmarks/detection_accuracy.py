@@ -2,7 +2,7 @@
 MUCT subjects, plus time per image for each path (same run, interleaved).
 
     python benchmarks/detection_accuracy.py --muct ../shared/muct [--weights default] [--n 0]
-        [--runtime keras|tflite] [--detectors mtcnn,opencv-haar]
+        [--runtime auto|keras|tflite] [--detectors mtcnn,opencv-haar]
 
 Paths compared on the test side of ``split(0.3, by="subject", seed=0)`` (the subjects the
 shipped model never saw):
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--muct", default="../shared/muct")
     ap.add_argument("--weights", default="default")
     ap.add_argument("--detectors", default="mtcnn,opencv-haar")
-    ap.add_argument("--runtime", default="keras", choices=("keras", "tflite"))
+    ap.add_argument("--runtime", default="auto", choices=("auto", "keras", "tflite"))
     ap.add_argument("--n", type=int, default=0, help="evenly spaced test images (0 = all)")
     args = ap.parse_args()
 

@@ -3,7 +3,7 @@
 Usage (``python -m facelandmarks`` works the same; ``COMMAND --help`` for every option)::
 
     facelandmarks predict photo.jpg [more.jpg ...] [--detect] [--json | --csv] [--draw OUT]
-        [--indices] [--weights W] [--runtime keras|tflite] [--batch-size N]
+        [--indices] [--weights W] [--runtime auto|keras|tflite] [--batch-size N]
     facelandmarks evaluate --muct ../shared/muct [--weights W] [--split subject|image|all]
     facelandmarks train configs/muct-mnv3s-2stage.json [--output DIR] [--muct DIR]
     facelandmarks export OUT_DIR [--weights W] [--format tflite|saved_model]
@@ -311,7 +311,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_detector(weights: str, runtime: str = "keras") -> Any:
+def _load_detector(weights: str, runtime: str = "auto") -> Any:
     from facelandmarks.detector import LandmarkDetector
 
     logger.info("loading detector weights=%r runtime=%r", weights, runtime)
@@ -508,9 +508,11 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 def _add_runtime_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--runtime",
-        choices=("keras", "tflite"),
-        default="keras",
-        help="inference engine; tflite is faster on CPUs (converted once, cached)",
+        choices=("auto", "keras", "tflite"),
+        default="auto",
+        help="inference engine: auto (default) runs TensorFlow Lite where no conversion is "
+        "needed (the shipped model), TensorFlow otherwise; tflite converts once and caches; "
+        "keras is TensorFlow",
     )
 
 

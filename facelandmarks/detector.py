@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 META_NAME = "facelandmarks.json"
 FORMAT_VERSION = 1
 DEFAULT_WEIGHTS = "default"
-RUNTIMES = ("keras", "tflite")
+RUNTIMES = ("auto", "keras", "tflite")
 
 
 @dataclass(frozen=True)
@@ -105,12 +105,16 @@ class LandmarkDetector:
             several GPUs, ``MultiWorkerMirroredStrategy()`` for several machines configured by
             ``TF_CONFIG``); the model is built and trained under its scope, and ``fit``'s
             ``batch_size`` is the global batch, split across replicas.
-        runtime: inference engine of :meth:`predict`: ``"keras"`` (TensorFlow, the default)
-            or ``"tflite"`` (each stage converted to TensorFlow Lite and run with the XNNPACK
-            CPU kernels: the forward pass about 3x faster at batch 1 on a CPU, outputs equal to
-            about 1e-3 px; the conversion takes a few seconds per stage on first use and is
-            cached on disk per weights file, see docs/export.md). Training always uses
-            TensorFlow. See :meth:`set_runtime`.
+        runtime: inference engine of :meth:`predict`. ``"tflite"``: each stage converted to
+            TensorFlow Lite and run with the XNNPACK CPU kernels (the forward pass about 4x
+            faster at batch 1 on a CPU, outputs equal to about 1e-3 px; a conversion takes
+            several seconds per stage on first use and is cached on disk per weights file).
+            ``"keras"``: TensorFlow. ``"auto"`` (the default): TensorFlow Lite for each stage
+            whose conversion costs nothing (shipped with the preset, as for the default model,
+            or already in the cache), TensorFlow otherwise, and TensorFlow for all stages if
+            TensorFlow Lite fails to load (logged as a warning). :attr:`engines` says which
+            engine each stage uses. Training always uses TensorFlow. See docs/export.md and
+            :meth:`set_runtime`.
         verbose: download progress: ``"auto"``/1 bar, 0 silent.
 
     Raises:
@@ -136,7 +140,7 @@ class LandmarkDetector:
         config: DetectorConfig | None = None,
         cache_dir: str | os.PathLike | None = None,
         strategy: Any = None,
-        runtime: str = "keras",
+        runtime: str = "auto",
         verbose: int | str = "auto",
     ) -> None:
         self.strategy = strategy
@@ -396,16 +400,12 @@ class LandmarkDetector:
         return results
 
     def _forward(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
-        """Inference-mode forward pass through a compiled function (one per model)."""
+        """Inference-mode forward pass: TensorFlow Lite or a compiled function (one per model)."""
         import tensorflow as tf
 
-        if self.runtime == "tflite":
-            lite = self.__dict__.setdefault("_lite_stages", {})
-            stage = lite.get(id(model))
-            if stage is None:
-                stage = self._lite_stage(model)
-                lite[id(model)] = stage
-            return stage(batch)
+        lite = self._lite_for(model)
+        if lite is not None:
+            return lite(batch)
         fns = self.__dict__.setdefault("_forward_fns", {})
         fn = fns.get(id(model))
         if fn is None:
@@ -413,25 +413,71 @@ class LandmarkDetector:
             fns[id(model)] = fn
         return fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
-    def _lite_stage(self, model: keras.Model) -> Any:
-        """A TensorFlow Lite interpreter for ``model``, converted once per weights file and
-        TensorFlow version (cached under the weights cache directory, ``tflite/``)."""
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The engine each stage's forward pass runs on, ``"tflite"`` or ``"keras"``.
+
+        Resolves the runtime (see the ``runtime`` argument) for every stage; with
+        ``runtime="tflite"`` that converts any stage not converted yet.
+        """
+        for m in self.models:  # resolve every stage first: one failure turns them all off
+            self._lite_for(m)
+        return tuple("keras" if self._lite_for(m) is None else "tflite" for m in self.models)
+
+    def _lite_for(self, model: keras.Model) -> Any:
+        """The TensorFlow Lite stage for ``model`` under the current runtime, or ``None``."""
+        if self.runtime == "keras" or self.__dict__.get("_lite_broken"):
+            return None
+        lite = self.__dict__.setdefault("_lite_stages", {})
+        if id(model) in lite:
+            return lite[id(model)]
+        try:
+            stage = self._lite_stage(model, convert=self.runtime == "tflite")
+        except Exception as err:
+            if self.runtime == "tflite":
+                raise
+            logger.warning(
+                "TensorFlow Lite is unavailable (%s: %s); predict runs on TensorFlow "
+                '(runtime="keras"), which is about 2x slower on a CPU',
+                type(err).__name__,
+                err,
+            )
+            self._lite_broken = True
+            return None
+        lite[id(model)] = stage
+        return stage
+
+    def _lite_stage(self, model: keras.Model, convert: bool = True) -> Any:
+        """A TensorFlow Lite interpreter for ``model``: the flatbuffer shipped with the preset,
+        else one converted once per weights file and TensorFlow version (cached under the
+        weights cache directory, ``tflite/``). With ``convert=False``, ``None`` instead of
+        converting."""
         import tensorflow as tf
 
         from facelandmarks import export
         from facelandmarks import weights as fl_weights
 
+        k = next(i for i, m in enumerate(self.models) if m is model)
         sha = self.__dict__.get("_weights_sha")
+        spec = self.__dict__.get("spec")
+        if sha is not None and spec is not None and spec.sha256 == sha:
+            shipped = fl_weights.embedded_tflite_bytes(spec, k)
+            if shipped is not None:
+                logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
+                return export.LiteStage(shipped, self._lite_threads)
         if sha is None and self.__dict__.get("_weights_path") is not None:
             sha = self._weights_sha = fl_weights._sha256_of(self._weights_path)
         if sha is None:
+            if not convert:
+                return None
             logger.info("converting %s to TensorFlow Lite", model.name)
             content = export.tflite_bytes(model)
         else:
-            k = next(i for i, m in enumerate(self.models) if m is model)
             key = f"{sha[:16]}-stage{k}-tf{tf.__version__}"
             directory = fl_weights.cache_dir(self.__dict__.get("_cache_dir")) / "tflite"
-            content = export.cached_tflite_bytes(model, key, directory)
+            content = export.cached_tflite_bytes(model, key, directory, convert=convert)
+            if content is None:
+                return None
         return export.LiteStage(content, self._lite_threads)
 
     def _predict_batch(
@@ -698,7 +744,7 @@ class LandmarkDetector:
         """Choose the inference engine of :meth:`predict` (see the ``runtime`` argument).
 
         Args:
-            runtime: ``"keras"`` or ``"tflite"``.
+            runtime: ``"auto"``, ``"keras"`` or ``"tflite"``.
             num_threads: TensorFlow Lite interpreter threads (default: the CPU count).
 
         Returns:
@@ -712,6 +758,7 @@ class LandmarkDetector:
         self.runtime = runtime
         self._lite_threads = num_threads
         self.__dict__.pop("_lite_stages", None)
+        self.__dict__.pop("_lite_broken", None)
         return self
 
     def set_test_time_flip(

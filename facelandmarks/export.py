@@ -22,6 +22,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,14 +62,17 @@ def tflite_bytes(model: keras.Model) -> bytes:
 _CHECK = 32  # bytes of SHA-256 appended to cached flatbuffers
 
 
-def cached_tflite_bytes(model: keras.Model, key: str, directory: Path) -> bytes:
+def cached_tflite_bytes(
+    model: keras.Model, key: str, directory: Path, *, convert: bool = True
+) -> bytes | None:
     """:func:`tflite_bytes` through an on-disk cache, so the conversion runs once per machine.
 
     ``key`` must identify the weights exactly (the detector uses the SHA-256 of its weights
     file, the stage index and the TensorFlow version). Cache files end with the SHA-256 of
     their content: a truncated or corrupt one is converted again and replaced atomically,
     never used. A cache that cannot be written (read-only, full) only costs the conversion
-    next time; it is logged, not raised.
+    next time; it is logged, not raised. With ``convert=False``, a missing or corrupt entry
+    returns ``None`` instead of converting.
     """
     import hashlib
 
@@ -81,6 +85,10 @@ def cached_tflite_bytes(model: keras.Model, key: str, directory: Path) -> bytes:
         data = b""
     if len(data) > _CHECK and hashlib.sha256(data[:-_CHECK]).digest() == data[-_CHECK:]:
         return data[:-_CHECK]
+    if not convert:
+        if data:
+            logger.warning("cached TensorFlow Lite file %s is corrupt; not used", path)
+        return None
     if data:
         logger.warning("cached TensorFlow Lite file %s is corrupt; converting again", path)
     content = tflite_bytes(model)
@@ -110,7 +118,8 @@ class LiteStage:
         num_threads: interpreter threads (default: the CPU count).
 
     Calling it with a float32 ``(B, H, W, 3)`` array returns the float32 ``(B, 2P)`` output;
-    the interpreter is resized when ``B`` changes. Not thread-safe: one interpreter per thread.
+    the interpreter is resized when ``B`` changes. Calls from several threads are serialised
+    (one interpreter holds one set of tensors); for parallel inference, one per thread.
     """
 
     def __init__(self, content: bytes, num_threads: int | None = None) -> None:
@@ -124,6 +133,8 @@ class LiteStage:
         self._input = self._interp.get_input_details()[0]
         self._output = self._interp.get_output_details()[0]
         self._batch = -1
+        # One interpreter holds one set of tensors: calls from several threads take turns.
+        self._lock = threading.Lock()
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -137,13 +148,14 @@ class LiteStage:
                 f"LiteStage expects float32 (B, {', '.join(map(str, self.input_shape))}) input. "
                 f"Received: shape {x.shape}"
             )
-        if x.shape[0] != self._batch:
-            self._interp.resize_tensor_input(self._input["index"], list(x.shape))
-            self._interp.allocate_tensors()
-            self._batch = x.shape[0]
-        self._interp.set_tensor(self._input["index"], x)
-        self._interp.invoke()
-        return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
+        with self._lock:
+            if x.shape[0] != self._batch:
+                self._interp.resize_tensor_input(self._input["index"], list(x.shape))
+                self._interp.allocate_tensors()
+                self._batch = x.shape[0]
+            self._interp.set_tensor(self._input["index"], x)
+            self._interp.invoke()
+            return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
 
 
 def export_detector(

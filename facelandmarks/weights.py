@@ -179,6 +179,10 @@ class WeightSpec:
         license: License of the weights, as far as known.
         embedded: File name inside ``facelandmarks/presets/`` for weights shipped with the
             package (``source`` is then ``None``).
+        embedded_tflite: For embedded presets, the TensorFlow Lite conversion of each stage
+            shipped next to the weights, as ``(file name, sha256)`` pairs in stage order
+            (``runtime="auto"``/``"tflite"`` then uses them instead of converting); ``()``
+            when none is shipped.
 
     Raises:
         ValueError: If a field has an invalid value.
@@ -198,6 +202,7 @@ class WeightSpec:
     training_data: str
     license: str
     embedded: str | None = None
+    embedded_tflite: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -238,6 +243,24 @@ class WeightSpec:
             raise ValueError(
                 f"WeightSpec expects `format` in {FORMATS}. Received: format={self.format!r}"
             )
+        if self.embedded_tflite:
+            ok = self.embedded is not None and all(
+                isinstance(pair, tuple)
+                and len(pair) == 2
+                and isinstance(pair[0], str)
+                and pair[0].endswith(".tflite")
+                and "/" not in pair[0]
+                and "\\" not in pair[0]
+                and isinstance(pair[1], str)
+                and _SHA256_RE.match(pair[1]) is not None
+                for pair in self.embedded_tflite
+            )
+            if not ok:
+                raise ValueError(
+                    "WeightSpec expects `embedded_tflite` (embedded presets only) as "
+                    "((file name ending .tflite, sha256), ...) in stage order. "
+                    f"Received: embedded_tflite={self.embedded_tflite!r}"
+                )
         if self.preprocessing not in PREPROCESSINGS:
             raise ValueError(
                 f"WeightSpec expects `preprocessing` in {PREPROCESSINGS}. "
@@ -762,6 +785,34 @@ def _embedded_path(
     return path
 
 
+def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
+    """The shipped TensorFlow Lite flatbuffer of ``stage`` of an embedded preset, verified.
+
+    Returns ``None`` when the preset ships none for that stage.
+
+    Raises:
+        WeightsIntegrityError: the file is missing from the installed package or its SHA-256
+            differs from the registry's.
+    """
+    if not 0 <= stage < len(spec.embedded_tflite):
+        return None
+    name, sha = spec.embedded_tflite[stage]
+    resource = _presets_dir().joinpath(name)
+    if not resource.is_file():
+        raise WeightsIntegrityError(
+            f"The TensorFlow Lite file {name!r} of preset {spec.name!r} is missing from the "
+            "installed package (facelandmarks/presets/); reinstall facelandmarks."
+        )
+    data = resource.read_bytes()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha:
+        raise WeightsIntegrityError(
+            f"The TensorFlow Lite file {name!r} shipped for preset {spec.name!r} fails "
+            f"verification: sha256 {got}, expected {sha}. Reinstall facelandmarks."
+        )
+    return data
+
+
 def _write_atomically(path: Path, data: bytes) -> None:
     tmp = path.with_name(f"{path.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
     try:
@@ -973,6 +1024,18 @@ register_preset(
         ),
         source=None,
         embedded="muct-mnv3s-2stage.keras",
+        # tools/bundle_tflite.py: the same conversion runtime="tflite" makes, shipped so that
+        # the default runtime="auto" runs TensorFlow Lite with no conversion step.
+        embedded_tflite=(
+            (
+                "muct-mnv3s-2stage.stage0.tflite",
+                "afa8891a86908745ba7036ac2331b40dbdfad6ef81b869ff6749bea23ed3f910",
+            ),
+            (
+                "muct-mnv3s-2stage.stage1.tflite",
+                "fe40ed25ce550ea3d9c9f82e15fa8eb2a7159b57619fda807e77101d9aed947f",
+            ),
+        ),
         # Used only when the package is installed as a zip and the file must be extracted.
         filename="muct-mnv3s-2stage-0547a1fe.keras",
         format="keras",

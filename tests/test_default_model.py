@@ -70,16 +70,98 @@ def test_default_loads_with_the_network_switched_off(monkeypatch) -> None:
     assert spec.name in repr(det)
 
 
-def test_default_matches_its_golden_output(default_det) -> None:
+@pytest.mark.parametrize("runtime", ["auto", "keras"])
+def test_default_matches_its_golden_output(default_det, runtime) -> None:
+    """The golden values were made with TensorFlow; the shipped TensorFlow Lite files that the
+    default runtime uses must give the same points."""
     golden = json.loads(GOLDEN.read_text())
     spec = fl_weights.get_spec(fl_weights.default_preset_name())
     assert golden["sha256"] == spec.sha256, (
         "The shipped model changed: regenerate with python tests/data/regenerate_golden.py"
     )
-    pts = default_det.predict(ASTRONAUT)
+    if runtime == "auto":
+        det = default_det
+        assert det.runtime == "auto" and det.engines == ("tflite",) * len(det.models)
+    else:
+        from facelandmarks import LandmarkDetector
+
+        det = LandmarkDetector(runtime="keras")
+        assert det.engines == ("keras",) * len(det.models)
+    pts = det.predict(ASTRONAUT)
     assert pts.shape == (1, 76, 2) and pts.dtype == np.float32
     # float32 kernels differ a little between machines; a point moving by 0.05 px is a change
     np.testing.assert_allclose(pts[0], np.array(golden["whole_image"]), atol=0.05)
+
+
+def test_shipped_tflite_files_verify_and_a_tampered_one_is_never_used(
+    monkeypatch, tmp_path, caplog
+) -> None:
+    import logging
+    import shutil
+
+    from facelandmarks import LandmarkDetector
+
+    spec = fl_weights.get_spec(fl_weights.default_preset_name())
+    assert len(spec.embedded_tflite) == 2
+    for k in range(2):
+        assert fl_weights.embedded_tflite_bytes(spec, k)[4:8] == b"TFL3"  # flatbuffer id
+    assert fl_weights.embedded_tflite_bytes(spec, 2) is None
+    # a copy of the installed presets with one byte of stage 1's flatbuffer changed
+    presets = tmp_path / "presets"
+    shutil.copytree(Path(fl_weights.__file__).parent / "presets", presets)
+    bad = presets / spec.embedded_tflite[1][0]
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    monkeypatch.setattr(fl_weights, "_presets_dir", lambda: presets)
+    with pytest.raises(fl_weights.WeightsIntegrityError, match="fails verification"):
+        fl_weights.embedded_tflite_bytes(spec, 1)
+    # runtime="tflite" refuses; runtime="auto" warns and runs on TensorFlow
+    with pytest.raises(fl_weights.WeightsIntegrityError, match=spec.embedded_tflite[1][0]):
+        LandmarkDetector(runtime="tflite").predict(ASTRONAUT)
+    det = LandmarkDetector(cache_dir=tmp_path / "cache")
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.detector"):
+        assert det.engines == ("keras", "keras")
+    assert "TensorFlow Lite is unavailable" in caplog.text and "fails verification" in caplog.text
+    golden = json.loads(GOLDEN.read_text())
+    np.testing.assert_allclose(det.predict(ASTRONAUT)[0], golden["whole_image"], atol=0.05)
+
+
+def test_auto_runtime_falls_back_when_tflite_cannot_load(monkeypatch, caplog) -> None:
+    import logging
+
+    from facelandmarks import LandmarkDetector
+    from facelandmarks import export as fl_export
+
+    def missing():
+        raise ImportError("no TensorFlow Lite interpreter in this build")
+
+    monkeypatch.setattr(fl_export, "_interpreter_class", missing)
+    det = LandmarkDetector()
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.detector"):
+        pts = det.predict(ASTRONAUT)
+    assert det.engines == ("keras", "keras")
+    assert "no TensorFlow Lite interpreter" in caplog.text
+    assert caplog.text.count("TensorFlow Lite is unavailable") == 1  # said once, not per call
+    golden = json.loads(GOLDEN.read_text())
+    np.testing.assert_allclose(pts[0], golden["whole_image"], atol=0.05)
+    with pytest.raises(ImportError, match="no TensorFlow Lite interpreter"):
+        LandmarkDetector(runtime="tflite").predict(ASTRONAUT)
+
+
+def test_predict_from_several_threads_matches_one_thread(default_det) -> None:
+    """A web server calls one detector from many threads: each call gets its own result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    base = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    inputs = [base, base[:, ::-1].copy(), base[40:], base[:, 30:]]
+    want = [default_det.predict(x)[0] for x in inputs]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda i: default_det.predict(inputs[i % 4])[0], range(16)))
+    for i, pts in enumerate(got):
+        np.testing.assert_array_equal(pts, want[i % 4])
 
 
 def test_default_finds_the_face_in_an_ordinary_photo(default_det) -> None:

@@ -54,6 +54,46 @@ def test_tflite_runtime_matches_keras(det, images, tmp_path) -> None:
     np.testing.assert_array_equal(again.predict(images, batch_size=2), out)
 
 
+def test_auto_runtime_never_converts_but_uses_a_cached_conversion(
+    det, images, tmp_path, monkeypatch
+) -> None:
+    saved = tmp_path / "d.keras"
+    det.save(saved)
+    cache = tmp_path / "cache"
+    real_convert = fl_export.tflite_bytes
+
+    def no_conversion(model):
+        raise AssertionError("runtime='auto' must not convert")
+
+    monkeypatch.setattr(fl_export, "tflite_bytes", no_conversion)
+    auto = LandmarkDetector(weights=saved, cache_dir=cache)
+    assert auto.runtime == "auto" and auto.engines == ("keras", "keras")
+    keras_out = auto.predict(images, batch_size=2)
+    assert not (cache / "tflite").exists()
+    # once runtime="tflite" has converted (and cached) these weights, auto uses the cache
+    monkeypatch.setattr(fl_export, "tflite_bytes", real_convert)
+    lite = LandmarkDetector(weights=saved, runtime="tflite", cache_dir=cache)
+    lite_out = lite.predict(images, batch_size=2)
+    monkeypatch.setattr(fl_export, "tflite_bytes", no_conversion)
+    auto = LandmarkDetector(weights=saved, cache_dir=cache)
+    assert auto.engines == ("tflite", "tflite")
+    np.testing.assert_array_equal(auto.predict(images, batch_size=2), lite_out)
+    np.testing.assert_allclose(lite_out, keras_out, atol=1e-2)
+    # training changes the weights: the conversion no longer matches them
+    from PIL import Image
+
+    from facelandmarks import LandmarkDataset
+
+    paths = []
+    for i, img in enumerate(images):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(img).save(paths[-1])
+    pts = np.random.default_rng(1).uniform(10, 60, (2, 76, 2)).astype(np.float32)
+    data = LandmarkDataset(paths, pts, ["a", "b"], ["a", "b"], ["a", "a"])
+    auto.fit(data, epochs=1, batch_size=2, verbose=0)
+    assert auto.engines == ("keras", "keras")
+
+
 def test_set_runtime_checks_and_chains(det) -> None:
     with pytest.raises(ValueError, match="runtime must be one of"):
         det.set_runtime("onnx")
