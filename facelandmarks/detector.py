@@ -8,13 +8,14 @@ top-left, ``y`` down, pixel centres at integer coordinates. ``NaN`` marks an una
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -589,6 +590,8 @@ class LandmarkDetector:
         lr_schedule: str | None = None,
         checkpoint_dir: str | os.PathLike | None = None,
         restore_best: bool = True,
+        early_stopping: int | None = None,
+        mixed_precision: bool | str = False,
         seed: int = 0,
         verbose: int | str = "auto",
     ) -> keras.callbacks.History:
@@ -615,6 +618,17 @@ class LandmarkDetector:
                 directory resumes from the last finished epoch) and ``stage<k>/best.weights.h5``
                 (best ``val_nme``, or training loss without validation data).
             restore_best: with ``checkpoint_dir``, load the best checkpoint when a stage ends.
+            early_stopping: ``None`` (train every epoch) or a patience: a stage stops after
+                that many epochs without a new best of its monitored value (``val_nme``, else
+                ``val_loss`` with validation data, else the training ``loss``), and, with
+                ``restore_best``, ends with its best epoch's weights. Its count restarts when
+                an interrupted ``fit`` resumes.
+            mixed_precision: ``False`` (float32 throughout, the default); ``True`` or
+                ``"mixed_float16"`` (float16 compute, float32 weights, loss scaling: the fast
+                path on NVIDIA GPUs); ``"mixed_bfloat16"`` (TPUs, recent CPUs and GPUs); or
+                ``"auto"`` (``"mixed_float16"`` when TensorFlow sees a GPU, else off). The
+                output head always computes in float32, and the model is float32 again when
+                ``fit`` returns. On a CPU without bfloat16 support it is slower, not faster.
             seed: shuffling and augmentation seed.
             verbose: Keras ``fit`` verbosity.
 
@@ -655,6 +669,16 @@ class LandmarkDetector:
             )
         if lr_schedule not in (None, "cosine"):
             raise ValueError(f"lr_schedule must be None or 'cosine'. Received: {lr_schedule!r}")
+        if early_stopping is not None and (
+            not isinstance(early_stopping, int)
+            or isinstance(early_stopping, bool)
+            or early_stopping < 1
+        ):
+            raise ValueError(
+                "early_stopping must be None or a patience in epochs (an int >= 1). "
+                f"Received: {early_stopping!r}"
+            )
+        precision = _resolve_mixed_precision(mixed_precision)
         stage_ids = list(range(len(self.models))) if stages is None else list(stages)
         bad = [k for k in stage_ids if not (isinstance(k, int) and 0 <= k < len(self.models))]
         if bad:
@@ -673,7 +697,9 @@ class LandmarkDetector:
                 steps = -(-len(train) // batch_size) * epochs
                 lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
             with self._scope():
-                model.compile(optimizer=keras.optimizers.Adam(lr), loss=get_loss(self.config.loss))
+                optimizer = keras.optimizers.Adam(lr)
+                if precision == "mixed_float16":
+                    optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             train_ds = make_tf_dataset(
                 train,
                 stage,
@@ -704,11 +730,7 @@ class LandmarkDetector:
                     self._untrained.discard(k)
                     logger.info("stage %d already trained in %s: loaded, skipped", k, done)
                     continue
-                monitor = (
-                    "val_nme"
-                    if any(isinstance(c, _NMEMonitor) for c in cbs)
-                    else ("val_loss" if validation_data is not None else "loss")
-                )
+                monitor = _monitored(cbs, validation_data)
                 best_path = stage_dir / "best.weights.h5"
                 cbs.append(
                     keras.callbacks.ModelCheckpoint(
@@ -720,17 +742,34 @@ class LandmarkDetector:
                     )
                 )
                 cbs.append(keras.callbacks.BackupAndRestore(str(stage_dir / "backup")))
+            if early_stopping is not None:
+                cbs.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor=_monitored(cbs, validation_data),
+                        mode="min",
+                        patience=early_stopping,
+                        restore_best_weights=restore_best,
+                        verbose=1 if verbose else 0,
+                    )
+                )
             if k in self._untrained:
                 _init_head_to_mean(model, train, stage)
                 self._untrained.discard(k)
-            history = model.fit(
-                train_ds,
-                validation_data=val_ds,
-                epochs=epochs,
-                callbacks=cbs,
-                verbose=verbose,
-                shuffle=False,  # the tf.data pipeline shuffles, deterministically per seed
-            )
+            with _dtype_policy(model, precision):
+                with self._scope():
+                    model.compile(optimizer=optimizer, loss=get_loss(self.config.loss))
+                history = model.fit(
+                    train_ds,
+                    validation_data=val_ds,
+                    epochs=epochs,
+                    callbacks=cbs,
+                    verbose=verbose,
+                    shuffle=False,  # the tf.data pipeline shuffles, deterministically per seed
+                )
+            if precision is not None:
+                # float32 again; compile anew so no function traced under the policy is reused
+                with self._scope():
+                    model.compile(optimizer=model.optimizer, loss=get_loss(self.config.loss))
             self.history.append(history)
             if best_path is not None:
                 if restore_best and best_path.is_file():
@@ -910,6 +949,62 @@ def _build_stage(
         name=name,
         color=stage.color,
     )
+
+
+def _monitored(callbacks: list, validation_data: Any) -> str:
+    """The value checkpoints and early stopping watch: val_nme, else val_loss, else loss."""
+    if any(isinstance(c, _NMEMonitor) for c in callbacks):
+        return "val_nme"
+    return "val_loss" if validation_data is not None else "loss"
+
+
+MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+
+
+def _resolve_mixed_precision(value: bool | str) -> str | None:
+    """``fit``'s ``mixed_precision`` argument -> a Keras dtype policy name, or ``None``."""
+    if value is False or value is None:
+        return None
+    if value is True:
+        return "mixed_float16"
+    if value == "auto":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            logger.info("mixed precision on: %d GPU(s) visible", len(gpus))
+        return "mixed_float16" if gpus else None
+    if value in MIXED_PRECISION_POLICIES:
+        return value
+    raise ValueError(
+        "mixed_precision must be False, True, 'auto' or one of "
+        f"{MIXED_PRECISION_POLICIES}. Received: {value!r}"
+    )
+
+
+@contextlib.contextmanager
+def _dtype_policy(model: keras.Model, policy: str | None) -> Iterator[None]:
+    """Train ``model`` under a mixed-precision policy, then put every layer back.
+
+    Every layer computes in the policy's dtype except the output head (the model's last layer),
+    which stays float32 so that the sigmoid outputs and the loss are float32. Weights stay
+    float32 under both mixed policies, so nothing is converted.
+    """
+    if policy is None:
+        yield
+        return
+    layers = [layer for layer in model._flatten_layers(include_self=True, recursive=True)]
+    head = model.layers[-1]
+    saved = [(layer, layer.dtype_policy) for layer in layers]
+    logger.info("training %s with the %s policy (head in float32)", model.name, policy)
+    try:
+        for layer in layers:
+            if layer is not head:
+                layer.dtype_policy = policy
+        yield
+    finally:
+        for layer, old in saved:
+            layer.dtype_policy = old
 
 
 def _atomic_save_weights(model: keras.Model, path: Path) -> None:

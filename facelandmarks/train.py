@@ -8,7 +8,7 @@ The config (JSON) holds everything a run needs::
                "seed": 0, "validation_fraction": 0.0},
       "fit": {"epochs": [12, 20], "batch_size": 32, "learning_rate": 0.002,
               "lr_schedule": "cosine", "augment": {... Augmentation fields} | true | false,
-              "cache": true, "seed": 0},
+              "cache": true, "seed": 0, "early_stopping": null, "mixed_precision": false},
       "output": "runs/default"
     }
 

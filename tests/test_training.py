@@ -208,3 +208,81 @@ def test_pipeline_applies_exif_orientation_like_predict(tmp_path, suffix):
     # the red band is now at the top of the viewed image, as load_image shows it
     np.testing.assert_allclose(x[0], viewed, atol=1.0)
     assert x[0][:16, :, 0].mean() > 200 and x[0][-16:, :, 0].mean() < 50
+
+
+def _tiny_detector():
+    from facelandmarks import LandmarkDetector
+
+    return LandmarkDetector(
+        weights=None, backbone="mobilenetv3small", input_size=(32, 32), normalization="group"
+    )
+
+
+def test_early_stopping_stops_when_the_monitored_value_stalls(tmp_path):
+    """One image, no augmentation, a learning rate too small to move a float32 weight: the
+    training loss is the same every epoch, so patience 2 ends the stage after 3 epochs."""
+    det = _tiny_detector()
+    ds = _noise_dataset(tmp_path).subset([0])
+    history = det.fit(ds, epochs=10, batch_size=1, learning_rate=1e-30, early_stopping=2, verbose=0)
+    assert len(history.epoch) == 3
+    assert len(set(np.round(history.history["loss"], 6))) == 1
+    # without it, every epoch runs
+    history = _tiny_detector().fit(ds, epochs=4, batch_size=1, learning_rate=1e-30, verbose=0)
+    assert len(history.epoch) == 4
+    for bad in (0, -1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="early_stopping must be None or a patience"):
+            det.fit(ds, epochs=1, early_stopping=bad)
+
+
+@pytest.mark.parametrize("policy", [True, "mixed_bfloat16"])
+def test_mixed_precision_trains_in_half_and_leaves_a_float32_model(tmp_path, policy):
+    import keras
+
+    det = _tiny_detector()
+    ds = _noise_dataset(tmp_path)
+    model = det.models[0]
+    seen = {}
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            layers = list(model._flatten_layers(include_self=False, recursive=True))
+            seen["compute"] = {layer.compute_dtype for layer in layers[:-1]}
+            seen["head"] = model.layers[-1].compute_dtype
+            seen["optimizer"] = type(model.optimizer).__name__
+
+    before = [w.copy() for w in model.get_weights()]
+    history = det.fit(
+        ds.subset(range(4)),
+        ds.subset([4, 5]),  # val_nme is scored in inference mode under the policy too
+        epochs=2,
+        batch_size=2,
+        mixed_precision=policy,
+        callbacks=[Spy()],
+        verbose=0,
+    )
+    assert np.isfinite(history.history["val_nme"]).all()
+    half = "float16" if policy is True else "bfloat16"
+    assert seen["compute"] == {half} and seen["head"] == "float32"
+    assert seen["optimizer"] == ("LossScaleOptimizer" if policy is True else "Adam")
+    assert np.isfinite(history.history["loss"]).all()
+    # back to float32, weights float32 and trained
+    for layer in model._flatten_layers(include_self=True, recursive=True):
+        assert layer.compute_dtype == "float32", layer.name
+    after = model.get_weights()
+    assert all(w.dtype == np.float32 for w in after)
+    assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
+    pts = det.predict(np.zeros((40, 30, 3), np.uint8))
+    assert pts.dtype == np.float32 and np.isfinite(pts).all()
+
+
+def test_mixed_precision_auto_is_off_without_a_gpu_and_bad_values_fail(tmp_path):
+    from facelandmarks.detector import _resolve_mixed_precision
+
+    if tf.config.list_logical_devices("GPU"):
+        pytest.skip("a GPU is visible: 'auto' turns mixed precision on")
+    assert _resolve_mixed_precision("auto") is None
+    assert _resolve_mixed_precision(False) is None
+    assert _resolve_mixed_precision(True) == "mixed_float16"
+    det = _tiny_detector()
+    with pytest.raises(ValueError, match="mixed_precision must be"):
+        det.fit(_noise_dataset(tmp_path), epochs=1, mixed_precision="float16")
