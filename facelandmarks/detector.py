@@ -993,7 +993,7 @@ def _dtype_policy(model: keras.Model, policy: str | None) -> Iterator[None]:
     if policy is None:
         yield
         return
-    layers = [layer for layer in model._flatten_layers(include_self=True, recursive=True)]
+    layers = list(model._flatten_layers(include_self=True, recursive=True))
     head = model.layers[-1]
     saved = [(layer, layer.dtype_policy) for layer in layers]
     logger.info("training %s with the %s policy (head in float32)", model.name, policy)

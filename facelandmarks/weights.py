@@ -154,6 +154,16 @@ class WeightsIntegrityError(RuntimeError):
 # --------------------------------------------------------------------------------------
 
 
+def _is_plain_file_name(value: Any) -> bool:
+    """A non-empty file name without directories (safe to join to a cache or package dir)."""
+    return (
+        isinstance(value, str)
+        and value not in ("", ".", "..")
+        and "/" not in value
+        and "\\" not in value
+    )
+
+
 @dataclass(frozen=True)
 class WeightSpec:
     """Description of one set of pretrained weights.
@@ -228,13 +238,7 @@ class WeightSpec:
             value = getattr(self, field_name)
             if value is None and field_name == "embedded":
                 continue
-            if (
-                not isinstance(value, str)
-                or not value
-                or value in (".", "..")
-                or "/" in value
-                or "\\" in value
-            ):
+            if not _is_plain_file_name(value):
                 raise ValueError(
                     f"WeightSpec expects `{field_name}` to be a plain file name without "
                     f"directories. Received: {field_name}={value!r}"
@@ -247,10 +251,8 @@ class WeightSpec:
             ok = self.embedded is not None and all(
                 isinstance(pair, tuple)
                 and len(pair) == 2
-                and isinstance(pair[0], str)
+                and _is_plain_file_name(pair[0])
                 and pair[0].endswith(".tflite")
-                and "/" not in pair[0]
-                and "\\" not in pair[0]
                 and isinstance(pair[1], str)
                 and _SHA256_RE.match(pair[1]) is not None
                 for pair in self.embedded_tflite

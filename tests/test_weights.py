@@ -777,6 +777,12 @@ def test_register_preset_refuses_silent_replacement() -> None:
         {"size": 0},
         {"filename": "../evil.h5"},
         {"input_size": (320,)},
+        # shipped TensorFlow Lite files: embedded presets only, plain .tflite names, real sha256
+        {"embedded_tflite": (("s0.tflite", "a" * 64),)},
+        {"source": None, "embedded": "w.keras", "embedded_tflite": (("../s0.tflite", "a" * 64),)},
+        {"source": None, "embedded": "w.keras", "embedded_tflite": (("s0.bin", "a" * 64),)},
+        {"source": None, "embedded": "w.keras", "embedded_tflite": (("s0.tflite", "nope"),)},
+        {"source": None, "embedded": "w.keras", "embedded_tflite": ("s0.tflite",)},
     ],
 )
 def test_spec_validation(changes: dict[str, Any]) -> None:
