@@ -654,7 +654,7 @@ class LandmarkDetector:
                     f"{self.num_points}."
                 )
         for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            if not _is_positive_int(value):
                 raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
         if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
             raise ValueError(f"learning_rate must be > 0. Received: {learning_rate!r}")
@@ -669,11 +669,7 @@ class LandmarkDetector:
             )
         if lr_schedule not in (None, "cosine"):
             raise ValueError(f"lr_schedule must be None or 'cosine'. Received: {lr_schedule!r}")
-        if early_stopping is not None and (
-            not isinstance(early_stopping, int)
-            or isinstance(early_stopping, bool)
-            or early_stopping < 1
-        ):
+        if early_stopping is not None and not _is_positive_int(early_stopping):
             raise ValueError(
                 "early_stopping must be None or a patience in epochs (an int >= 1). "
                 f"Received: {early_stopping!r}"
@@ -949,6 +945,10 @@ def _build_stage(
         name=name,
         color=stage.color,
     )
+
+
+def _is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _monitored(callbacks: list, validation_data: Any) -> str:

@@ -761,16 +761,22 @@ def _presets_dir() -> Any:
     return importlib.resources.files("facelandmarks").joinpath("presets")
 
 
+def _shipped_file(spec: WeightSpec, name: str, what: str) -> Any:
+    """The Traversable of ``facelandmarks/presets/<name>``; an integrity error if it is missing."""
+    resource = _presets_dir().joinpath(name)
+    if not resource.is_file():
+        raise WeightsIntegrityError(
+            f"The {what} file {name!r} of preset {spec.name!r} is missing from the installed "
+            "package (facelandmarks/presets/); reinstall facelandmarks."
+        )
+    return resource
+
+
 def _embedded_path(
     spec: WeightSpec, directory: str | os.PathLike[str] | None, timeout: float
 ) -> Path:
     assert spec.embedded is not None  # guaranteed by the caller
-    resource = _presets_dir().joinpath(spec.embedded)
-    if not resource.is_file():
-        raise WeightsIntegrityError(
-            f"The weights file {spec.embedded!r} of preset {spec.name!r} is missing from the "
-            "installed package (facelandmarks/presets/); reinstall facelandmarks."
-        )
+    resource = _shipped_file(spec, spec.embedded, "weights")
     if isinstance(resource, os.PathLike):
         path = Path(os.fspath(resource))
     else:
@@ -799,13 +805,7 @@ def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
     if not 0 <= stage < len(spec.embedded_tflite):
         return None
     name, sha = spec.embedded_tflite[stage]
-    resource = _presets_dir().joinpath(name)
-    if not resource.is_file():
-        raise WeightsIntegrityError(
-            f"The TensorFlow Lite file {name!r} of preset {spec.name!r} is missing from the "
-            "installed package (facelandmarks/presets/); reinstall facelandmarks."
-        )
-    data = resource.read_bytes()
+    data = _shipped_file(spec, name, "TensorFlow Lite").read_bytes()
     got = hashlib.sha256(data).hexdigest()
     if got != sha:
         raise WeightsIntegrityError(

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     for k, model in enumerate(det.models):
         data = export.tflite_bytes(model)
         out = PRESETS / f"{name}.stage{k}.tflite"
-        out.write_bytes(data)
+        fl_weights._write_atomically(out, data)  # never a half-written shipped file
         pairs.append((out.name, hashlib.sha256(data).hexdigest()))
         sys.stdout.write(f"wrote {out} ({len(data):,} bytes)\n")
     sys.stdout.write("embedded_tflite=(\n")
