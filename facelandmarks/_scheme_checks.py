@@ -1,0 +1,139 @@
+"""Checks and normalisation of :class:`facelandmarks.schemes.PointScheme` fields.
+
+Pure Python/NumPy; imported by :mod:`facelandmarks.schemes` only.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
+
+
+def indices(value: Any, what: str, scheme: str, k: int, *, min_len: int = 1) -> tuple[int, ...]:
+    """``value`` as a tuple of distinct ints in ``[0, k)``, or a ValueError naming ``what``."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise ValueError(
+            f"PointScheme {scheme!r}: {what} must be a sequence of point indices. "
+            f"Received: {what}={value!r}"
+        ) from None
+    if (
+        len(items) < min_len
+        or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in items)
+        or not all(0 <= int(i) < k for i in items)
+        or len(set(int(i) for i in items)) != len(items)
+    ):
+        raise ValueError(
+            f"PointScheme {scheme!r}: {what} must hold at least {min_len} distinct int indices "
+            f"in 0..{k - 1}. Received: {what}={value!r}"
+        )
+    return tuple(int(i) for i in items)
+
+
+def check_fields(fields: Any) -> dict[str, Any]:
+    """Validate a scheme's fields; return them normalised (tuples of ints, bools, strings).
+
+    Raises:
+        ValueError: naming the scheme, the field, what was expected and what was received.
+    """
+    out: dict[str, Any] = {}
+    name = fields.name
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            "PointScheme name must be a non-empty lower-case string of letters, digits, "
+            f"'_', '.' or '-'. Received: name={name!r}"
+        )
+    k = fields.num_points
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"PointScheme {name!r}: num_points must be an int >= 1. Received: {k!r}")
+    k = int(k)
+    out["num_points"] = k
+    names = tuple(fields.point_names)
+    if len(names) != k or not all(isinstance(n, str) and n for n in names) or len(set(names)) != k:
+        raise ValueError(
+            f"PointScheme {name!r}: point_names must be {k} distinct non-empty strings. "
+            f"Received: {len(names)} names, {len(set(names))} distinct"
+        )
+    out["point_names"] = names
+    mirror = indices(fields.mirror, "mirror", name, k, min_len=k)
+    if len(mirror) != k:
+        raise ValueError(
+            f"PointScheme {name!r}: mirror must be a permutation of range({k}). "
+            f"Received: {len(mirror)} entries"
+        )
+    bad = [i for i in range(k) if mirror[mirror[i]] != i]
+    if bad:
+        raise ValueError(
+            f"PointScheme {name!r}: mirror must be its own inverse (mirroring twice gives "
+            f"the original face). Received: mirror[mirror[{bad[0]}]]="
+            f"{mirror[mirror[bad[0]]]}"
+        )
+    out["mirror"] = mirror
+
+    def mirrored(idx: tuple[int, ...]) -> set[int]:
+        return {mirror[i] for i in idx}
+
+    corners = indices(fields.eye_corners, "eye_corners", name, k, min_len=2)
+    if len(corners) != 2 or mirror[corners[0]] != corners[1]:
+        raise ValueError(
+            f"PointScheme {name!r}: eye_corners must be two indices that mirror onto each "
+            f"other. Received: eye_corners={fields.eye_corners!r}"
+        )
+    out["eye_corners"] = corners
+    if fields.pupils is not None:
+        pupils = indices(fields.pupils, "pupils", name, k, min_len=2)
+        if len(pupils) != 2 or mirror[pupils[0]] != pupils[1]:
+            raise ValueError(
+                f"PointScheme {name!r}: pupils must be two indices that mirror onto each "
+                f"other. Received: pupils={fields.pupils!r}"
+            )
+        out["pupils"] = pupils
+    if fields.eyes is not None:
+        eyes = tuple(fields.eyes)
+        if len(eyes) != 2:
+            raise ValueError(
+                f"PointScheme {name!r}: eyes must be two index sequences (image-left eye, "
+                f"image-right eye). Received: eyes={fields.eyes!r}"
+            )
+        left, right = (indices(e, "eyes", name, k) for e in eyes)
+        if mirrored(left) != set(right):
+            raise ValueError(
+                f"PointScheme {name!r}: the two eyes must mirror onto each other. "
+                f"Received: eyes={fields.eyes!r}"
+            )
+        out["eyes"] = (left, right)
+    if fields.mouth is not None:
+        mouth = indices(fields.mouth, "mouth", name, k)
+        if mirrored(mouth) != set(mouth):
+            raise ValueError(
+                f"PointScheme {name!r}: the mouth points must mirror onto themselves. "
+                f"Received: mouth={fields.mouth!r}"
+            )
+        out["mouth"] = mouth
+    contours = []
+    for item in fields.contours:
+        try:
+            idx, closed = item
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"PointScheme {name!r}: each contour must be (indices, closed). Received: {item!r}"
+            ) from None
+        contours.append((indices(idx, "contour", name, k, min_len=2), bool(closed)))
+    out["contours"] = tuple(contours)
+    groups = []
+    for item in fields.groups:
+        try:
+            group_name, idx = item
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"PointScheme {name!r}: each group must be (name, indices). Received: {item!r}"
+            ) from None
+        groups.append((str(group_name), indices(idx, "group", name, k)))
+    out["groups"] = tuple(groups)
+    out["description"] = str(fields.description)
+    return out
