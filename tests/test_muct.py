@@ -2,7 +2,8 @@
 
 Part a) builds tiny MUCT-layout folders in ``tmp_path`` (synthetic JPEGs made with Pillow, a
 hand-written ``muct76-opencv.csv``). Part b) reads the real development subset from
-``../shared/muct`` (marked ``muct``; skipped with a reason when absent). No MUCT image is ever
+``$FACELANDMARKS_MUCT`` or ``../shared/muct`` (marked ``muct``; the conftest fixture skips with a
+reason when absent). No MUCT image is ever
 copied: the real-data tests only read the CSV and list the ``jpg/`` folder.
 """
 
@@ -20,7 +21,6 @@ from facelandmarks.datasets import LandmarkDataset, MuctFormatError, load_muct
 from facelandmarks.datasets.muct import CSV_RELATIVE_PATH, IMAGE_SIZE, TWINS, parse_name
 from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS, MuctPoint, mirror_points
 
-MUCT_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "muct"
 HEADER = ["name", "tag"] + [f"{a}{i:02d}" for i in range(NUM_POINTS) for a in ("x", "y")]
 
 # Synthetic image stems (without the leading "i"), in sorted order.
@@ -664,19 +664,11 @@ def test_subset_and_validation() -> None:
 
 
 @pytest.fixture(scope="module")
-def muct() -> LandmarkDataset:
-    if not MUCT_ROOT.is_dir():
-        pytest.skip(f"MUCT data not found at {MUCT_ROOT}")
-    return load_muct(MUCT_ROOT)
-
-
-@pytest.fixture(scope="module")
 def muct_subject_split(muct: LandmarkDataset) -> tuple[LandmarkDataset, LandmarkDataset]:
     return muct.split(0.3, by="subject", seed=0)
 
 
 @pytest.mark.muct
-@pytest.mark.skipif(not MUCT_ROOT.is_dir(), reason=f"MUCT data not found at {MUCT_ROOT}")
 class TestRealMuct:
     def test_size_shapes_dtypes(self, muct: LandmarkDataset) -> None:
         n = 3005  # the development subset here; a full download has 3,755

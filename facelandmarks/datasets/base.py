@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from facelandmarks.schemes import PointScheme, get_scheme, scheme_for_points
+
 logger = logging.getLogger(__name__)
 
 
@@ -33,6 +35,18 @@ class LandmarkDataset:
             the source has none.
         image_sizes: optional int ``(N, 2)`` ``(width, height)`` when known from the format.
         source: where the dataset came from (for messages).
+        split_groups: subjects that must stay on one side of a split together, ``{unit name:
+            subject ids}`` (MUCT: the twins 247 and 248).
+        scheme: name of the registered point scheme of the landmarks
+            (:mod:`facelandmarks.schemes`), e.g. ``"muct76"`` or ``"ibug68"``. A
+            :class:`~facelandmarks.schemes.PointScheme` may be passed; it is stored by name and
+            must be the registered one. Default: the scheme for ``P`` points
+            (:func:`~facelandmarks.schemes.scheme_for_points`: 76 -> ``"muct76"``, 68 ->
+            ``"ibug68"``), or ``""`` (no scheme: your own points) when ``P`` has none.
+
+    Raises:
+        ValueError: mismatched lengths or shapes, an unknown scheme, or a scheme whose point
+            count is not ``P``.
     """
 
     image_paths: tuple[str, ...]
@@ -45,6 +59,7 @@ class LandmarkDataset:
     image_sizes: np.ndarray | None = None
     source: str = ""
     split_groups: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scheme: str = ""
 
     def __post_init__(self) -> None:
         n = len(self.image_paths)
@@ -77,13 +92,15 @@ class LandmarkDataset:
             if sizes.shape != (n, 2):
                 raise ValueError(f"image_sizes must be (N, 2). Received: {sizes.shape}")
             object.__setattr__(self, "image_sizes", sizes)
+        object.__setattr__(self, "scheme", _scheme_name(self.scheme, lm.shape[1]))
 
     def __len__(self) -> int:
         return len(self.image_paths)
 
     def __repr__(self) -> str:
         return (
-            f"LandmarkDataset({len(self)} images, {self.num_points} points, "
+            f"LandmarkDataset({len(self)} images, {self.num_points} points"
+            f"{f' ({self.scheme})' if self.scheme else ''}, "
             f"{len(set(self.subjects))} subjects, source={self.source!r})"
         )
 
@@ -91,6 +108,11 @@ class LandmarkDataset:
     def num_points(self) -> int:
         """Number of landmarks per image (``P``)."""
         return int(self.landmarks.shape[1])
+
+    @property
+    def point_scheme(self) -> PointScheme | None:
+        """The :class:`~facelandmarks.schemes.PointScheme` of :attr:`scheme`, or None."""
+        return get_scheme(self.scheme) if self.scheme else None
 
     @property
     def available(self) -> np.ndarray:
@@ -121,6 +143,86 @@ class LandmarkDataset:
             image_sizes=None if self.image_sizes is None else self.image_sizes[idx],
             source=self.source,
             split_groups=self.split_groups,
+            scheme=self.scheme,
+        )
+
+    @classmethod
+    def concat(cls, *datasets: LandmarkDataset) -> LandmarkDataset:
+        """One dataset holding the images of ``datasets``, in the order given.
+
+        Args:
+            *datasets: one or more datasets with the same :attr:`scheme` and point count
+                (mixing schemes needs :meth:`facelandmarks.schemes.PointScheme.transfer`
+                first).
+
+        Returns:
+            A new dataset. ``mirror_landmarks`` is kept when any part has it (``NaN`` rows for
+            the parts without); ``image_sizes`` only when every part has them; ``split_groups``
+            are merged; ``source`` joins the parts' sources with ``" + "``.
+
+        Raises:
+            ValueError: no dataset, schemes or point counts that differ, or two parts that
+                define the same ``split_groups`` unit differently.
+            TypeError: an argument that is not a :class:`LandmarkDataset`.
+
+        Example:
+            >>> both = LandmarkDataset.concat(helen, afw)  # doctest: +SKIP
+        """
+        if not datasets:
+            raise ValueError("concat expects at least one dataset. Received: none")
+        for i, ds in enumerate(datasets):
+            if not isinstance(ds, LandmarkDataset):
+                raise TypeError(
+                    f"concat expects LandmarkDataset arguments. Received: "
+                    f"{type(ds).__name__} at position {i}"
+                )
+        first = datasets[0]
+        for i, ds in enumerate(datasets[1:], start=1):
+            if (ds.scheme, ds.num_points) != (first.scheme, first.num_points):
+                raise ValueError(
+                    "concat expects datasets of one point scheme. Received: "
+                    f"{first.scheme or 'no scheme'!r} ({first.num_points} points) at position 0 "
+                    f"and {ds.scheme or 'no scheme'!r} ({ds.num_points} points) at position {i}"
+                )
+        merged: dict[str, tuple[str, ...]] = {}
+        for ds in datasets:
+            for unit, members in ds.split_groups.items():
+                if unit in merged and set(merged[unit]) != set(members):
+                    raise ValueError(
+                        f"concat: split_groups unit {unit!r} differs between datasets. "
+                        f"Received: {merged[unit]!r} and {members!r}"
+                    )
+                merged[unit] = tuple(members)
+        mirror = None
+        if any(ds.mirror_landmarks is not None for ds in datasets):
+            mirror = np.concatenate(
+                [
+                    np.full_like(ds.landmarks, np.nan)
+                    if ds.mirror_landmarks is None
+                    else ds.mirror_landmarks
+                    for ds in datasets
+                ]
+            )
+        sizes = None
+        if all(ds.image_sizes is not None for ds in datasets):
+            sizes = np.concatenate([ds.image_sizes for ds in datasets])  # type: ignore[misc]
+        sources = list(dict.fromkeys(ds.source for ds in datasets if ds.source))
+
+        def join(attr: str) -> tuple[str, ...]:
+            return tuple(v for ds in datasets for v in getattr(ds, attr))
+
+        return cls(
+            image_paths=join("image_paths"),
+            landmarks=np.concatenate([ds.landmarks for ds in datasets]),
+            names=join("names"),
+            subjects=join("subjects"),
+            cameras=join("cameras"),
+            groups=join("groups"),
+            mirror_landmarks=mirror,
+            image_sizes=sizes,
+            source=" + ".join(sources),
+            split_groups=merged,
+            scheme=first.scheme,
         )
 
     def split(
@@ -207,3 +309,29 @@ class LandmarkDataset:
             test_units.discard(sorted(test_units)[0])
         is_test = np.array([u in test_units for u in units])
         return np.flatnonzero(~is_test), np.flatnonzero(is_test)
+
+
+def _scheme_name(scheme: str | PointScheme | None, num_points: int) -> str:
+    """The registered scheme name for ``P`` landmarks (see the ``scheme`` attribute)."""
+    if scheme is None or (isinstance(scheme, str) and not scheme):
+        try:
+            return scheme_for_points(num_points).name
+        except ValueError:
+            return ""
+    found = get_scheme(scheme)
+    if isinstance(scheme, PointScheme):
+        try:
+            registered = get_scheme(scheme.name)
+        except ValueError:
+            registered = None
+        if registered != scheme:
+            raise ValueError(
+                f"scheme {scheme.name!r} must be registered first "
+                f"(facelandmarks.schemes.register_scheme). Received: scheme={scheme!r}"
+            )
+    if found.num_points != num_points:
+        raise ValueError(
+            f"scheme {found.name!r} has {found.num_points} points but the landmarks have "
+            f"{num_points}. Received: scheme={found.name!r}, landmarks with P={num_points}"
+        )
+    return found.name

@@ -160,6 +160,7 @@ def load_muct(
         image_sizes=np.tile(np.array(IMAGE_SIZE, dtype=np.int64), (len(names), 1)),
         source=f"MUCT ({root})",
         split_groups={"twins-247-248": TWINS},
+        scheme="muct76",
     )
 
 

@@ -1,0 +1,304 @@
+"""Reader for iBUG ``.pts`` landmark files in the 300-W folder layout.
+
+This is the only module that knows the ``.pts`` format. Every ``NAME.pts`` under ``root`` (at
+any depth: ``helen/trainset``, ``afw``, ``lfpw/testset``, ``ibug``, ...) belongs to the image
+``NAME.jpg`` (or ``.jpeg``, ``.png``, ``.bmp``, any case) in the same folder. A file reads::
+
+    version: 1
+    n_points:  68
+    {
+    171.44 201.52        <- K lines "x y"
+    ...
+    }
+
+Facts encoded here:
+
+* Coordinates are 1-based: the first pixel's centre is ``(1, 1)``. They are returned 0-based
+  (``x - 1, y - 1``), the library's convention (pixel centres at integers from 0), in the
+  image's stored pixel frame.
+* Every point is annotated (300-W has no missing values); points the annotators could not see
+  are their best guess.
+* HELEN and AFW names are ``<photo id>_<face>``: several faces cut from one photo share the
+  photo id, which becomes the subject so they stay on one side of a split. LFPW names
+  (``image_0001``) are the photo id themselves; 300-W's ``ibug`` set is ``image_003_1``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from facelandmarks import io as fl_io
+from facelandmarks.datasets.base import LandmarkDataset
+from facelandmarks.schemes import PointScheme, get_scheme
+
+logger = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+"""Image file types looked for next to a ``.pts`` file, in order of preference."""
+
+_FACE_SUFFIX_RE = re.compile(r"^(.*\d.*)_(\d{1,2})$")
+
+
+class PtsFormatError(ValueError):
+    """A ``.pts`` file or its image does not have the expected content."""
+
+
+def photo_id(stem: str) -> str:
+    """The photo a 300-W face file was cut from: ``"100032540_1"`` -> ``"100032540"``.
+
+    A trailing ``_<1 or 2 digits>`` is a face number when what precedes it holds a digit
+    (HELEN, AFW, ``image_003_1`` of 300-W's ibug set); otherwise (LFPW's ``image_0001``) the
+    stem is the photo id.
+    """
+    m = _FACE_SUFFIX_RE.match(stem)
+    return m.group(1) if m else stem
+
+
+def read_pts(path: str | os.PathLike, num_points: int | None = None) -> np.ndarray:
+    """Read one ``.pts`` file.
+
+    Args:
+        path: the file.
+        num_points: if given, the ``n_points`` the file must declare.
+
+    Returns:
+        float64 ``(K, 2)``: ``(x, y)`` in pixels, 0-based (the file's values minus 1), origin
+        top-left, pixel centres at integers.
+
+    Raises:
+        PtsFormatError: malformed file (the message names the file and line), or ``n_points``
+            other than ``num_points``.
+        FileNotFoundError: no such file.
+    """
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PtsFormatError(f"{path}: not UTF-8/ASCII text ({exc})") from None
+    header: dict[str, str] = {}
+    rows: list[tuple[float, float]] = []
+    state = "header"
+    n_declared = -1
+    for line_no, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        where = f"{path}, line {line_no}"
+        if not line:
+            continue
+        if state == "header":
+            if line == "{":
+                if "n_points" not in header:
+                    raise PtsFormatError(f"{where}: '{{' before an 'n_points:' line")
+                state = "points"
+                continue
+            key, sep, value = line.partition(":")
+            if not sep:
+                raise PtsFormatError(
+                    f"{where}: expected 'key: value' or '{{' in the header. Received: {line!r}"
+                )
+            key, value = key.strip().lower(), value.strip()
+            if key == "version" and value != "1":
+                raise PtsFormatError(f"{where}: unknown version. Received: {line!r}")
+            if key == "n_points":
+                try:
+                    n_declared = int(value)
+                except ValueError:
+                    n_declared = 0
+                if n_declared < 1:
+                    raise PtsFormatError(
+                        f"{where}: n_points must be a positive integer. Received: {line!r}"
+                    )
+                if num_points is not None and n_declared != num_points:
+                    raise PtsFormatError(
+                        f"{where}: expected n_points: {num_points} for this scheme. "
+                        f"Received: {line!r}"
+                    )
+            header[key] = value
+        elif state == "points":
+            if line == "}":
+                if len(rows) != n_declared:
+                    raise PtsFormatError(
+                        f"{where}: n_points is {n_declared} but {len(rows)} points precede '}}'"
+                    )
+                state = "done"
+                continue
+            parts = line.split()
+            try:
+                x, y = (float(v) for v in parts)
+            except ValueError:
+                raise PtsFormatError(
+                    f"{where}: expected two numbers 'x y'. Received: {line!r}"
+                ) from None
+            if not (np.isfinite(x) and np.isfinite(y)):
+                raise PtsFormatError(f"{where}: non-finite coordinate. Received: {line!r}")
+            if len(rows) == n_declared:
+                raise PtsFormatError(f"{where}: more than n_points={n_declared} points")
+            rows.append((x, y))
+        else:
+            raise PtsFormatError(f"{where}: text after the closing '}}'. Received: {line!r}")
+    if state != "done":
+        missing = "'{'" if state == "header" else "the closing '}'"
+        raise PtsFormatError(f"{path}: file ends without {missing}")
+    return np.asarray(rows, dtype=np.float64) - 1.0
+
+
+def load_ibug(
+    root: str | os.PathLike,
+    *,
+    on_error: str = "raise",
+    recursive: bool = True,
+    scheme: str | PointScheme = "ibug68",
+    outside_tolerance: float = 4.0,
+) -> LandmarkDataset:
+    """Read every ``NAME.pts`` under ``root`` that has an image ``NAME.<jpg|jpeg|png|bmp>``.
+
+    Args:
+        root: a folder in the 300-W layout (e.g. ``300W/`` with ``afw/``, ``helen/trainset/``,
+            ...) or any folder of ``.pts`` files beside their images. Names starting with
+            ``.`` (hidden files and folders) are ignored.
+        on_error: ``"raise"`` (default): a malformed ``.pts`` file, one without an image, an
+            unreadable image, one with an EXIF orientation other than 1 (which frame its
+            points are in is then ambiguous), or points outside the image raise
+            :class:`PtsFormatError` naming the file (and line). ``"skip"``: each such face is
+            logged (warning) and left out, with a count at the end. Images without a
+            ``.pts`` file are never loaded (a warning says how many).
+        recursive: also read subfolders, at any depth.
+        scheme: the point scheme of the files (a registered name or scheme); each file must
+            declare its ``n_points``.
+        outside_tolerance: how far, in pixels, a point may lie outside the image (beyond the
+            edges at ``-0.5`` and ``W - 0.5``) before the face counts as an error: a little
+            slack for annotations on the image border. Pass ``float("inf")`` for data whose
+            annotations run off the image on purpose.
+
+    Returns:
+        A :class:`LandmarkDataset` sorted by relative path: ``landmarks`` float32 ``(N, K, 2)``
+        in pixels of the stored image, 0-based, pixel centres at integers; ``names`` the path
+        relative to ``root`` without suffix (``"afw/1051618982_1"``); ``subjects`` the photo id
+        (:func:`photo_id`), so faces from one photo stay on one side of a split; ``groups``
+        the top-level subfolder (``"afw"``, ``"helen-train"``; ``""`` for files in ``root``
+        itself), so splits are stratified by source; ``cameras`` ``""``; ``image_sizes``
+        from the image headers; ``scheme`` the scheme's name.
+
+    Raises:
+        FileNotFoundError: ``root`` is not a folder.
+        PtsFormatError: see ``on_error``; also when no usable face is found.
+        ValueError: a bad ``on_error`` or ``outside_tolerance``, an unknown ``scheme``.
+
+    Example:
+        >>> wild = load_ibug("../shared/wild")  # doctest: +SKIP
+        >>> train, val = wild.split(0.1, by="subject", seed=0)  # doctest: +SKIP
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
+    if not isinstance(outside_tolerance, (int, float)) or not outside_tolerance >= 0:
+        raise ValueError(
+            "outside_tolerance must be a number >= 0 (pixels). "
+            f"Received: outside_tolerance={outside_tolerance!r}"
+        )
+    point_scheme = get_scheme(scheme)
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"iBUG .pts root folder not found: {str(root)!r}")
+    pts_files, images = _scan(root, recursive)
+
+    kept: list[tuple[str, Path, np.ndarray, tuple[int, int]]] = []
+    skipped = 0
+    for key in sorted(pts_files):
+        pts_path = pts_files[key]
+        try:
+            candidates = images.get(key, [])
+            if not candidates:
+                raise PtsFormatError(
+                    f"{pts_path}: no image next to it (looked for {', '.join(IMAGE_SUFFIXES)})"
+                )
+            image_path = min(candidates, key=lambda p: IMAGE_SUFFIXES.index(p.suffix.lower()))
+            xy = read_pts(pts_path, point_scheme.num_points)
+            size = _image_size(image_path)
+            _check_inside(xy, size, outside_tolerance, pts_path)
+        except PtsFormatError as exc:
+            if on_error == "raise":
+                raise PtsFormatError(f"{exc} (pass on_error='skip' to leave it out)") from None
+            logger.warning("%s; skipped", exc)
+            skipped += 1
+            continue
+        kept.append((key, image_path, xy, size))
+    if skipped:
+        logger.warning("%d .pts files under %s skipped (see the warnings above)", skipped, root)
+    lonely = sorted(set(images) - set(pts_files))
+    if lonely:
+        logger.warning(
+            "%d images under %s have no .pts file and are not loaded (first: %s)",
+            len(lonely),
+            root,
+            lonely[0],
+        )
+    if not kept:
+        hint = "" if recursive else " (subfolders not searched: recursive=False)"
+        raise PtsFormatError(f"No .pts files with images found under {str(root)!r}{hint}")
+
+    stems = [Path(key).name for key, *_ in kept]
+    return LandmarkDataset(
+        image_paths=tuple(str(p) for _, p, _, _ in kept),
+        landmarks=np.stack([xy for _, _, xy, _ in kept]).astype(np.float32),
+        names=tuple(key for key, *_ in kept),
+        subjects=tuple(photo_id(s) for s in stems),
+        cameras=("",) * len(kept),
+        groups=tuple(key.split("/")[0] if "/" in key else "" for key, *_ in kept),
+        image_sizes=np.array([size for *_, size in kept], dtype=np.int64),
+        source=f"iBUG .pts ({root})",
+        scheme=point_scheme.name,
+    )
+
+
+def _scan(root: Path, recursive: bool) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+    """``.pts`` files and images under ``root``, keyed by relative path without suffix."""
+    pts_files: dict[str, Path] = {}
+    images: dict[str, list[Path]] = {}
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
+        rel = Path(folder).relative_to(root)
+        for name in files:
+            if name.startswith("."):
+                continue
+            path = Path(folder) / name
+            key = (rel / path.stem).as_posix()
+            suffix = path.suffix.lower()
+            if suffix == ".pts":
+                pts_files[key] = path
+            elif suffix in IMAGE_SUFFIXES:
+                images.setdefault(key, []).append(path)
+    return pts_files, images
+
+
+def _image_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` of the stored image; PtsFormatError if unreadable or rotated."""
+    try:
+        orientation = fl_io.exif_orientation(path)
+        width, height = fl_io.image_size(path)
+    except (OSError, ValueError) as exc:
+        raise PtsFormatError(f"{path}: cannot read the image ({exc})") from None
+    if orientation != 1:
+        raise PtsFormatError(
+            f"{path}: EXIF orientation {orientation}, so it is ambiguous whether the .pts "
+            "points are in the stored or the rotated frame; re-save the image upright"
+        )
+    return int(width), int(height)
+
+
+def _check_inside(xy: np.ndarray, size: tuple[int, int], tol: float, pts_path: Path) -> None:
+    """PtsFormatError if a point lies more than ``tol`` px outside the image's edges."""
+    width, height = size
+    lo = -0.5 - tol
+    outside = (xy[:, 0] < lo) | (xy[:, 1] < lo)
+    outside |= (xy[:, 0] > width - 0.5 + tol) | (xy[:, 1] > height - 0.5 + tol)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise PtsFormatError(
+            f"{pts_path}: {int(outside.sum())} points lie more than {tol:g} px outside the "
+            f"{width}x{height} image, e.g. point {i} at 1-based ({xy[i, 0] + 1:g}, "
+            f"{xy[i, 1] + 1:g}) (pass outside_tolerance=float('inf') to accept such points)"
+        )
