@@ -16,11 +16,20 @@ The normalised mean error (NME) is computed per image, then averaged over images
 3. the per-image NME is that mean divided by a normalising distance measured on the *ground
    truth* of the same image:
 
-   * ``"inter_ocular"``: distance between the outer eye corners, MUCT points 27 and 32;
-   * ``"inter_pupil"``: distance between the pupils, MUCT points 31 and 36;
+   * ``"inter_ocular"``: distance between the outer eye corners of the point scheme
+     (:attr:`facelandmarks.schemes.PointScheme.eye_corners`: MUCT points 27 and 32, iBUG
+     points 36 and 45);
+   * ``"inter_pupil"``: distance between the pupils, for schemes that have them (MUCT points
+     31 and 36; the iBUG scheme has none);
    * or an array of ``N`` distances supplied by the caller (other point schemes, box sizes);
 
 4. the dataset NME is the mean of the per-image NMEs.
+
+The scheme is passed as ``scheme=`` (a :class:`~facelandmarks.schemes.PointScheme` or a
+registered name) or, by default, inferred from ``P`` (76: MUCT, 68: iBUG). ``points=`` scores a
+subset of the points (step 2 averages over those only), still normalised by the full ground
+truth's eye corners: with :meth:`~facelandmarks.schemes.PointScheme.correspondence` this gives
+the NME on the points two schemes share, e.g. the 8 MUCT/iBUG points.
 
 This per-image mean over points divided by a per-image ground-truth distance, then averaged over
 images, is the usual NME definition in 300-W and WFLW-style evaluation. The 300-W benchmark
@@ -52,7 +61,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .points import NUM_POINTS, MuctPoint
+from .schemes import MUCT76, MuctPoint, PointScheme, get_scheme, scheme_for_points
 
 __all__ = [
     "NORMALIZATION_POINTS",
@@ -68,9 +77,14 @@ NORMALIZATION_POINTS: dict[str, tuple[int, int]] = {
     "inter_ocular": (int(MuctPoint.IMAGE_LEFT_EYE_OUTER), int(MuctPoint.IMAGE_RIGHT_EYE_OUTER)),
     "inter_pupil": (int(MuctPoint.IMAGE_LEFT_PUPIL), int(MuctPoint.IMAGE_RIGHT_PUPIL)),
 }
-"""The pair of MUCT point indices whose ground-truth distance each named normalisation uses."""
+"""The pair of MUCT point indices whose ground-truth distance each named normalisation uses.
+
+Other schemes take theirs from :class:`~facelandmarks.schemes.PointScheme` (``eye_corners``,
+``pupils``).
+"""
 
 Normalization = Literal["inter_ocular", "inter_pupil"] | ArrayLike
+SchemeLike = str | PointScheme | None
 
 
 # --------------------------------------------------------------------------------------------
@@ -107,8 +121,14 @@ def _as_points(value: ArrayLike, name: str, func: str) -> np.ndarray:
     return arr
 
 
-def _validated_pair(pred_xy: ArrayLike, true_xy: ArrayLike, func: str) -> tuple[np.ndarray, ...]:
-    """Validate predictions and ground truth together; return float64 ``(N, P, 2)`` arrays."""
+def _validated_pair(
+    pred_xy: ArrayLike, true_xy: ArrayLike, func: str, points: ArrayLike | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validate predictions and ground truth together.
+
+    Returns float64 ``(N, P, 2)`` arrays and the int64 indices of the points scored (all, or
+    ``points``); predictions need only be finite at those.
+    """
     pred = _as_points(pred_xy, "pred_xy", func)
     true = _as_points(true_xy, "true_xy", func)
     if pred.shape != true.shape:
@@ -116,8 +136,12 @@ def _validated_pair(pred_xy: ArrayLike, true_xy: ArrayLike, func: str) -> tuple[
             f"{func} expects pred_xy and true_xy of the same shape. "
             f"Received: pred_xy.shape={pred.shape}, true_xy.shape={true.shape}"
         )
-    if not np.all(np.isfinite(pred)):
-        bad = np.argwhere(~np.isfinite(pred))[0]
+    scored = _as_subset(points, pred.shape[1], func)
+    checked = np.zeros(pred.shape[1], dtype=bool)
+    checked[scored] = True
+    not_finite = ~np.isfinite(pred) & checked[None, :, None]
+    if np.any(not_finite):
+        bad = np.argwhere(not_finite)[0]
         raise ValueError(
             f"{func} expects finite predictions: pred_xy must not contain NaN or inf. "
             f"Received: pred_xy[{bad[0]}, {bad[1]}, {bad[2]}]={pred[tuple(bad)]}"
@@ -128,7 +152,48 @@ def _validated_pair(pred_xy: ArrayLike, true_xy: ArrayLike, func: str) -> tuple[
             f"{func} expects true_xy to be finite or NaN (NaN marks an unavailable point). "
             f"Received: true_xy[{bad[0]}, {bad[1]}, {bad[2]}]={true[tuple(bad)]}"
         )
-    return pred, true
+    return pred, true, scored
+
+
+def _as_subset(points: ArrayLike | None, n_points: int, func: str) -> np.ndarray:
+    """The scored point indices: all ``P`` for None, else distinct ints in ``[0, P)``."""
+    if points is None:
+        return np.arange(n_points, dtype=np.int64)
+    arr = np.asarray(points)
+    if (
+        arr.ndim != 1
+        or arr.size == 0
+        or not (np.issubdtype(arr.dtype, np.integer) and arr.dtype != np.bool_)
+        or arr.min() < 0
+        or arr.max() >= n_points
+        or np.unique(arr).size != arr.size
+    ):
+        raise ValueError(
+            f"{func} expects points to be a non-empty 1-D sequence of distinct int indices "
+            f"in 0..{n_points - 1}. Received: points={points!r}"
+        )
+    return arr.astype(np.int64)
+
+
+def _resolve_scheme(scheme: SchemeLike, n_points: int, func: str, what: str) -> PointScheme:
+    """The scheme of ``P``-point arrays: ``scheme``, or the default for ``P``."""
+    if scheme is None:
+        try:
+            return scheme_for_points(n_points)
+        except ValueError:
+            raise ValueError(
+                f"{func} with {what} needs a known point scheme: the {MUCT76.num_points}-point "
+                f"MUCT scheme, the 68-point iBUG scheme, or a registered one passed as "
+                f"scheme=...; pass an array of distances for other points. "
+                f"Received: P={n_points}"
+            ) from None
+    found = get_scheme(scheme)
+    if found.num_points != n_points:
+        raise ValueError(
+            f"{func} expects arrays of shape (N, {found.num_points}, 2) for the scheme "
+            f"{found.name!r}. Received: P={n_points}"
+        )
+    return found
 
 
 def _available(true: np.ndarray) -> np.ndarray:
@@ -173,7 +238,9 @@ def _as_threshold(value: float, name: str, func: str) -> float:
     return out
 
 
-def _normalizing_distances(true: np.ndarray, normalization: Normalization, func: str) -> np.ndarray:
+def _normalizing_distances(
+    true: np.ndarray, normalization: Normalization, func: str, scheme: SchemeLike = None
+) -> np.ndarray:
     """Per-image normalising distances ``(N,)`` float64, validated (finite, > 0)."""
     n_images, n_points = true.shape[:2]
     if isinstance(normalization, str):
@@ -182,13 +249,14 @@ def _normalizing_distances(true: np.ndarray, normalization: Normalization, func:
                 f"{func} expects normalization to be one of {sorted(NORMALIZATION_POINTS)} "
                 f"or an array of shape (N,). Received: normalization={normalization!r}"
             )
-        if n_points != NUM_POINTS:
+        found = _resolve_scheme(scheme, n_points, func, f"normalization={normalization!r}")
+        pair = found.eye_corners if normalization == "inter_ocular" else found.pupils
+        if pair is None:
             raise ValueError(
-                f"{func} with normalization={normalization!r} expects the {NUM_POINTS}-point "
-                f"MUCT scheme, i.e. arrays of shape (N, {NUM_POINTS}, 2); pass an array of "
-                f"distances for other schemes. Received: P={n_points}"
+                f"{func} with normalization={normalization!r} needs a scheme with pupils; "
+                f"{found.name!r} has none. Received: scheme={found.name!r}"
             )
-        a, b = NORMALIZATION_POINTS[normalization]
+        a, b = pair
         diff = true[:, a] - true[:, b]
         missing = np.any(np.isnan(diff), axis=-1)
         if np.any(missing):
@@ -272,9 +340,15 @@ def point_errors(pred_xy: ArrayLike, true_xy: ArrayLike) -> np.ndarray:
         >>> point_errors([[0.0, 0.0], [1.0, 1.0]], [[3.0, 4.0], [np.nan, np.nan]])
         array([[ 5., nan]])
     """
-    pred, true = _validated_pair(pred_xy, true_xy, "point_errors")
-    diff = pred - true
-    errors = np.hypot(diff[..., 0], diff[..., 1])
+    pred, true, _ = _validated_pair(pred_xy, true_xy, "point_errors")
+    return _errors(pred, true)
+
+
+def _errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
+    """``(N, P)`` distances of validated arrays, NaN where the ground truth is unavailable."""
+    with np.errstate(invalid="ignore"):
+        diff = pred - true
+        errors = np.hypot(diff[..., 0], diff[..., 1])
     errors[~_available(true)] = np.nan
     return errors
 
@@ -284,35 +358,44 @@ def per_image_nme(
     true_xy: ArrayLike,
     *,
     normalization: Normalization = "inter_ocular",
+    scheme: SchemeLike = None,
+    points: ArrayLike | None = None,
 ) -> np.ndarray:
     """Normalised mean error of each image.
 
-    For each image: mean Euclidean error over its available ground-truth points, divided by the
-    normalising distance measured on that image's ground truth.
+    For each image: mean Euclidean error over its available ground-truth points (or over
+    ``points``), divided by the normalising distance measured on that image's ground truth.
 
     Args:
         pred_xy: predicted landmarks, array-like ``(N, P, 2)`` or ``(P, 2)``, ``(x, y)`` pixels
-            in each image's own frame. Must be finite.
+            in each image's own frame. Must be finite (at ``points``, when given).
         true_xy: ground truth, same shape and coordinate space; ``NaN`` = unavailable point.
-        normalization: ``"inter_ocular"`` (distance between the outer eye corners, MUCT points
-            27 and 32), ``"inter_pupil"`` (between the pupils, MUCT points 31 and 36), or an
-            array-like ``(N,)`` of finite positive distances in pixels supplied by the caller.
-            The named options need ``P == 76``; an array works for any ``P``.
+        normalization: ``"inter_ocular"`` (distance between the scheme's outer eye corners:
+            MUCT points 27 and 32, iBUG 36 and 45), ``"inter_pupil"`` (between the pupils,
+            MUCT points 31 and 36; schemes without pupils refuse it), or an array-like
+            ``(N,)`` of finite positive distances in pixels supplied by the caller (any ``P``,
+            no scheme needed).
+        scheme: the point scheme (a :class:`~facelandmarks.schemes.PointScheme` or registered
+            name) for a named normalisation; default: the scheme for ``P`` points (76: MUCT,
+            68: iBUG).
+        points: optional 1-D indices of the points to score (e.g. the 8 points MUCT and iBUG
+            share); the normalisation still uses the full ground truth.
 
     Returns:
         float64 array ``(N,)`` of per-image NMEs (unitless).
 
     Raises:
         ValueError: on any input rejected by :func:`point_errors`; an unknown normalisation
-            name; a named normalisation with ``P != 76``; an image whose normalising
-            ground-truth points are NaN or coincide (the message names the image index); a
-            distances array of the wrong shape or with a non-finite or non-positive entry; an
-            image with no available ground-truth point.
+            name; a named normalisation without a scheme for ``P`` points, or with a scheme of
+            another point count; ``"inter_pupil"`` for a scheme without pupils; an image whose
+            normalising ground-truth points are NaN or coincide (the message names the image
+            index); a distances array of the wrong shape or with a non-finite or non-positive
+            entry; bad ``points``; an image with no available ground-truth point (to score).
     """
     func = "per_image_nme"
-    pred, true = _validated_pair(pred_xy, true_xy, func)
-    dist = _normalizing_distances(true, normalization, func)
-    errors = point_errors(pred, true)
+    pred, true, scored = _validated_pair(pred_xy, true_xy, func, points)
+    dist = _normalizing_distances(true, normalization, func, scheme)
+    errors = _errors(pred, true)[:, scored]
     return _per_image_mean_error(errors, func) / dist
 
 
@@ -407,24 +490,35 @@ def evaluate_landmarks(
     true_xy: ArrayLike,
     *,
     thresholds: Sequence[float] = (0.08, 0.10),
+    scheme: SchemeLike = None,
+    points: ArrayLike | None = None,
 ) -> dict[str, float | int]:
-    """Standard metrics of 76-point MUCT predictions against ground truth.
+    """Standard metrics of landmark predictions against ground truth (MUCT 76, iBUG 68, ...).
 
     Args:
-        pred_xy: predicted landmarks, array-like ``(N, 76, 2)`` or ``(76, 2)``, ``(x, y)``
-            pixels in each image's own frame. Must be finite.
+        pred_xy: predicted landmarks, array-like ``(N, P, 2)`` or ``(P, 2)``, ``(x, y)``
+            pixels in each image's own frame. Must be finite (at ``points``, when given).
         true_xy: ground truth, same shape and coordinate space; ``NaN`` = unavailable point,
-            excluded from every metric. Points 27, 32, 31 and 36 must be available.
+            excluded from every metric. The scheme's outer eye corners (MUCT 27 and 32, iBUG
+            36 and 45) and pupils (MUCT 31 and 36) must be available.
         thresholds: NME cut-offs (each > 0) for the failure rate and the AUC. Their keys use
             two decimals, so two thresholds that round to the same key are rejected.
+        scheme: the point scheme (a :class:`~facelandmarks.schemes.PointScheme` or registered
+            name); default: the scheme for ``P`` points (76: MUCT, 68: iBUG).
+        points: optional 1-D indices of the points to score, e.g. the 8 points shared by the
+            MUCT and iBUG schemes (:meth:`~facelandmarks.schemes.PointScheme.correspondence`);
+            normalising distances still come from the full ground truth, and predictions
+            elsewhere may be ``NaN`` (as :meth:`~facelandmarks.schemes.PointScheme.transfer`
+            leaves them).
 
     Returns:
-        A dict with these keys, always present (the set depends only on ``thresholds``):
+        A dict with these keys (the set depends only on ``thresholds`` and on whether the
+        scheme has pupils):
 
         * ``"nme"`` (float): mean over images of the inter-ocular per-image NME
-          (points 27-32);
-        * ``"nme_pupil"`` (float): the same normalised by the inter-pupil distance
-          (points 31-36);
+          (MUCT points 27-32, iBUG 36-45);
+        * ``"nme_pupil"`` (float), only for schemes with pupils (MUCT): the same normalised
+          by the inter-pupil distance (points 31-36);
         * ``"median_nme"`` (float): median over images of the inter-ocular per-image NME;
         * ``"mean_error_px"`` (float): mean over images of the per-image mean point error in
           pixels;
@@ -438,8 +532,8 @@ def evaluate_landmarks(
 
     Raises:
         ValueError: on any input rejected by :func:`per_image_nme` with a named normalisation
-            (including ``P != 76``), or if a threshold is not finite and > 0, or two
-            thresholds share a key.
+            (including a ``P`` without a known scheme), or if a threshold is not finite and
+            > 0, or two thresholds share a key.
 
     Example:
         >>> true = np.zeros((76, 2))
@@ -447,9 +541,13 @@ def evaluate_landmarks(
         >>> metrics = evaluate_landmarks(true + [3.0, 4.0], true)
         >>> round(metrics["nme"], 6), round(metrics["nme_pupil"], 6), metrics["n_points"]
         (0.05, 0.0625, 76)
+        >>> from facelandmarks.schemes import MUCT76
+        >>> shared, _ = MUCT76.correspondence("ibug68")  # the 8 points both schemes have
+        >>> evaluate_landmarks(true + [3.0, 4.0], true, points=shared)["n_points"]
+        8
     """
     func = "evaluate_landmarks"
-    pred, true = _validated_pair(pred_xy, true_xy, func)
+    pred, true, scored = _validated_pair(pred_xy, true_xy, func, points)
     if isinstance(thresholds, (str, bytes)) or not isinstance(thresholds, Sequence):
         thresholds = tuple(np.atleast_1d(np.asarray(thresholds, dtype=np.float64)).tolist())
     cutoffs = [_as_threshold(t, "thresholds", func) for t in thresholds]
@@ -460,19 +558,20 @@ def evaluate_landmarks(
             f"Received: thresholds={tuple(thresholds)!r}"
         )
 
-    ocular = _normalizing_distances(true, "inter_ocular", func)
-    pupil = _normalizing_distances(true, "inter_pupil", func)
-    errors = point_errors(pred, true)
+    ocular = _normalizing_distances(true, "inter_ocular", func, scheme)
+    found = _resolve_scheme(scheme, true.shape[1], func, "normalization='inter_ocular'")
+    pupil = None
+    if found.pupils is not None:
+        pupil = _normalizing_distances(true, "inter_pupil", func, found)
+    errors = _errors(pred, true)[:, scored]
     mean_px = _per_image_mean_error(errors, func)
     nme_ocular = mean_px / ocular
-    nme_pupil = mean_px / pupil
 
-    result: dict[str, float | int] = {
-        "nme": float(np.mean(nme_ocular)),
-        "nme_pupil": float(np.mean(nme_pupil)),
-        "median_nme": float(np.median(nme_ocular)),
-        "mean_error_px": float(np.mean(mean_px)),
-    }
+    result: dict[str, float | int] = {"nme": float(np.mean(nme_ocular))}
+    if pupil is not None:
+        result["nme_pupil"] = float(np.mean(mean_px / pupil))
+    result["median_nme"] = float(np.median(nme_ocular))
+    result["mean_error_px"] = float(np.mean(mean_px))
     for key, t in zip(keys, cutoffs, strict=True):
         result[f"failure_rate@{key}"] = failure_rate(nme_ocular, threshold=t)
         result[f"auc@{key}"] = auc(nme_ocular, max_threshold=t)

@@ -373,11 +373,12 @@ def test_image_without_available_points_raises():
         per_image_nme(np.zeros_like(true), true, normalization=[1.0, 1.0])
 
 
-def test_named_normalization_needs_76_points():
-    true = np.ones((1, 68, 2))
-    with pytest.raises(ValueError, match=r"76-point MUCT scheme.*Received: P=68"):
+def test_named_normalization_needs_a_known_scheme():
+    # 68 points became the iBUG scheme (tests/test_schemes_metrics.py); 70 has no scheme.
+    true = np.ones((1, 70, 2))
+    with pytest.raises(ValueError, match=r"76-point MUCT scheme.*68-point iBUG.*Received: P=70"):
         per_image_nme(true, true)
-    with pytest.raises(ValueError, match=r"76-point MUCT scheme.*P=68"):
+    with pytest.raises(ValueError, match=r"76-point MUCT scheme.*P=70"):
         evaluate_landmarks(true, true)
 
 
@@ -465,3 +466,92 @@ def test_docstring_examples_run():
     result = doctest.testmod(metrics, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Point schemes (iBUG 68, your own) and scoring a subset of the points
+# ---------------------------------------------------------------------------------------------
+
+
+def make_ibug_face(seed: int = 0) -> np.ndarray:
+    """One (68, 2) face: random points, outer eye corners 36 and 45 exactly 100 px apart."""
+    rng = np.random.default_rng(seed)
+    face = rng.uniform(50.0, 250.0, size=(68, 2))
+    face[36], face[45] = OUTER_LEFT, OUTER_RIGHT
+    return face
+
+
+def test_ibug68_uses_its_own_eye_corners_and_has_no_pupil_nme():
+    true = np.stack([make_ibug_face(0), make_ibug_face(1)])
+    pred = true + np.array([3.0, 4.0])  # 5 px everywhere: NME 0.05
+    np.testing.assert_allclose(per_image_nme(pred, true), [0.05, 0.05])
+    result = evaluate_landmarks(pred, true)
+    assert "nme_pupil" not in result
+    assert result["nme"] == pytest.approx(0.05) and result["n_points"] == 2 * 68
+    assert result == evaluate_landmarks(pred, true, scheme="ibug68")
+    with pytest.raises(ValueError, match=r"'inter_pupil' needs a scheme with pupils.*'ibug68'"):
+        per_image_nme(pred, true, normalization="inter_pupil")
+    true[1, 45] = np.nan
+    with pytest.raises(ValueError, match=r"image 1 by 'inter_ocular'.*points 36 and 45"):
+        evaluate_landmarks(pred, true)
+
+
+def test_explicit_scheme_must_match_the_point_count():
+    true = make_batch(1)
+    with pytest.raises(ValueError, match=r"\(N, 68, 2\) for the scheme 'ibug68'.*P=76"):
+        per_image_nme(true, true, scheme="ibug68")
+    with pytest.raises(ValueError, match="Unknown point scheme"):
+        evaluate_landmarks(true, true, scheme="nope")
+
+
+def test_a_registered_scheme_of_your_own(scheme_registry, five_points):
+    true = np.array([[[100.0, 120.0], [200.0, 120.0], [150, 160], [120, 200], [180, 200]]])
+    pred = true + np.array([0.0, 10.0])
+    with pytest.raises(ValueError, match=r"76-point MUCT scheme.*P=5"):
+        evaluate_landmarks(pred, true)
+    result = evaluate_landmarks(pred, true, scheme=five_points)
+    assert result["nme"] == pytest.approx(0.1) and "nme_pupil" not in result
+    scheme_registry.register_scheme(five_points, default=True)
+    assert evaluate_landmarks(pred, true) == result
+
+
+def test_points_scores_a_subset_normalised_by_the_full_truth():
+    true = make_batch(2)
+    pred = true.copy()
+    shared = [7, 27, 29, 32, 34, 48, 54, 67]
+    pred[:, 27] += [6.0, 8.0]  # 10 px at one of the 8 points, 0 elsewhere
+    pred[:, 40] += 50.0  # not scored
+    np.testing.assert_allclose(per_image_nme(pred, true, points=shared), [10 / 8 / 100] * 2)
+    result = evaluate_landmarks(pred, true, points=np.array(shared))
+    assert result["n_points"] == 16
+    assert result["nme"] == pytest.approx(10 / 8 / 100)
+    assert result["nme_pupil"] == pytest.approx(10 / 8 / 80)
+    assert result["mean_error_px"] == pytest.approx(10 / 8)
+    full = evaluate_landmarks(pred, true, points=range(76))
+    assert full == evaluate_landmarks(pred, true)
+
+
+def test_points_allows_nan_predictions_elsewhere_as_transfer_leaves_them():
+    from facelandmarks.schemes import IBUG68, MUCT76
+
+    true76 = make_batch(2)
+    pred76 = true76 + np.array([0.0, 2.0])
+    true68 = MUCT76.transfer(true76, IBUG68)  # NaN except the 8 shared points
+    pred68 = MUCT76.transfer(pred76, IBUG68)
+    _, shared = MUCT76.correspondence(IBUG68)
+    cross = evaluate_landmarks(pred68, true68, scheme="ibug68", points=shared)
+    same = evaluate_landmarks(pred76, true76, points=MUCT76.correspondence(IBUG68)[0])
+    assert cross["nme"] == pytest.approx(same["nme"]) == pytest.approx(0.02)
+    assert cross["n_points"] == same["n_points"] == 16
+    with pytest.raises(ValueError, match="finite predictions"):
+        evaluate_landmarks(pred68, true68, scheme="ibug68")
+    pred68[1, 30, 0] = np.nan
+    with pytest.raises(ValueError, match=r"finite predictions.*pred_xy\[1, 30, 0\]"):
+        per_image_nme(pred68, true68, points=shared)
+
+
+@pytest.mark.parametrize("points", [[], [76], [-1], [3, 3], [[1, 2]], [1.0, 2.0], [True, False]])
+def test_bad_points_raise(points):
+    true = make_batch(1)
+    with pytest.raises(ValueError, match=r"points to be a non-empty 1-D sequence of distinct int"):
+        evaluate_landmarks(true, true, points=points)
