@@ -1,4 +1,4 @@
-"""Pictures of landmarks: annotated images, CED plots and a numbered chart of the 76 points.
+"""Pictures of landmarks: annotated images, CED plots and numbered charts of point schemes.
 
 Drawing uses Pillow and NumPy only (no Keras, no TensorFlow). :func:`plot_ced` needs
 matplotlib, which is an optional dependency (``pip install "facelandmarks[plot]"``) imported
@@ -23,23 +23,29 @@ from PIL import Image, ImageDraw, ImageFont
 
 from facelandmarks import io as fl_io
 from facelandmarks import metrics as fl_metrics
-from facelandmarks.points import GROUPS, NUM_POINTS
+from facelandmarks.schemes import MUCT76, PointScheme, get_scheme, scheme_for_points
 
 __all__ = ["CONTOURS", "draw_landmarks", "draw_point_chart", "plot_ced"]
 
 Color = tuple[int, int, int] | str
 
-CONTOURS: tuple[tuple[str, tuple[int, ...], bool], ...] = (
-    ("jaw", GROUPS["jaw"], False),
-    ("brow_15_20", tuple(range(15, 21)), True),
-    ("brow_21_26", tuple(range(21, 27)), True),
-    ("eye_27_30", (27, 68, 28, 69, 29, 70, 30, 71), True),
-    ("eye_32_35", (32, 72, 33, 73, 34, 74, 35, 75), True),
-    ("nose", tuple(range(37, 46)), False),
-    ("mouth_outer", tuple(range(48, 60)), True),
-    ("mouth_inner", (48, 65, 64, 63, 54, 62, 61, 60), True),
+_MUCT_CONTOUR_NAMES = (
+    "jaw",
+    "brow_15_20",
+    "brow_21_26",
+    "eye_27_30",
+    "eye_32_35",
+    "nose",
+    "mouth_outer",
+    "mouth_inner",
 )
-"""The lines :func:`draw_landmarks` draws: ``(name, point indices in drawing order, closed)``.
+CONTOURS: tuple[tuple[str, tuple[int, ...], bool], ...] = tuple(
+    (name, idx, closed)
+    for name, (idx, closed) in zip(_MUCT_CONTOUR_NAMES, MUCT76.contours, strict=True)
+)
+"""The lines :func:`draw_landmarks` draws for the 76 MUCT points: ``(name, point indices in
+drawing order, closed)``; other schemes draw their own
+:attr:`~facelandmarks.schemes.PointScheme.contours`.
 
 Derived from the MUCT point layout (indices as in :data:`facelandmarks.points.GROUPS`):
 
@@ -66,23 +72,36 @@ _PLOT_HINT = 'pip install "facelandmarks[plot]"'
 # --------------------------------------------------------------------------------------
 
 
-def _as_faces(points: Any, func: str) -> np.ndarray:
-    """``points`` as float64 ``(F, 76, 2)``; raises ValueError naming the received shape."""
+def _as_faces(
+    points: Any, func: str, scheme: str | PointScheme | None
+) -> tuple[np.ndarray, PointScheme]:
+    """``points`` as float64 ``(F, K, 2)`` and their scheme; ValueError naming the shape."""
     try:
         arr = np.asarray(points, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"{func} expects points as a numeric array of shape ({NUM_POINTS}, 2) or "
-            f"(F, {NUM_POINTS}, 2). Received: {type(points).__name__} that is not numeric ({exc})"
+            f"{func} expects points as a numeric array of shape (K, 2) or (F, K, 2). "
+            f"Received: {type(points).__name__} that is not numeric ({exc})"
         ) from None
     if arr.ndim == 2:
         arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1:] != (NUM_POINTS, 2):
-        raise ValueError(
-            f"{func} expects points of shape ({NUM_POINTS}, 2) or (F, {NUM_POINTS}, 2), "
-            f"(x, y) in pixels. Received: shape {np.shape(points)}"
+    found = None if scheme is None else get_scheme(scheme)
+    if arr.ndim == 3 and arr.shape[2] == 2 and found is None:
+        try:
+            found = scheme_for_points(arr.shape[1])
+        except ValueError:
+            found = None
+    if arr.ndim != 3 or found is None or arr.shape[1:] != (found.num_points, 2):
+        expected = (
+            "K points of a known scheme (76: MUCT, 68: iBUG) or of scheme=..."
+            if found is None
+            else f"K = {found.num_points} (scheme {found.name!r})"
         )
-    return arr
+        raise ValueError(
+            f"{func} expects points of shape (K, 2) or (F, K, 2), (x, y) in pixels, with "
+            f"{expected}. Received: shape {np.shape(points)}"
+        )
+    return arr, found
 
 
 def _as_boxes(boxes: Any, func: str) -> np.ndarray:
@@ -143,8 +162,10 @@ def _finite(xy: np.ndarray) -> bool:
     return bool(np.all(np.isfinite(xy)))
 
 
-def _draw_contours(draw: ImageDraw.ImageDraw, face: np.ndarray, fill: Color, width: int) -> None:
-    for _, idx, closed in CONTOURS:
+def _draw_contours(
+    draw: ImageDraw.ImageDraw, face: np.ndarray, scheme: PointScheme, fill: Color, width: int
+) -> None:
+    for idx, closed in scheme.contours:
         pairs = list(itertools.pairwise(idx))
         if closed:
             pairs.append((idx[-1], idx[0]))
@@ -198,6 +219,7 @@ def draw_landmarks(
     color: Color = (0, 255, 0),
     contour_color: Color = (255, 200, 0),
     box_color: Color = (255, 0, 0),
+    scheme: str | PointScheme | None = None,
 ) -> Image.Image:
     """Draw landmarks (and optionally face boxes and point numbers) on a copy of an image.
 
@@ -205,16 +227,17 @@ def draw_landmarks(
         image: anything :func:`facelandmarks.io.load_image` accepts (path, PIL image,
             ``uint8``/``uint16`` array). Files are drawn in their EXIF-oriented frame, the
             frame predictions are made in.
-        points: array-like ``(76, 2)`` for one face or ``(F, 76, 2)`` for ``F`` faces,
-            ``(x, y)`` in pixels of ``image``, origin top-left, pixel centres at integers.
+        points: array-like ``(K, 2)`` for one face or ``(F, K, 2)`` for ``F`` faces,
+            ``(x, y)`` in pixels of ``image``, origin top-left, pixel centres at integers;
+            ``K`` the scheme's point count (76 for MUCT, 68 for iBUG).
             Points with a ``NaN`` (or infinite) coordinate are skipped, and so are the contour
             segments that touch them. Points outside the image are clipped by the drawing.
         boxes: optional array-like ``(4,)`` or ``(K, 4)``: ``(x0, y0, x1, y1)`` edge
             coordinates in pixels (``(0, 0, W, H)`` is the whole image). Boxes with a
             non-finite value are skipped.
-        indices: also write each point's index (0-75) next to it.
-        contours: draw the lines of :data:`CONTOURS` (jaw and nose open polylines; brows,
-            eyes and lips closed loops) under the points.
+        indices: also write each point's index (0 to K - 1) next to it.
+        contours: draw the scheme's contour lines under the points (MUCT: :data:`CONTOURS`,
+            jaw and nose open polylines, brows, eyes and lips closed loops).
         radius: dot radius in pixels; default ``max(1, min(W, H) / 160)`` (3 px on a
             480x640 image). A dot is a disc of radius ``round(radius)`` centred on the pixel
             nearest to the point (a single pixel below 0.5). Lines are
@@ -222,12 +245,15 @@ def draw_landmarks(
         color: dot (and index) colour, an ``(R, G, B)`` tuple or a colour name.
         contour_color: line colour.
         box_color: box outline colour.
+        scheme: the point scheme (a :class:`~facelandmarks.schemes.PointScheme` or registered
+            name) whose contours are drawn; default: the scheme for ``K`` points.
 
     Returns:
         A new RGB ``PIL.Image.Image`` of the image's size. The input is never modified.
 
     Raises:
-        ValueError: ``points`` or ``boxes`` of the wrong shape or not numeric, a bad
+        ValueError: ``points`` or ``boxes`` of the wrong shape or not numeric (or ``K`` without
+            a known scheme and no ``scheme``), an unknown ``scheme``, a bad
             ``radius`` or colour, or an ``image`` that is not a readable image.
         FileNotFoundError, TypeError: as :func:`facelandmarks.io.load_image`.
 
@@ -240,7 +266,7 @@ def draw_landmarks(
         ((64, 48), (0, 255, 0))
     """
     func = "draw_landmarks"
-    faces = _as_faces(points, func)
+    faces, found = _as_faces(points, func, scheme)
     box_arr = None if boxes is None else _as_boxes(boxes, func)
     fill = _color(color, "color", func)
     line_fill = _color(contour_color, "contour_color", func)
@@ -264,7 +290,7 @@ def draw_landmarks(
             )
     if contours:
         for face in faces:
-            _draw_contours(draw, face, line_fill, line_width)
+            _draw_contours(draw, face, found, line_fill, line_width)
     for face in faces:
         for x, y in face:
             if math.isfinite(x) and math.isfinite(y):
@@ -280,16 +306,39 @@ def draw_landmarks(
     return canvas
 
 
-def _label_directions(xy: np.ndarray) -> np.ndarray:
-    """Unit vectors pointing away from each point's feature, to place its number."""
-    clusters = [
+# Point chart layout: the features whose points get their numbers pushed outwards, and the
+# points inside a feature whose number goes to their right. Schemes without an entry use their
+# groups (all but the jaw) and no inside points.
+_CHART_CLUSTERS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "muct76": (
         tuple(range(15, 21)),
         tuple(range(21, 27)),
         (27, 28, 29, 30, 31, 68, 69, 70, 71),
         (32, 33, 34, 35, 36, 72, 73, 74, 75),
         (*range(37, 48), 67),
         tuple(range(48, 67)),
-    ]
+    ),
+    "ibug68": (
+        tuple(range(17, 22)),
+        tuple(range(22, 27)),
+        tuple(range(27, 36)),
+        tuple(range(36, 42)),
+        tuple(range(42, 48)),
+        tuple(range(48, 60)),
+    ),
+}
+_CHART_INSIDE: dict[str, tuple[int, ...]] = {"muct76": (31, 36, 66)}
+# Loops drawn inside another feature (iBUG's inner lip): their numbers go inwards.
+_CHART_INWARD: dict[str, tuple[tuple[int, ...], ...]] = {"ibug68": (tuple(range(60, 68)),)}
+
+
+def _label_directions(xy: np.ndarray, scheme: PointScheme) -> np.ndarray:
+    """Unit vectors pointing away from each point's feature, to place its number."""
+    inward = _CHART_INWARD.get(scheme.name, ())
+    clusters = (
+        _CHART_CLUSTERS.get(scheme.name)
+        or tuple(idx for name, idx in scheme.groups if name != "jaw")
+    ) + inward
     valid = np.all(np.isfinite(xy), axis=1)
     face_center = xy[valid].mean(axis=0) if valid.any() else np.zeros(2)
     centers = np.tile(face_center, (len(xy), 1))
@@ -303,10 +352,13 @@ def _label_directions(xy: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(norm > 1e-6, out / norm, up)
     out = np.where(np.isfinite(out), out, up)
+    for members in inward:
+        out[list(members)] *= -1.0
     # Points inside a feature (pupils, mouth centre): their number goes into the gap to the
     # right of them, between the feature's upper and lower contours.
     right = np.array([1.0, 0.15]) / np.hypot(1.0, 0.15)
-    out[[31, 36, 66]] = right
+    inside = list(_CHART_INSIDE.get(scheme.name, ()))
+    out[inside] = right
     return out
 
 
@@ -316,31 +368,35 @@ def draw_point_chart(
     path: str | os.PathLike[str] | None = None,
     *,
     fit: bool = True,
+    scheme: str | PointScheme | None = None,
 ) -> Image.Image:
-    """A numbered chart of the 76 points on a white canvas (for documentation).
+    """A numbered chart of a scheme's points on a white canvas (for documentation).
 
     Args:
-        points_xy: array-like ``(76, 2)``, ``(x, y)`` pixels of a face shape (for example the
-            mean MUCT shape). ``NaN`` points are left out.
+        points_xy: array-like ``(K, 2)``, ``(x, y)`` pixels of a face shape (for example the
+            mean MUCT shape, ``K = 76``). ``NaN`` points are left out.
         size: ``(width, height)`` of the chart in pixels.
         path: if given, the chart is also saved there (format from the extension).
         fit: scale and centre the shape to fill the canvas (aspect ratio kept, with a margin
             for the numbers), so only the shape matters. ``False`` draws the coordinates as
             they are.
+        scheme: the point scheme (object or registered name); default: the scheme for ``K``
+            points.
 
     Returns:
-        A new RGB ``PIL.Image.Image`` of ``size``: grey contour lines (:data:`CONTOURS`),
-        dark dots, and each point's index placed outside its feature.
+        A new RGB ``PIL.Image.Image`` of ``size``: grey contour lines (the scheme's
+        contours), dark dots, and each point's index placed outside its feature.
 
     Raises:
-        ValueError: ``points_xy`` not of shape ``(76, 2)``, ``size`` not two positive ints,
+        ValueError: ``points_xy`` not of shape ``(K, 2)`` for a known scheme, ``size`` not
+            two positive ints,
             no finite point, or a ``path`` extension Pillow cannot write.
     """
     func = "draw_point_chart"
-    faces = _as_faces(points_xy, func)
+    faces, found = _as_faces(points_xy, func, scheme)
     if faces.shape[0] != 1 or np.ndim(points_xy) != 2:
         raise ValueError(
-            f"{func} expects points_xy of shape ({NUM_POINTS}, 2). Received: shape "
+            f"{func} expects points_xy of shape ({found.num_points}, 2). Received: shape "
             f"{np.shape(points_xy)}"
         )
     if (
@@ -368,9 +424,9 @@ def draw_point_chart(
     radius = max(2.0, min(width, height) / 160)
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
-    _draw_contours(draw, xy, (190, 190, 190), max(1, round(radius / 2)))
+    _draw_contours(draw, xy, found, (190, 190, 190), max(1, round(radius / 2)))
     font = _font(font_size)
-    directions = _label_directions(xy)
+    directions = _label_directions(xy, found)
     for i, ((x, y), d) in enumerate(zip(xy, directions, strict=True)):
         if not valid[i]:
             continue

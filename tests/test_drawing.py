@@ -280,3 +280,59 @@ def test_plot_ced_draws_curves(monkeypatch) -> None:
         assert len(ax2.get_lines()) == 1
     finally:
         plt.close("all")
+
+
+# ---------------------------------------------------------------------- other point schemes
+
+
+def ibug_face() -> np.ndarray:
+    """68 points: all parked at (5, 5) except the image-left eye loop 36-41 (a hexagon)."""
+    xy = np.full((68, 2), 5.0)
+    angles = np.linspace(0, 2 * np.pi, 6, endpoint=False)
+    xy[36:42] = np.column_stack([40 + 15 * np.cos(angles), 30 + 15 * np.sin(angles)])
+    return xy
+
+
+def test_ibug68_contours_are_drawn(gray) -> None:
+    from facelandmarks.schemes import IBUG68
+
+    xy = ibug_face()
+    lines = changed(gray, draw_landmarks(gray, xy, radius=0.4, color=(40, 40, 40)))
+    near = lambda x, y: lines[round(y) - 1 : round(y) + 2, round(x) - 1 : round(x) + 2].any()  # noqa: E731
+    assert near(51.25, 36.5) and near(51.25, 23.5)  # the loop's first edge and closing edge
+    assert not lines[25:36, 35:46].any()  # its inside stays untouched
+    explicit = draw_landmarks(gray, xy, radius=0.4, color=(40, 40, 40), scheme=IBUG68)
+    np.testing.assert_array_equal(
+        np.asarray(explicit), np.asarray(draw_landmarks(gray, xy, radius=0.4, color=(40, 40, 40)))
+    )
+    bare = changed(gray, draw_landmarks(gray, xy, radius=0.4, color=(40, 40, 40), contours=False))
+    assert not bare.any()
+
+
+def test_scheme_must_fit_the_points(gray, scheme_registry, five_points) -> None:
+    with pytest.raises(ValueError, match=r"points of shape.*K = 76 \(scheme 'muct76'\).*\(68, 2\)"):
+        draw_landmarks(gray, ibug_face(), scheme="muct76")
+    xy = np.array([[20.0, 20], [60, 20], [40, 35], [25, 50], [55, 50]])
+    with pytest.raises(ValueError, match=r"known scheme \(76: MUCT, 68: iBUG\) or of scheme="):
+        draw_landmarks(gray, xy)
+    lines = changed(
+        gray, draw_landmarks(gray, xy, scheme=five_points, radius=0.4, color=(40, 40, 40))
+    )
+    assert lines[20, 40] and lines[50, 40] and not lines[35, 30]
+    scheme_registry.register_scheme(five_points, default=True)
+    assert changed(gray, draw_landmarks(gray, xy, radius=0.4, color=(40, 40, 40)))[20, 40]
+
+
+def test_ibug68_point_chart(tmp_path: Path) -> None:
+    from facelandmarks.schemes import IBUG68
+
+    rng = np.random.default_rng(3)
+    xy = rng.uniform(0, 100, size=(68, 2))
+    chart = draw_point_chart(xy, size=(200, 220), path=tmp_path / "c.png")
+    assert chart.size == (200, 220)
+    assert np.asarray(chart).min() < 128  # dots and numbers were drawn
+    assert np.array_equal(
+        np.asarray(chart), np.asarray(draw_point_chart(xy, size=(200, 220), scheme=IBUG68))
+    )
+    with pytest.raises(ValueError, match=r"\(68, 2\)"):
+        draw_point_chart(xy[None], scheme="ibug68")
