@@ -15,9 +15,16 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from facelandmarks.config import DetectorConfig, StageConfig
-from facelandmarks.datasets import LandmarkDataset, MuctFormatError, load_muct
+from facelandmarks.datasets import (
+    LandmarkDataset,
+    MuctFormatError,
+    PtsFormatError,
+    load_ibug,
+    load_muct,
+)
 from facelandmarks.metrics import evaluate_landmarks
 from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS, MuctPoint
+from facelandmarks.schemes import Ibug68Point, PointScheme, get_scheme, register_scheme
 from facelandmarks.weights import describe_weights, download_weights, list_weights
 
 __version__ = "0.1.0"
@@ -26,17 +33,23 @@ __all__ = [
     "MIRROR_PERMUTATION",
     "NUM_POINTS",
     "DetectorConfig",
+    "Ibug68Point",
     "LandmarkDataset",
     "LandmarkDetector",
     "MuctFormatError",
     "MuctPoint",
+    "PointScheme",
+    "PtsFormatError",
     "StageConfig",
     "__version__",
     "describe_weights",
     "download_weights",
     "evaluate_landmarks",
+    "get_scheme",
     "list_weights",
+    "load_ibug",
     "load_muct",
+    "register_scheme",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -67,6 +67,26 @@ class PointScheme:
         mouth: optional indices whose mean is the mouth centre.
         groups: optional ``(name, indices)`` pairs, regions for per-region error reports.
         description: one line for people.
+
+    Raises:
+        ValueError: on construction, a field that breaks these rules (the message names it).
+
+    Example:
+        >>> import numpy as np
+        >>> from facelandmarks.schemes import IBUG68, MUCT76
+        >>> IBUG68.eye_corners, IBUG68.point_names[8], IBUG68.mirror[36]
+        ((36, 45), 'chin', 45)
+        >>> MUCT76.transfer(np.zeros((2, 76, 2)), IBUG68).shape
+        (2, 68, 2)
+        >>> five = PointScheme(
+        ...     name="my5", num_points=5, mirror=(1, 0, 2, 4, 3), eye_corners=(0, 1),
+        ...     point_names=("eye_l", "eye_r", "nose", "mouth_l", "mouth_r"))
+        >>> five.mirror_points(np.array([[10.0, 5], [30, 5], [20, 9], [12, 14], [28, 14]]), 41)
+        array([[10.,  5.],
+               [30.,  5.],
+               [20.,  9.],
+               [12., 14.],
+               [28., 14.]])
     """
 
     name: str

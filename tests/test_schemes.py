@@ -8,11 +8,13 @@ read landmark files only.
 from __future__ import annotations
 
 import dataclasses
+import doctest
 
 import numpy as np
 import pytest
 
 from facelandmarks import points as legacy_points
+from facelandmarks import schemes as schemes_module
 from facelandmarks.schemes import (
     IBUG68,
     MUCT76,
@@ -369,3 +371,8 @@ def test_muct_side_names_match_the_muct_mean_shape(muct) -> None:
             assert mean[i, 0] < mean[MUCT76.mirror[i], 0] - 1.0, name
     assert mean[MuctPoint.CHIN, 1] > mean[MuctPoint.NOSE_TIP, 1]
     assert frontal.scheme == "muct76"
+
+
+def test_docstring_examples_run() -> None:
+    result = doctest.testmod(schemes_module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
