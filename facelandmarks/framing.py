@@ -1,0 +1,415 @@
+"""Framing: the similarity map between an image and a model's input crop (pure NumPy).
+
+A *frame* is a rectangle in an image, possibly rotated about its centre, that is resampled onto
+the model input. Its map, in both directions, is written once here; the functions that build it
+take an array namespace ``xp`` so that the same lines run on NumPy arrays (inference) and on
+TensorFlow tensors inside ``tf.data`` (training, with ``xp = tensorflow.experimental.numpy``).
+
+Spaces (see docs/coordinates.md):
+
+* image pixels ``xy``: origin top-left, ``y`` down, pixel *centres* at integers; a ``W`` pixel wide
+  image spans ``x`` from ``-0.5`` to ``W - 0.5``. Boxes ``(x0, y0, x1, y1)`` are in *edge*
+  coordinates (pixel-centre coordinate + 0.5): the whole image is ``(0, 0, W, H)``.
+* frame-normalised ``xyn``: ``(0, 0)`` at the frame's top-left corner and ``(1, 1)`` at its
+  bottom-right corner, axes along the frame's (rotated) sides: the model head's space.
+* crop pixels ``(u, v)``: pixel centres of the model input, ``out_size = (width, height)``.
+
+A frame rotated by ``angle`` (radians) has its x axis along ``(cos angle, sin angle)`` in the
+image (``y`` down, so a positive angle turns clockwise on screen). A face whose eye line slopes
+down to the right by ``angle`` comes out upright when framed with that angle.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+DEFAULT_PIXEL_OFFSET = 0.5
+"""Edge coordinate minus pixel-centre coordinate: 0.5 for the pixel-centre convention."""
+
+
+# --------------------------------------------------------------------------- the maths, once
+def crop_to_image_matrix(
+    cx: Any, cy: Any, w: Any, h: Any, angle: Any, out_w: int, out_h: int, xp: Any = np
+) -> Any:
+    """3x3 matrix mapping crop pixel centres ``(u, v, 1)`` to image pixel centres ``(x, y, 1)``.
+
+    Args:
+        cx, cy: frame centre in image *edge* coordinates.
+        w, h: frame width and height in image pixels.
+        angle: frame rotation in radians (see the module docstring).
+        out_w, out_h: crop size in pixels.
+        xp: array namespace (``numpy``, or ``tensorflow.experimental.numpy`` for tensors).
+
+    Returns:
+        float ``(3, 3)`` array of ``xp``: the form projective-transform ops expect (they sample
+        the input at ``M @ (u, v, 1)`` for output pixel ``(u, v)``).
+    """
+    c, s = xp.cos(angle), xp.sin(angle)
+    sx, sy = w / out_w, h / out_h
+    # crop centre u -> frame-local edge coordinate lx = (u + 0.5) * sx - w / 2 (same for y);
+    # image edge = centre + R @ local; image pixel centre = image edge - 0.5.
+    lx0 = 0.5 * sx - 0.5 * w
+    ly0 = 0.5 * sy - 0.5 * h
+    zero, one = xp.zeros_like(c), xp.ones_like(c)
+    return xp.stack(
+        [
+            xp.stack([c * sx, -s * sy, cx + c * lx0 - s * ly0 - 0.5]),
+            xp.stack([s * sx, c * sy, cy + s * lx0 + c * ly0 - 0.5]),
+            xp.stack([zero, zero, one]),
+        ]
+    )
+
+
+def image_to_frame(
+    xy: Any, cx: Any, cy: Any, w: Any, h: Any, angle: Any, pixel_offset: float, xp: Any = np
+) -> Any:
+    """Image pixel coordinates ``(..., 2)`` -> frame-normalised coordinates (``xp`` arrays)."""
+    c, s = xp.cos(angle), xp.sin(angle)
+    dx = xy[..., 0] + pixel_offset - cx
+    dy = xy[..., 1] + pixel_offset - cy
+    return xp.stack([(c * dx + s * dy) / w + 0.5, (-s * dx + c * dy) / h + 0.5], axis=-1)
+
+
+def frame_to_image(
+    xyn: Any, cx: Any, cy: Any, w: Any, h: Any, angle: Any, pixel_offset: float, xp: Any = np
+) -> Any:
+    """Frame-normalised coordinates ``(..., 2)`` -> image pixel coordinates (``xp`` arrays)."""
+    c, s = xp.cos(angle), xp.sin(angle)
+    lx = (xyn[..., 0] - 0.5) * w
+    ly = (xyn[..., 1] - 0.5) * h
+    return xp.stack(
+        [cx + c * lx - s * ly - pixel_offset, cy + s * lx + c * ly - pixel_offset], axis=-1
+    )
+
+
+def points_box(xy: Any, margin: float, aspect: float | None, xp: Any = np) -> Any:
+    """Box ``(x0, y0, x1, y1)`` (edge coordinates) around the finite points of ``xy (P, 2)``,
+    grown by ``margin`` of the points' extent on every side and then to ``width / height ==
+    aspect`` about its centre; at least 2 pixels a side. No validation: see
+    :func:`box_from_points`."""
+    ok = xp.all(xp.isfinite(xy), axis=-1, keepdims=True)
+    lo = xp.min(xp.where(ok, xy, np.inf), axis=0) + 0.5
+    hi = xp.max(xp.where(ok, xy, -np.inf), axis=0) + 0.5
+    center = (lo + hi) / 2
+    half = xp.maximum((hi - lo) / 2 * (1 + 2 * margin), 1.0)
+    hw, hh = half[0], half[1]
+    if aspect is not None:
+        hw = xp.maximum(hw, hh * aspect)
+        hh = hw / aspect
+    return xp.stack([center[0] - hw, center[1] - hh, center[0] + hw, center[1] + hh])
+
+
+def eye_angle(left_xy: Any, right_xy: Any, xp: Any = np) -> Any:
+    """Roll angle of the line from the eye on the image's left to the one on its right."""
+    return xp.arctan2(right_xy[..., 1] - left_xy[..., 1], right_xy[..., 0] - left_xy[..., 0])
+
+
+# --------------------------------------------------------------------------- the object
+@dataclass(frozen=True)
+class Framing:
+    """The map between an image and a model input crop.
+
+    Attributes:
+        box: ``(x0, y0, x1, y1)`` the frame before rotation, in image edge coordinates (whole
+            image: ``(0, 0, W, H)``). May extend beyond the image; outside pixels repeat the
+            nearest edge pixel (see :mod:`facelandmarks.imageops`).
+        out_size: ``(width, height)`` of the model input in pixels.
+        pixel_offset: edge minus pixel-centre coordinate used by the model head's normalised
+            space (0.5; the 2019 weights use 0.0, i.e. ``x / W``).
+        angle: rotation of the frame about the box centre, radians (0: axis-aligned).
+    """
+
+    box: tuple[float, float, float, float]
+    out_size: tuple[int, int]
+    pixel_offset: float = DEFAULT_PIXEL_OFFSET
+    angle: float = 0.0
+
+    def __post_init__(self) -> None:
+        try:
+            x0, y0, x1, y1 = (float(v) for v in self.box)
+        except (TypeError, ValueError) as err:
+            raise ValueError(
+                f"A framing box must be 4 numbers (x0, y0, x1, y1). Received: box={self.box!r}"
+            ) from err
+        if not np.all(np.isfinite([x0, y0, x1, y1])) or x1 <= x0 or y1 <= y0:
+            raise ValueError(
+                f"A framing box must be finite (x0, y0, x1, y1) with x1 > x0 and y1 > y0. "
+                f"Received: box={self.box}"
+            )
+        object.__setattr__(self, "box", (x0, y0, x1, y1))
+        w, h = (int(v) for v in self.out_size)
+        if w <= 0 or h <= 0:
+            raise ValueError(
+                f"out_size must be positive (width, height). Received: {self.out_size}"
+            )
+        object.__setattr__(self, "out_size", (w, h))
+        if not math.isfinite(float(self.angle)):
+            raise ValueError(f"angle must be finite (radians). Received: angle={self.angle!r}")
+        object.__setattr__(self, "angle", float(self.angle))
+
+    @classmethod
+    def whole_image(
+        cls,
+        image_size: tuple[int, int],
+        out_size: tuple[int, int],
+        *,
+        pixel_offset: float = DEFAULT_PIXEL_OFFSET,
+    ) -> Framing:
+        """The framing that maps a whole ``(width, height)`` image onto ``out_size``."""
+        w, h = image_size
+        return cls((0.0, 0.0, float(w), float(h)), out_size, pixel_offset)
+
+    @classmethod
+    def square(
+        cls,
+        center: Sequence[float],
+        side: float,
+        angle: float,
+        out_size: tuple[int, int],
+        *,
+        pixel_offset: float = DEFAULT_PIXEL_OFFSET,
+    ) -> Framing:
+        """A square frame of ``side`` pixels about ``center`` (edge coordinates), rotated."""
+        cx, cy = (float(v) for v in center)
+        half = float(side) / 2
+        return cls((cx - half, cy - half, cx + half, cy + half), out_size, pixel_offset, angle)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        """Frame centre in image edge coordinates."""
+        x0, y0, x1, y1 = self.box
+        return (x0 + x1) / 2, (y0 + y1) / 2
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """``(width, height)`` of the frame in image pixels."""
+        x0, y0, x1, y1 = self.box
+        return x1 - x0, y1 - y0
+
+    @property
+    def scale(self) -> tuple[float, float]:
+        """Image pixels per crop pixel, ``(sx, sy)``."""
+        w, h = self.size
+        return w / self.out_size[0], h / self.out_size[1]
+
+    def _args(self) -> tuple[float, float, float, float, float]:
+        return (*self.center, *self.size, self.angle)
+
+    def to_normalized(self, xy: np.ndarray) -> np.ndarray:
+        """Image pixel coordinates ``(..., 2)`` -> frame-normalised coordinates (float32)."""
+        arr = np.asarray(xy, dtype=np.float64)
+        return image_to_frame(arr, *self._args(), self.pixel_offset).astype(np.float32)
+
+    def to_pixels(self, xyn: np.ndarray) -> np.ndarray:
+        """Frame-normalised coordinates ``(..., 2)`` -> image pixel coordinates (float32)."""
+        arr = np.asarray(xyn, dtype=np.float64)
+        return frame_to_image(arr, *self._args(), self.pixel_offset).astype(np.float32)
+
+    def center_matrix(self) -> np.ndarray:
+        """float64 ``(3, 3)``: crop pixel centre ``(u, v, 1)`` -> image pixel centre.
+
+        The form expected by projective-transform ops that sample the input at
+        ``M @ (u, v, 1)`` for output pixel index ``(u, v)`` (e.g. TensorFlow's
+        ``ImageProjectiveTransformV3``).
+        """
+        return crop_to_image_matrix(*self._args(), *self.out_size)
+
+    def pil_affine(self) -> tuple[float, float, float, float, float, float]:
+        """Coefficients for ``PIL.Image.transform(out_size, Image.AFFINE, data)``.
+
+        PIL maps an output edge coordinate ``(u, v)`` to the input edge coordinate
+        ``(a*u + b*v + c, d*u + e*v + f)``: this framing's inverse map in edge coordinates.
+        """
+        m = self.center_matrix()
+        # edge = centre + 0.5 on both sides: c' = c + 0.5 - 0.5 * (a + b), f likewise.
+        a, b, c = m[0]
+        d, e, f = m[1]
+        return (
+            float(a),
+            float(b),
+            float(c + 0.5 - 0.5 * (a + b)),
+            float(d),
+            float(e),
+            float(f + 0.5 - 0.5 * (d + e)),
+        )
+
+
+def box_from_points(
+    xy: np.ndarray, *, margin: float = 0.25, aspect: float | None = None
+) -> tuple[float, float, float, float]:
+    """A box (edge coordinates) around landmarks.
+
+    Args:
+        xy: ``(P, 2)`` pixel coordinates; NaN points are ignored.
+        margin: fraction of the points' extent added on every side.
+        aspect: if given, the box is grown to ``width / height == aspect`` about its centre.
+
+    Returns:
+        ``(x0, y0, x1, y1)`` in edge coordinates.
+
+    Raises:
+        ValueError: if no point is finite, or ``margin``/``aspect`` are out of range.
+    """
+    if aspect is not None and not (np.isfinite(aspect) and aspect > 0):
+        raise ValueError(
+            f"box_from_points expects a positive finite aspect (width / height). "
+            f"Received: aspect={aspect!r}"
+        )
+    if not (np.isfinite(margin) and margin > -0.5):
+        raise ValueError(
+            f"box_from_points expects a finite margin > -0.5. Received: margin={margin!r}"
+        )
+    pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    if not np.isfinite(pts).all(axis=1).any():
+        raise ValueError("box_from_points needs at least one finite point. Received: all NaN")
+    box = points_box(pts, float(margin), None if aspect is None else float(aspect))
+    return tuple(float(v) for v in box)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- face frames
+# A face ROI is (cx, cy, side, angle): a square frame of `side` pixels centred on (cx, cy) (edge
+# coordinates), rotated by `angle` radians so that the face comes out upright. A face detector's
+# box and eye keypoints give one (roi_from_box); a face's landmarks give one placed the same way
+# on average (roi_from_points, with a per-scheme calibration measured on training data), which is
+# how video is tracked without running the detector on every frame.
+
+
+def roi_from_box(
+    boxes: np.ndarray,
+    left_eyes: np.ndarray | None,
+    right_eyes: np.ndarray | None,
+    *,
+    scale: float,
+    offset: Sequence[float] = (0.0, 0.0),
+) -> np.ndarray:
+    """Face ROIs from detector boxes and eye keypoints.
+
+    Args:
+        boxes: ``(N, 4)`` boxes ``(x0, y0, x1, y1)``, edge coordinates.
+        left_eyes, right_eyes: ``(N, 2)`` pixel coordinates of the eye on the image's left and
+            the one on its right (for a frontal face: the subject's right and left eye), or
+            ``None`` for upright frames.
+        scale: ROI side over the box side ``sqrt(w * h)``.
+        offset: ``(dx, dy)`` ROI centre minus box centre, in box sides, along the upright
+            face's axes.
+
+    Returns:
+        float64 ``(N, 4)``: ``(cx, cy, side, angle)``.
+    """
+    b = np.asarray(boxes, np.float64).reshape(-1, 4)
+    side = np.sqrt(np.maximum(b[:, 2] - b[:, 0], 1e-6) * np.maximum(b[:, 3] - b[:, 1], 1e-6))
+    if left_eyes is None or right_eyes is None:
+        angle = np.zeros(len(b))
+    else:
+        angle = eye_angle(np.asarray(left_eyes, np.float64), np.asarray(right_eyes, np.float64))
+    c, s = np.cos(angle), np.sin(angle)
+    dx, dy = float(offset[0]) * side, float(offset[1]) * side
+    cx = (b[:, 0] + b[:, 2]) / 2 + c * dx - s * dy
+    cy = (b[:, 1] + b[:, 3]) / 2 + s * dx + c * dy
+    return np.stack([cx, cy, side * scale, angle], axis=-1)
+
+
+def eye_centers(xy: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]]) -> np.ndarray:
+    """``(N, 2, 2)``: the mean of each eye's finite points (image-left eye first), pixels."""
+    pts = np.asarray(xy, np.float64)
+    out = [np.nanmean(pts[:, list(idx)], axis=1) for idx in eyes]
+    return np.stack(out, axis=1)
+
+
+def roi_from_points(
+    xy: np.ndarray,
+    eyes: tuple[Sequence[int], Sequence[int]],
+    calibration: Sequence[float],
+) -> np.ndarray:
+    """Face ROIs from landmarks, placed as the face detector would place them.
+
+    The frame's roll comes from the eye centres; in that rolled frame, the box around the finite
+    landmarks has centre ``m`` and size ``(lw, lh)``; the ROI is centred at
+    ``m + (dx, dy) * side`` with ``side = scale * sqrt(lw * lh)``.
+
+    Args:
+        xy: ``(N, K, 2)`` landmarks in pixels (NaN ignored).
+        eyes: the scheme's two eye index groups, image-left eye first.
+        calibration: ``(scale, dx, dy)`` (see :func:`calibrate_roi_from_points`).
+
+    Returns:
+        float64 ``(N, 4)``: ``(cx, cy, side, angle)``; NaN rows where a face has no finite eye.
+    """
+    scale, dx, dy = (float(v) for v in calibration)
+    pts = np.asarray(xy, np.float64)
+    centre, size, angle = _rolled_extent(pts, eyes)
+    side = scale * np.sqrt(size[:, 0] * size[:, 1])
+    c, s = np.cos(angle), np.sin(angle)
+    cx = centre[:, 0] + c * dx * side - s * dy * side
+    cy = centre[:, 1] + s * dx * side + c * dy * side
+    return np.stack([cx, cy, side, angle], axis=-1)
+
+
+def _rolled_extent(
+    pts: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre (edge coordinates, image axes), size (rolled axes) and roll of each face's points."""
+    with _quiet_nanmean():
+        e = eye_centers(pts, eyes)
+    angle = eye_angle(e[:, 0], e[:, 1])
+    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+    u = c * pts[..., 0] + s * pts[..., 1]
+    v = -s * pts[..., 0] + c * pts[..., 1]
+    with _quiet_nanmean():
+        u0, u1 = np.nanmin(u, axis=1), np.nanmax(u, axis=1)
+        v0, v1 = np.nanmin(v, axis=1), np.nanmax(v, axis=1)
+    mu, mv = (u0 + u1) / 2, (v0 + v1) / 2
+    centre = np.stack([c[:, 0] * mu - s[:, 0] * mv, s[:, 0] * mu + c[:, 0] * mv], axis=-1) + 0.5
+    size = np.stack([np.maximum(u1 - u0, 1.0), np.maximum(v1 - v0, 1.0)], axis=-1)
+    return centre, size, angle
+
+
+def calibrate_roi_from_points(
+    xy: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]], rois: np.ndarray
+) -> tuple[float, float, float]:
+    """``(scale, dx, dy)`` that make :func:`roi_from_points` place frames like ``rois``.
+
+    Medians over faces (robust to the detector's occasional odd box).
+
+    Args:
+        xy: ``(N, K, 2)`` ground-truth landmarks in pixels.
+        eyes: the scheme's eye index groups.
+        rois: ``(N, 4)`` the detector's ROIs for the same faces (:func:`roi_from_box`).
+
+    Returns:
+        ``(scale, dx, dy)``.
+
+    Raises:
+        ValueError: no face has both finite landmarks and a finite ROI.
+    """
+    pts = np.asarray(xy, np.float64)
+    r = np.asarray(rois, np.float64)
+    centre, size, angle = _rolled_extent(pts, eyes)
+    ext = np.sqrt(size[:, 0] * size[:, 1])
+    ok = np.isfinite(ext) & np.isfinite(r).all(axis=1) & np.isfinite(centre).all(axis=1)
+    if not ok.any():
+        raise ValueError("calibrate_roi_from_points needs at least one face with finite values")
+    d = r[ok, :2] - centre[ok]
+    c, s = np.cos(angle[ok]), np.sin(angle[ok])
+    du = (c * d[:, 0] + s * d[:, 1]) / r[ok, 2]
+    dv = (-s * d[:, 0] + c * d[:, 1]) / r[ok, 2]
+    return (
+        float(np.median(r[ok, 2] / ext[ok])),
+        float(np.median(du)),
+        float(np.median(dv)),
+    )
+
+
+@contextlib.contextmanager
+def _quiet_nanmean() -> Iterator[None]:
+    """Silence NumPy's "Mean of empty slice" / "All-NaN slice" warnings (NaN is the answer)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
