@@ -10,12 +10,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS
+from facelandmarks.points import NUM_POINTS
 from facelandmarks.scaling import DEFAULT_PIXEL_OFFSET
 
 logger = logging.getLogger(__name__)
 
-FRAMINGS = ("image", "points")
+FRAMINGS = ("image", "points", "face")
+HEADS = ("gap", "spatial")
 COLORS = ("rgb", "gray")
 
 
@@ -30,11 +31,24 @@ class StageConfig:
         normalization: ``"batch"`` or ``"group"`` (see :func:`facelandmarks.model.build_model`).
         framing: ``"image"``: the whole image is stretched onto the input (the original
             project's behaviour); ``"points"``: a square box around the previous stage's points
-            (or, in training, around the ground truth with random jitter) is cut out.
+            (or, in training, around the ground truth with random jitter) is cut out;
+            ``"face"``: a square face frame, rotated upright, placed by a face detector's box
+            and eye keypoints (or, when tracking video, by the previous frame's landmarks):
+            see ``face_scale`` and :mod:`facelandmarks.framing`.
         box_margin: for ``"points"`` framing, fraction of the points' extent added on each side.
-        box_jitter: for ``"points"`` framing in training: standard deviation of the random box
-            centre shift and log-scale change, as fractions of the box size, that simulate the
-            previous stage's errors.
+        box_jitter: for ``"points"`` and ``"face"`` framing in training: standard deviation of
+            the random frame centre shift and log-scale change, as fractions of the frame size,
+            that simulate the previous stage's (or the detector's) errors.
+        angle_jitter: for ``"face"`` framing in training: standard deviation of the random
+            roll of the frame, in degrees (the detector's eye keypoints are not exact).
+        face_scale: for ``"face"`` framing: side of the square frame over the side of the face
+            detector's box (``sqrt(w * h)``).
+        face_offset: for ``"face"`` framing: ``(dx, dy)`` shift of the frame centre from the
+            box centre, in box sides, along the upright face's axes (``dy > 0``: towards the
+            chin).
+        head: the landmark head on the backbone: ``"gap"`` (global average pooling + dense,
+            the original's) or ``"spatial"`` (a 1x1 convolution, then dense over every cell of
+            the last feature map, which keeps where features are).
         pixel_offset: coordinate convention of the head (0.5 = pixel centres, ours; 0.0 = the
             2019 project's ``x / W``).
         bn_epsilon: BatchNormalization epsilon override (the 2019 weights need 1e-3).
@@ -58,13 +72,25 @@ class StageConfig:
     bn_epsilon: float | None = None
     test_time_flip: bool = False
     color: str = "rgb"
+    angle_jitter: float = 0.0
+    face_scale: float = 1.5
+    face_offset: tuple[float, float] = (0.0, 0.0)
+    head: str = "gap"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
+        object.__setattr__(self, "face_offset", tuple(float(v) for v in self.face_offset))
         if self.framing not in FRAMINGS:
             raise ValueError(f"framing must be one of {FRAMINGS}. Received: {self.framing!r}")
         if self.color not in COLORS:
             raise ValueError(f"color must be one of {COLORS}. Received: {self.color!r}")
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}. Received: head={self.head!r}")
+        if not (self.face_scale > 0 and len(self.face_offset) == 2):
+            raise ValueError(
+                "face_scale must be > 0 and face_offset a pair (dx, dy). "
+                f"Received: face_scale={self.face_scale!r}, face_offset={self.face_offset!r}"
+            )
 
     @property
     def out_size(self) -> tuple[int, int]:
@@ -74,17 +100,28 @@ class StageConfig:
 
 @dataclass(frozen=True)
 class DetectorConfig:
-    """A whole detector: its stages, point scheme and training loss.
+    """A whole detector: its stages, point schemes and training loss.
 
     Attributes:
-        stages: the regression stages, coarse to fine; the first frames the whole image.
-        num_points: landmarks per face ``P``.
-        point_scheme: a name for the scheme (``"muct76"``).
+        stages: the regression stages, coarse to fine; the first frames the whole image
+            (``"image"``) or a face (``"face"``).
+        num_points: landmarks per face ``P`` of the default (first) head.
+        point_scheme: the default head's scheme name (``"muct76"``).
         loss: ``"euclidean"`` (the original's) or ``"wing"``.
         description: free text, shown in ``repr`` and model cards.
-        mirror: the left-right point permutation of the scheme (index ``i`` of a mirrored
-            face = index ``mirror[i]`` of the original), used by flip augmentation and
-            test-time flips; defaults to MUCT's for ``num_points=76``, else ``None``.
+        mirror: the left-right point permutation over *all* heads' points side by side (index
+            ``i`` of a mirrored face = index ``mirror[i]`` of the original), used by flip
+            augmentation and test-time flips; defaults to the registered schemes' (MUCT's for
+            one 76-point head), else ``None``.
+        heads: ``((scheme name, point count), ...)``: the model predicts every head's points
+            side by side, ``(x0, y0, x1, y1, ...)`` head after head. Default: one head,
+            ``((point_scheme, num_points),)``. ``point_scheme``/``num_points`` always name the
+            first head.
+        roi_from_points: for ``"face"`` framing: per scheme, ``(scale, dx, dy)`` that place a
+            face frame from that scheme's landmarks as the face detector would place it (see
+            :func:`facelandmarks.framing.roi_from_points`); used to track video and calibrated
+            on the training data.
+        face_detector: the face detector whose boxes the ``"face"`` stage was trained on.
     """
 
     stages: tuple[StageConfig, ...] = field(default_factory=lambda: (StageConfig(),))
@@ -93,25 +130,67 @@ class DetectorConfig:
     loss: str = "euclidean"
     description: str = ""
     mirror: tuple[int, ...] | None = None
+    heads: tuple[tuple[str, int], ...] = ()
+    roi_from_points: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    face_detector: str = ""
 
     def __post_init__(self) -> None:
         stages = tuple(self.stages)
         if not stages:
             raise ValueError("A detector needs at least one stage.")
-        if stages[0].framing != "image":
-            raise ValueError("The first stage must use framing='image' (no earlier points).")
+        if stages[0].framing not in ("image", "face"):
+            raise ValueError(
+                "The first stage must use framing='image' or 'face' (no earlier points). "
+                f"Received: framing={stages[0].framing!r}"
+            )
         object.__setattr__(self, "stages", stages)
-        mirror = self.mirror
-        if mirror is None and self.num_points == NUM_POINTS:
-            mirror = MIRROR_PERMUTATION
+        heads = tuple((str(n), int(k)) for n, k in self.heads) or (
+            (self.point_scheme, int(self.num_points)),
+        )
+        if len({n for n, _ in heads}) != len(heads) or any(k < 1 for _, k in heads):
+            raise ValueError(f"heads must have distinct names and counts >= 1. Received: {heads}")
+        object.__setattr__(self, "heads", heads)
+        object.__setattr__(self, "point_scheme", heads[0][0])
+        object.__setattr__(self, "num_points", heads[0][1])
+        object.__setattr__(
+            self,
+            "roi_from_points",
+            {str(k): tuple(float(x) for x in v) for k, v in dict(self.roi_from_points).items()},
+        )
+        mirror = self.mirror if self.mirror is not None else _default_mirror(heads)
         if mirror is not None:
             mirror = tuple(int(i) for i in mirror)
-            if sorted(mirror) != list(range(self.num_points)):
+            if sorted(mirror) != list(range(self.total_points)):
                 raise ValueError(
-                    f"mirror must be a permutation of 0..{self.num_points - 1}. "
+                    f"mirror must be a permutation of 0..{self.total_points - 1}. "
                     f"Received: {mirror!r}"
                 )
         object.__setattr__(self, "mirror", mirror)
+
+    @property
+    def total_points(self) -> int:
+        """Points of all heads together (the model's output is ``2 * total_points`` wide)."""
+        return sum(k for _, k in self.heads)
+
+    @property
+    def scheme_names(self) -> tuple[str, ...]:
+        """The heads' scheme names, in output order."""
+        return tuple(n for n, _ in self.heads)
+
+    def head_slice(self, scheme: str) -> slice:
+        """The points of ``scheme``'s head within all heads' points.
+
+        Raises:
+            ValueError: the detector has no head for ``scheme``.
+        """
+        start = 0
+        for name, k in self.heads:
+            if name == scheme:
+                return slice(start, start + k)
+            start += k
+        raise ValueError(
+            f"this detector predicts {list(self.scheme_names)}. Received: scheme={scheme!r}"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -126,6 +205,23 @@ class DetectorConfig:
             # Files written by a newer version may carry fields this one does not know.
             logger.warning("DetectorConfig: ignoring unknown fields %s", unknown)
         return cls(stages=stages, **{k: v for k, v in data.items() if k in known})
+
+
+def _default_mirror(heads: tuple[tuple[str, int], ...]) -> tuple[int, ...] | None:
+    """The registered schemes' mirror permutations, head after head; None if one is unknown."""
+    from facelandmarks.schemes import get_scheme
+
+    out: list[int] = []
+    for name, k in heads:
+        try:
+            scheme = get_scheme(name)
+        except ValueError:
+            return None
+        if scheme.num_points != k or scheme.mirror is None:
+            return None
+        base = len(out)
+        out.extend(base + i for i in scheme.mirror)
+    return tuple(out)
 
 
 LEGACY_2019_STAGE = StageConfig(

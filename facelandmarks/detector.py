@@ -199,7 +199,7 @@ class LandmarkDetector:
                 )
             self.config = config
             self.models = [
-                _build_stage(s, config.num_points, f"stage{i}", backbone_weights)
+                _build_stage(s, config, f"stage{i}", backbone_weights)
                 for i, s in enumerate(config.stages)
             ]
             self._untrained = set(range(len(self.models)))
@@ -867,7 +867,7 @@ class LandmarkDetector:
         # Fresh copies without optimizer state (training state would triple the file size).
         stages = []
         for i, (stage, m) in enumerate(zip(self.config.stages, self.models, strict=True)):
-            copy = _build_stage(stage, self.num_points, f"stage{i}")
+            copy = _build_stage(stage, self.config, f"stage{i}")
             copy.set_weights(m.get_weights())
             stages.append(copy)
         inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(stages)]
@@ -932,19 +932,11 @@ def _load_file(path: Path) -> tuple[DetectorConfig, list[keras.Model]]:
 
 
 def _build_stage(
-    stage: StageConfig, num_points: int, name: str, backbone_weights: str | None = None
+    stage: StageConfig, config: DetectorConfig, name: str, backbone_weights: str | None = None
 ) -> keras.Model:
-    return build_model(
-        backbone=stage.backbone,
-        input_size=stage.input_size,
-        num_points=num_points,
-        backbone_weights=backbone_weights,
-        preprocessing=stage.preprocessing,
-        normalization=stage.normalization,
-        bn_epsilon=stage.bn_epsilon,
-        name=name,
-        color=stage.color,
-    )
+    from facelandmarks.model import build_stage
+
+    return build_stage(stage, config, name, backbone_weights)
 
 
 def _is_positive_int(value: Any) -> bool:

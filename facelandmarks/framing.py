@@ -95,8 +95,9 @@ def points_box(xy: Any, margin: float, aspect: float | None, xp: Any = np) -> An
     aspect`` about its centre; at least 2 pixels a side. No validation: see
     :func:`box_from_points`."""
     ok = xp.all(xp.isfinite(xy), axis=-1, keepdims=True)
-    lo = xp.min(xp.where(ok, xy, np.inf), axis=0) + 0.5
-    hi = xp.max(xp.where(ok, xy, -np.inf), axis=0) + 0.5
+    inf = xp.asarray(np.inf, dtype=xy.dtype)
+    lo = xp.min(xp.where(ok, xy, inf), axis=0) + 0.5
+    hi = xp.max(xp.where(ok, xy, -inf), axis=0) + 0.5
     center = (lo + hi) / 2
     half = xp.maximum((hi - lo) / 2 * (1 + 2 * margin), 1.0)
     hw, hh = half[0], half[1]

@@ -83,23 +83,90 @@ class MaskedWingLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         true, pred, maskf = _mask_and_clean(y_true, y_pred)
         dist = ops.sqrt(ops.sum(ops.square(true - pred), axis=-1) + 1e-12)
-        w, eps = self.width, self.curvature
-        c = w - w * ops.log(1.0 + w / eps)
-        wing = ops.where(dist < w, w * ops.log(1.0 + dist / eps), dist - c)
-        return _masked_mean_per_image(wing, maskf)
+        return _masked_mean_per_image(_wing(dist, self.width, self.curvature), maskf)
 
     def get_config(self):
         return {**super().get_config(), "width": self.width, "curvature": self.curvature}
 
 
-def get_loss(name: str):
-    """Loss by name: ``"euclidean"`` (the original's, default) or ``"wing"``.
+def _wing(dist, width: float, curvature: float):
+    c = width - width * ops.log(1.0 + width / curvature)
+    return ops.where(dist < width, width * ops.log(1.0 + dist / curvature), dist - c)
+
+
+@keras.saving.register_keras_serializable(package="facelandmarks")
+class MultiHeadLoss(keras.losses.Loss):
+    """The masked loss of a model with several heads (point schemes) side by side.
+
+    For each head: per image, the mean over that head's available points of the per-point
+    loss (Euclidean distance, or wing of it); then the mean over the images that have at least
+    one available point in that head (an image annotated in another scheme says nothing about
+    this head and does not dilute it). The heads' losses are summed with ``weights``.
+
+    Args:
+        head_sizes: points per head, in output order (the model outputs ``2 * sum`` values).
+        kind: ``"euclidean"`` or ``"wing"``.
+        weights: one weight per head (default 1 each).
+    """
+
+    def __init__(
+        self,
+        head_sizes,
+        kind: str = "euclidean",
+        weights=None,
+        name: str = "multi_head",
+        **kwargs,
+    ):
+        super().__init__(name=name, **kwargs)
+        self.head_sizes = [int(k) for k in head_sizes]
+        if kind not in ("euclidean", "wing"):
+            raise ValueError(f"kind must be 'euclidean' or 'wing'. Received: kind={kind!r}")
+        self.kind = kind
+        self.head_weights = (
+            [1.0] * len(self.head_sizes) if weights is None else [float(w) for w in weights]
+        )
+        if len(self.head_weights) != len(self.head_sizes) or not self.head_sizes:
+            raise ValueError(
+                f"weights must have one entry per head ({len(self.head_sizes)}). "
+                f"Received: {weights!r}"
+            )
+
+    def call(self, y_true, y_pred):
+        true, pred, maskf = _mask_and_clean(y_true, y_pred)
+        dist = ops.sqrt(ops.sum(ops.square(true - pred), axis=-1) + 1e-12)
+        if self.kind == "wing":
+            dist = _wing(dist, 0.04, 0.008)
+        total = ops.zeros((), dtype=dist.dtype)
+        start = 0
+        for k, w in zip(self.head_sizes, self.head_weights, strict=True):
+            d, m = dist[:, start : start + k], maskf[:, start : start + k]
+            count = ops.sum(m, axis=-1)
+            per_image = ops.sum(d * m, axis=-1) / ops.maximum(count, 1.0)
+            labelled = ops.sum(ops.cast(count > 0, dist.dtype))
+            total = total + w * ops.sum(per_image) / ops.maximum(labelled, 1.0)
+            start += k
+        return total
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "head_sizes": self.head_sizes,
+            "kind": self.kind,
+            "weights": self.head_weights,
+        }
+
+
+def get_loss(name: str, head_sizes=None):
+    """Loss by name: ``"euclidean"`` (the original's, default) or ``"wing"``; with several
+    ``head_sizes``, the :class:`MultiHeadLoss` of that kind.
 
     Raises:
         ValueError: for an unknown name.
     """
+    if name not in ("euclidean", "wing"):
+        raise ValueError(f"loss must be 'euclidean' or 'wing'. Received: loss={name!r}")
+    if head_sizes is not None and len(head_sizes) > 1:
+        return MultiHeadLoss(head_sizes, kind=name)
     if name == "euclidean":
         return masked_euclidean
-    if name == "wing":
-        return MaskedWingLoss()
-    raise ValueError(f"loss must be 'euclidean' or 'wing'. Received: loss={name!r}")
+    return MaskedWingLoss()

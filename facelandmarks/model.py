@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import keras
@@ -130,6 +131,7 @@ def build_model(
     mean_shape: np.ndarray | None = None,
     name: str | None = None,
     color: str = "rgb",
+    head: str = "gap",
 ) -> keras.Model:
     """Build the landmark regression model.
 
@@ -150,6 +152,10 @@ def build_model(
         name: model name (default ``"facelandmarks_<backbone>"``).
         color: ``"rgb"`` or ``"gray"`` (a :class:`Grayscale` layer first: the model sees luma
             only).
+        head: ``"gap"`` (global average pooling, then the dense layer: the original's) or
+            ``"spatial"`` (the pooled features side by side with a 1x1 convolution of the last
+            feature map to 64 channels, flattened, so the dense layer also sees *where* each
+            feature is; global pooling throws that away).
 
     Returns:
         A ``keras.Model`` mapping float32 ``(B, H, W, 3)`` RGB pixels in ``[0, 255]`` to
@@ -161,6 +167,7 @@ def build_model(
     _check_choice("backbone", backbone, BACKBONES)
     _check_choice("normalization", normalization, NORMALIZATIONS)
     _check_choice("color", color, ("rgb", "gray"))
+    _check_choice("head", head, ("gap", "spatial"))
     info = BACKBONES[backbone]
     preprocessing = preprocessing or info.default_preprocessing
     _check_choice("preprocessing", preprocessing, PREPROCESSING)
@@ -196,8 +203,12 @@ def build_model(
         x = keras.layers.Rescaling(1.0 / 255.0, name="scale_01")(x)
     elif backbone == "resnet50":
         x = CaffePreprocess(name="caffe_preprocess")(x)
-    x = base(x)
-    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    features = base(x)
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(features)
+    if head == "spatial":
+        cells = keras.layers.Conv2D(64, 1, activation="relu", name="spatial_reduce")(features)
+        cells = keras.layers.Flatten(name="spatial_flatten")(cells)
+        x = keras.layers.Concatenate(name="spatial_concat")([x, cells])
     bias = "zeros"
     if mean_shape is not None:
         ms = np.clip(np.asarray(mean_shape, dtype=np.float64).reshape(-1), 1e-3, 1 - 1e-3)
@@ -210,3 +221,22 @@ def build_model(
         2 * num_points, activation="sigmoid", bias_initializer=bias, name="landmarks"
     )(x)
     return keras.Model(inputs, outputs, name=name or f"facelandmarks_{backbone}")
+
+
+def build_stage(
+    stage: Any, config: Any, name: str, backbone_weights: str | None = None
+) -> keras.Model:
+    """The Keras model of one stage of a detector (``StageConfig`` in ``DetectorConfig``): all
+    the detector's heads side by side, ``2 * config.total_points`` outputs."""
+    return build_model(
+        backbone=stage.backbone,
+        input_size=stage.input_size,
+        num_points=config.total_points,
+        backbone_weights=backbone_weights,
+        preprocessing=stage.preprocessing,
+        normalization=stage.normalization,
+        bn_epsilon=stage.bn_epsilon,
+        name=name,
+        color=stage.color,
+        head=stage.head,
+    )

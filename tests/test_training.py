@@ -17,9 +17,12 @@ FLIP_ONLY = Augmentation(
 )
 
 
-def _run(fn, image, points, seed=(1, 2)):
+def _run(fn, image, points, seed=(1, 2), roi=None):
     crop, target = fn(
-        tf.constant(image), tf.constant(points, tf.float32), tf.constant(seed, tf.int64)
+        tf.constant(image),
+        tf.constant(points, tf.float32),
+        tf.constant(seed, tf.int64),
+        None if roi is None else tf.constant(roi, tf.float32),
     )
     return crop.numpy(), target.numpy().reshape(-1, 2)
 
@@ -67,7 +70,7 @@ def test_unavailable_points_stay_unavailable_and_outside_points_are_dropped(rng)
         assert np.isnan(xyn).any(axis=1).sum() >= 3
 
 
-@pytest.mark.parametrize("framing", ["image", "points"])
+@pytest.mark.parametrize("framing", ["image", "points", "face"])
 def test_points_move_with_pixels(framing):
     """Draw a bright dot at one landmark; after a random rotation/scale/shift/flip the brightest
     pixel of the model input sits where the target says that landmark is."""
@@ -75,12 +78,15 @@ def test_points_move_with_pixels(framing):
     base = np.full((76, 2), np.nan, np.float32)
     base[:, 0] = np.linspace(40, 120, 76)
     base[:, 1] = np.linspace(60, 150, 76)
-    stage = StageConfig(backbone="mobilenetv3small", input_size=(96, 80), framing=framing)
+    stage = StageConfig(
+        backbone="mobilenetv3small", input_size=(96, 80), framing=framing, angle_jitter=10.0
+    )
     aug = Augmentation(rotation=20, scale=0.15, shift=0.05, brightness=0, contrast=0, saturation=0)
     fn = make_example_fn(stage, augment=aug, mirror=MIRROR_PERMUTATION, jitter=True)
+    roi = (85.0, 100.0, 150.0, 0.4) if framing == "face" else None  # a rolled face frame
     for k, s in [(30, 0), (50, 1), (10, 2), (70, 3)]:
         img = _dot_image(base[[k]], w, h)
-        crop, xyn = _run(fn, img, base, seed=(s, 11))
+        crop, xyn = _run(fn, img, base, seed=(s, 11), roi=roi)
         # the dot carries label k, or its mirror partner if the sample was flipped
         cand = [k, MIRROR_PERMUTATION[k]]
         brightest = np.unravel_index(np.argmax(crop[..., 0]), crop.shape[:2])
@@ -105,22 +111,26 @@ def _noise_dataset(folder):
 
 
 def test_pipeline_is_deterministic_for_a_seed(tmp_path):
+    """What "deterministic" promises (docs/training.md): for a seed, the same order, the same
+    random draws and so the same targets; the pixels equal to float rounding (multi-threaded
+    kernels may sum in another order: up to 1.5e-5 of 255 was seen), not bit for bit."""
     from facelandmarks.training import make_tf_dataset
 
     ds = _noise_dataset(tmp_path)
     stage = StageConfig(backbone="mobilenetv3small", input_size=(32, 32))
+    aug = Augmentation(blur=0.5, noise=0.5, occlusion=0.5, background=0.5, lowres=0.5)
 
     def first_batch(seed):
-        d = make_tf_dataset(
-            ds, stage, batch_size=6, training=True, augment=Augmentation(), seed=seed
-        )
+        d = make_tf_dataset(ds, stage, batch_size=6, training=True, augment=aug, seed=seed)
         x, y = next(iter(d))
         return x.numpy(), y.numpy()
 
     a, b, c = first_batch(0), first_batch(0), first_batch(1)
-    np.testing.assert_array_equal(a[0], b[0])
-    np.testing.assert_array_equal(a[1], b[1])
-    assert not np.array_equal(a[0], c[0])
+    np.testing.assert_allclose(a[0], b[0], rtol=0, atol=1e-3)
+    np.testing.assert_allclose(a[1], b[1], rtol=0, atol=1e-5)
+    np.testing.assert_array_equal(np.isnan(a[1]), np.isnan(b[1]))
+    # another seed: other draws (not a rounding difference)
+    assert np.abs(a[0] - c[0]).max() > 10
 
 
 def _script(tmp_path, mode, **env):

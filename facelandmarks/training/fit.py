@@ -1,0 +1,424 @@
+"""The fit loop of one stage: optimizer, checkpoints that survive a kill, validation NME.
+
+:func:`fit_stage` trains one Keras model on a ``tf.data`` pipeline. With a checkpoint folder it
+keeps, after every epoch, the weights with the optimizer state and a small JSON state (epochs
+done, best score and its epoch, early-stopping count), each written to a temporary file and
+renamed into place, so a process killed at any instant leaves a run that resumes where the last
+finished epoch left it, with the same best epoch as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import math
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
+STATE_FILE = "state.json"
+
+
+# --------------------------------------------------------------------------- validation NME
+@dataclass(frozen=True)
+class HeadSpec:
+    """Where one point scheme's head sits in the model output, and its normalising points."""
+
+    name: str
+    points: slice
+    eye_corners: tuple[int, int]  # head-local indices of the outer eye corners
+
+
+class FrameNME(keras.callbacks.Callback):
+    """Adds inference-mode NME on validation sets to the epoch logs.
+
+    Errors are measured in the model's crop (frame-normalised coordinates scaled to crop pixels):
+    the frames of a face stage are similarities of the image, so the ratio error / eye distance
+    is the same as in the original image's pixels. For a stage framed by the previous stage's
+    points the validation frames come from the ground truth (no jitter), so it scores the stage
+    alone.
+
+    Logs ``val_nme_<set>_<scheme>`` for every set and head with labelled faces, and
+    ``val_nme``: the mean over each set's own scheme (``native``).
+
+    Args:
+        sets: ``[(label, dataset)]``: validation pipelines yielding ``(crops, targets)``.
+        heads: the model's heads.
+        crop_size: ``(width, height)`` of the model input.
+        native: label -> the scheme the set is annotated in.
+    """
+
+    def __init__(
+        self,
+        sets: Sequence[tuple[str, Any]],
+        heads: Sequence[HeadSpec],
+        crop_size: tuple[int, int],
+        native: dict[str, str],
+    ) -> None:
+        super().__init__()
+        self.sets = list(sets)
+        self.heads = list(heads)
+        self.scale = np.asarray(crop_size, np.float64)
+        self.native = dict(native)
+
+    def scores(self) -> dict[str, float]:
+        """``{"val_nme_<set>_<scheme>": nme, ..., "val_nme": mean of native ones}``."""
+        out: dict[str, float] = {}
+        native = []
+        for label, ds in self.sets:
+            preds, trues = [], []
+            for x, y in ds:
+                preds.append(np.asarray(self.model(x, training=False), np.float64))
+                trues.append(np.asarray(y, np.float64))
+            pred = np.concatenate(preds).reshape(-1, preds[0].shape[1] // 2, 2) * self.scale
+            true = np.concatenate(trues).reshape(pred.shape) * self.scale
+            for head in self.heads:
+                nme = frame_nme(pred[:, head.points], true[:, head.points], head.eye_corners)
+                if nme is not None:
+                    key = f"val_nme_{label}_{head.name}"
+                    out[key] = nme
+                    if self.native.get(label) == head.name:
+                        native.append(nme)
+        if native:
+            out["val_nme"] = float(np.mean(native))
+        return out
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        scores = self.scores()
+        if logs is not None:
+            logs.update(scores)
+        logger.info("epoch %d: %s", epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in scores.items()))
+
+
+def frame_nme(pred: np.ndarray, true: np.ndarray, eye_corners: tuple[int, int]) -> float | None:
+    """Mean over faces of (mean point error / outer-eye-corner distance), faces whose two eye
+    corners and at least one other point are labelled; ``None`` when there are none."""
+    a, b = eye_corners
+    iod = np.linalg.norm(true[:, a] - true[:, b], axis=-1)
+    err = np.linalg.norm(pred - true, axis=-1)
+    ok = np.isfinite(err)
+    count = ok.sum(axis=1)
+    use = np.isfinite(iod) & (iod > 0) & (count > 0)
+    if not use.any():
+        return None
+    per_face = np.where(ok, err, 0.0).sum(axis=1)[use] / count[use] / iod[use]
+    return float(per_face.mean())
+
+
+# --------------------------------------------------------------------------- checkpoints
+class RunCheckpoint(keras.callbacks.Callback):
+    """Per-epoch checkpoint of one stage that a kill cannot corrupt (see the module docstring).
+
+    Files in ``directory``: ``epoch-NNNN.weights.h5`` (the last finished epoch: weights and
+    optimizer state), ``state.json`` (which file that is, epochs done, best value/epoch,
+    early-stopping wait), ``best.weights.h5`` (weights of the best epoch so far).
+
+    Args:
+        directory: the stage's checkpoint folder.
+        monitor: the log value to minimise (``val_nme``, ``val_loss`` or ``loss``).
+        patience: early stopping after this many epochs without a new best, or ``None``.
+    """
+
+    def __init__(self, directory: Path, monitor: str, patience: int | None = None) -> None:
+        super().__init__()
+        self.directory = Path(directory)
+        self.monitor = monitor
+        self.patience = patience
+        self.state: dict[str, Any] = {
+            "epochs_done": 0,
+            "best": None,
+            "best_epoch": None,
+            "wait": 0,
+            "monitor": monitor,
+            "weights": None,
+        }
+
+    def resume(self, model: keras.Model) -> int:
+        """Load the last finished epoch if there is one; returns the epochs already done.
+
+        Raises:
+            RuntimeError: a state or weights file exists but cannot be read (names the file and
+                says how to start the stage over).
+        """
+        path = self.directory / STATE_FILE
+        if not path.is_file():
+            return 0
+        try:
+            state = json.loads(path.read_text())
+            weights = self.directory / state["weights"]
+            model.load_weights(str(weights))
+        except (OSError, ValueError, KeyError, TypeError) as err:
+            raise RuntimeError(
+                f"cannot resume from the checkpoint in {str(self.directory)!r}: "
+                f"{type(err).__name__}: {err}. Delete that folder to train this stage from the "
+                "start."
+            ) from err
+        if state.get("monitor") != self.monitor:
+            logger.warning(
+                "checkpoint monitored %r, this run monitors %r: best score reset",
+                state.get("monitor"),
+                self.monitor,
+            )
+            state.update(best=None, best_epoch=None, wait=0, monitor=self.monitor)
+        self.state = state
+        logger.info(
+            "resumed %s after epoch %d (best %s at epoch %s)",
+            self.directory,
+            state["epochs_done"],
+            state["best"],
+            state["best_epoch"],
+        )
+        return int(state["epochs_done"])
+
+    @property
+    def best_path(self) -> Path:
+        return self.directory / "best.weights.h5"
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(float(value)):
+            logger.warning("epoch %d: no finite %r to checkpoint on", epoch + 1, self.monitor)
+            value = None
+        best = self.state["best"]
+        improved = value is not None and (best is None or float(value) < best)
+        if improved:
+            save_weights_atomically(self.model, self.best_path)
+            self.state.update(best=float(value), best_epoch=epoch + 1, wait=0)
+        else:
+            self.state["wait"] = int(self.state["wait"]) + 1
+        name = f"epoch-{epoch + 1:04d}.weights.h5"
+        save_weights_atomically(self.model, self.directory / name)
+        old = self.state["weights"]
+        self.state.update(epochs_done=epoch + 1, weights=name)
+        write_json_atomically(self.directory / STATE_FILE, self.state)
+        if old and old != name:
+            (self.directory / old).unlink(missing_ok=True)
+        if self.patience is not None and self.state["wait"] >= self.patience:
+            logger.info(
+                "early stopping after epoch %d: no new best %s for %d epochs",
+                epoch + 1,
+                self.monitor,
+                self.patience,
+            )
+            self.model.stop_training = True
+
+
+def save_weights_atomically(model: keras.Model, path: Path) -> None:
+    """``model.save_weights`` (with the optimizer state, once compiled) to a temporary file
+    renamed into place, so the file is always either the old or the new one, whole."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name[: -len('.weights.h5')]}.tmp.weights.h5")
+    try:
+        model.save_weights(str(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomically(path: Path, obj: Any) -> None:
+    """Write JSON to a temporary file and rename it into place."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- the loop
+def fit_stage(
+    model: keras.Model,
+    train_ds: Any,
+    *,
+    epochs: int,
+    steps_per_epoch: int,
+    loss: Any,
+    learning_rate: float = 1e-3,
+    lr_schedule: str | None = None,
+    validation: FrameNME | None = None,
+    val_ds: Any = None,
+    checkpoint_dir: str | os.PathLike | None = None,
+    restore_best: bool = True,
+    early_stopping: int | None = None,
+    mixed_precision: str | None = None,
+    scope: Any = None,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    init_head: bool = False,
+    verbose: int = 1,
+) -> keras.callbacks.History | None:
+    """Train one stage's model.
+
+    Args:
+        model: the stage's Keras model (output ``(B, 2P)`` sigmoid).
+        train_ds: training ``tf.data`` pipeline of ``(crops, targets)`` (one epoch per pass).
+        epochs: epochs in all (a resumed run trains the ones not done yet).
+        steps_per_epoch: batches per epoch (for the cosine schedule's length).
+        loss: the Keras loss.
+        learning_rate: Adam's (peak) learning rate.
+        lr_schedule: ``None`` (constant) or ``"cosine"`` (to 0 over all epochs).
+        validation: a :class:`FrameNME` adding ``val_nme`` (watched for the best epoch).
+        val_ds: optional pipeline for ``val_loss``.
+        checkpoint_dir: the stage's checkpoint folder (resumable, see :class:`RunCheckpoint`);
+            ``final.weights.h5`` there marks the stage done (loaded, not trained again).
+        restore_best: end with the best epoch's weights (by ``val_nme``, else ``val_loss``,
+            else ``loss``) instead of the last.
+        early_stopping: stop after this many epochs without a new best, or ``None``.
+        mixed_precision: a Keras dtype policy name (see :func:`resolve_mixed_precision`).
+        scope: a ``tf.distribute`` strategy scope factory (``strategy.scope``) or ``None``.
+        callbacks: more Keras callbacks (after the validation callback: they see ``val_nme``).
+        init_head: start the head's bias at the mean training shape (fresh models).
+        verbose: Keras ``fit`` verbosity.
+
+    Returns:
+        The ``History`` of this call, or ``None`` when the stage was already finished in
+        ``checkpoint_dir`` and only loaded.
+
+    Raises:
+        RuntimeError: an unreadable checkpoint (named, with what to do).
+    """
+    scope = scope or contextlib.nullcontext
+    ckpt = None
+    if checkpoint_dir is not None:
+        directory = Path(checkpoint_dir)
+        directory.mkdir(parents=True, exist_ok=True)
+        final = directory / "final.weights.h5"
+        if final.is_file():
+            model.load_weights(str(final))
+            logger.info("%s already trained in %s: loaded, skipped", model.name, final)
+            return None
+    monitor = "val_nme" if validation is not None else "val_loss" if val_ds is not None else "loss"
+    lr: Any = learning_rate
+    if lr_schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps_per_epoch * epochs)
+    with scope():
+        optimizer = keras.optimizers.Adam(lr)
+        if mixed_precision == "mixed_float16":
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+    done = 0
+    cbs: list[keras.callbacks.Callback] = [c for c in (validation,) if c is not None]
+    cbs += list(callbacks)
+    with dtype_policy(model, mixed_precision):
+        with scope():
+            model.compile(optimizer=optimizer, loss=loss)
+            model.optimizer.build(model.trainable_variables)
+        if checkpoint_dir is not None:
+            ckpt = RunCheckpoint(Path(checkpoint_dir), monitor, early_stopping)
+            done = ckpt.resume(model)
+            cbs.append(ckpt)
+        elif early_stopping is not None:
+            cbs.append(
+                keras.callbacks.EarlyStopping(
+                    monitor=monitor,
+                    mode="min",
+                    patience=early_stopping,
+                    restore_best_weights=restore_best,
+                )
+            )
+        if init_head and done == 0:
+            init_head_to_mean(model, train_ds)
+        history = model.fit(
+            train_ds,
+            validation_data=val_ds,
+            epochs=epochs,
+            initial_epoch=done,
+            callbacks=cbs,
+            verbose=verbose,
+        )
+    if mixed_precision is not None:
+        # float32 again; compile anew so no function traced under the policy is reused
+        with scope():
+            model.compile(optimizer=model.optimizer, loss=loss)
+    if ckpt is not None:
+        if restore_best and ckpt.best_path.is_file():
+            model.load_weights(str(ckpt.best_path))
+            logger.info("%s: restored best epoch %s", model.name, ckpt.state["best_epoch"])
+        save_weights_atomically(model, ckpt.directory / "final.weights.h5")
+    return history
+
+
+# --------------------------------------------------------------------------- precision
+def resolve_mixed_precision(value: bool | str | None) -> str | None:
+    """``fit``'s ``mixed_precision`` argument -> a Keras dtype policy name, or ``None``."""
+    if value is False or value is None:
+        return None
+    if value is True:
+        return "mixed_float16"
+    if value == "auto":
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            logger.info("mixed precision on: %d GPU(s) visible", len(gpus))
+        return "mixed_float16" if gpus else None
+    if value in MIXED_PRECISION_POLICIES:
+        return value
+    raise ValueError(
+        "mixed_precision must be False, True, 'auto' or one of "
+        f"{MIXED_PRECISION_POLICIES}. Received: {value!r}"
+    )
+
+
+@contextlib.contextmanager
+def dtype_policy(model: keras.Model, policy: str | None) -> Iterator[None]:
+    """Train ``model`` under a mixed-precision policy, then put every layer back.
+
+    Every layer computes in the policy's dtype except the output head (the model's last layer),
+    which stays float32 so that the sigmoid outputs and the loss are float32. Weights stay
+    float32 under both mixed policies, so nothing is converted.
+    """
+    if policy is None:
+        yield
+        return
+    layers = list(model._flatten_layers(include_self=True, recursive=True))
+    head = model.layers[-1]
+    saved = [(layer, layer.dtype_policy) for layer in layers]
+    logger.info("training %s with the %s policy (head in float32)", model.name, policy)
+    try:
+        for layer in layers:
+            if layer is not head:
+                layer.dtype_policy = policy
+        yield
+    finally:
+        for layer, old in saved:
+            layer.dtype_policy = old
+
+
+def init_head_to_mean(model: keras.Model, train_ds: Any, batches: int = 4) -> None:
+    """Start a fresh head at the mean training shape: bias = logit(mean normalised target).
+
+    Without this the sigmoid head starts at the frame centre (0.5, 0.5) for every point and
+    spends the first epochs (and saturating gradients) getting to the mean shape.
+    """
+    targets = [np.asarray(t) for _, t in train_ds.take(batches)]
+    with np.errstate(invalid="ignore"), _quiet():
+        mean = np.nanmean(np.concatenate(targets), axis=0)
+    mean = np.where(np.isfinite(mean), mean, 0.5).clip(1e-3, 1 - 1e-3)
+    dense = model.get_layer("landmarks")
+    kernel, _ = dense.get_weights()
+    dense.set_weights([kernel, np.log(mean / (1 - mean)).astype(np.float32)])
+    logger.info("head bias set to the mean shape of %d training batches", len(targets))
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        yield
