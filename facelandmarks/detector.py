@@ -29,7 +29,7 @@ from facelandmarks.config import LEGACY_2019_STAGE, DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.imageops import render_numpy
 from facelandmarks.losses import get_loss
-from facelandmarks.model import BACKBONES, build_model
+from facelandmarks.model import BACKBONES
 from facelandmarks.points import NUM_POINTS
 from facelandmarks.scaling import Framing, box_from_points
 
