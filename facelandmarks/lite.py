@@ -7,8 +7,9 @@ is installed, and from TensorFlow (seconds to import) only when it is not.
 :class:`LiteModel` wraps one flatbuffer: it checks the input, runs batches of any size and returns
 the outputs in the model's own, stable order (:attr:`LiteModel.output_names`).
 
-Batches (measured 2026-12-02 on the project's 2-core CPU, LiteRT 2.3, medians, ms per image; the
-shipped crop stage ``muct-mnv3s-2stage.stage0.tflite``, dynamic batch, 128x96 input):
+Batches (measured 2026-12-02 on the project's 2-core CPU, LiteRT 2.3, medians, ms per image,
+``benchmarks/lite_batching.py``; the shipped crop stage ``muct-mnv3s-2stage.stage0.tflite``,
+dynamic batch, 128x96 input, machine otherwise idle):
 
 =============  ======================  ===========================
 threads        one invoke per image    one invoke, resized to B
@@ -18,18 +19,23 @@ threads        one invoke per image    one invoke, resized to B
 =============  ======================  ===========================
 
 so a model whose batch dimension is dynamic (``shape_signature[0] == -1``) is resized to the
-batch and invoked once. ``resize_tensor_input`` + ``allocate_tensors`` costs about 0.06 ms and the
-first invoke after it is no slower than the next, so only the current size is kept (a new size
-resizes again) rather than one interpreter per size. Models converted with a fixed batch of 1
-(MediaPipe's BlazeFace) often bake that 1 into reshapes: resized, BlazeFace short range returns
-``(1, B * 896, 16)`` with the anchors of all images grouped per feature map, not ``(B, 896,
-16)``, and batching it gains nothing anyway (0.52-0.59 vs 0.52-1.22 ms per image at 2 threads).
-Such models run one invoke per image.
+batch and invoked once (never slower; up to 2.9x faster with 2 threads). ``resize_tensor_input``
++ ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is no slower than the
+next, so only the current size is kept (a new size resizes again) rather than one interpreter
+per size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often bake that 1
+into reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with the anchors
+of all images grouped per feature map, and batching it gains nothing anyway (0.52-1.22 vs
+0.59-0.91 ms per image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke
+per image, as does any model whose resized outputs do not come out batch-first.
 
-Threads (same machine, batch 1, median ms per invoke, 1 / 2 threads): BlazeFace short range
-0.91 / 0.53, full range 2.69 / 1.39, the crop stage 1.87 / 1.88. Two threads are never slower for
-these small models and halve the detectors' time, while more threads than that only add
-synchronisation for models this size: the default is ``min(2, available CPUs)``.
+Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Raw invokes on an idle machine, batch
+1, 1 / 2 threads: BlazeFace short range 0.91 / 0.53 ms, full range 2.69 / 1.39, the crop stage
+1.87 / 1.88. But a whole ``BlazeFaceDetector.detect`` (letterbox, invoke, decode) on a 512 px
+photo took 1.1-1.9 ms with 1 thread and 1.0-1.4 with 2 for short range (the default detector's
+path; full range 3.1-4.7 / 2.2-4.3), and whenever another process used the second core (a
+training run, a test suite) 2 threads were up to 2x slower (short range 1.8 vs 2.7 ms, the crop
+stage 1.38 vs 2.80 ms). One thread is never far from the best and never pathological; pass
+``num_threads=2`` on an idle machine for full range or batched crops.
 """
 
 from __future__ import annotations
@@ -49,8 +55,9 @@ __all__ = ["DEFAULT_NUM_THREADS", "LiteModel", "default_num_threads", "interpret
 
 LITERT_INSTALL_HINT = "pip install ai-edge-litert"
 
-DEFAULT_NUM_THREADS = 2
-"""Interpreter threads used when ``num_threads=None`` (capped by the CPUs available)."""
+DEFAULT_NUM_THREADS = 1
+"""Interpreter threads used when ``num_threads=None`` (capped by the CPUs available; see the
+module notes for the measurements behind 1)."""
 
 
 def interpreter_class() -> type:
@@ -141,7 +148,7 @@ class LiteModel:
     Args:
         model: the flatbuffer (``bytes``) or the path of a ``.tflite`` file.
         num_threads: interpreter threads, or ``None`` (default) for :func:`default_num_threads`
-            (2 on a machine with 2 or more CPUs; see the module notes for the measurements).
+            (1; see the module notes for the measurements).
 
     Attributes:
         source: the path the model came from, or ``"<N bytes>"``.

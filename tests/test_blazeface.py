@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -60,6 +63,23 @@ def test_shipped_files_match_their_hashes_and_are_package_data() -> None:
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text())
     patterns = pyproject["tool"]["setuptools"]["package-data"]["facelandmarks"]
     assert {"models/*.tflite", "models/LICENSE-*.txt"} <= set(patterns)
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ai_edge_litert") is None, reason="ai-edge-litert is not installed"
+)
+def test_detection_does_not_import_tensorflow() -> None:
+    code = (
+        "import sys\n"
+        "from facelandmarks.detection import get_face_detector\n"
+        "from facelandmarks.io import load_image\n"
+        "faces = get_face_detector('blazeface').detect(load_image('examples/astronaut.png'))\n"
+        "print(len(faces), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == ["1", "False", "False"]
 
 
 @pytest.mark.parametrize("model", ["short", "full", "auto"])
