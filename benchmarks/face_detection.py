@@ -352,7 +352,7 @@ def main() -> None:
     ap.add_argument("--n-muct", type=int, default=300, help="evenly spaced photos (0 = all)")
     ap.add_argument("--others", action="store_true", help="add MTCNN and Haar if installed")
     ap.add_argument("--threads", default="", help="e.g. 1,2 (default: the library's default)")
-    ap.add_argument("--thresholds", default="0.5,0.6,0.7,0.8")
+    ap.add_argument("--thresholds", default="0.6,0.7,0.8")
     ap.add_argument("--no-negatives", action="store_true")
     ap.add_argument("--no-small", action="store_true")
     ap.add_argument("--rotated", action="store_true", help="also photos turned 90 and 180 deg")

@@ -8,7 +8,8 @@ TensorFlow), everything else in NumPy (the SSD geometry in :mod:`facelandmarks.s
 * ``"short"``: short range, 128x128 input, 896 anchors; faces that fill a good part of the
   photo (selfies, portraits, cropped datasets).
 * ``"full"``: full range (sparse), 192x192 input, 2304 anchors; also small, distant faces.
-* ``"auto"``: short range, then full range only when short range finds nothing.
+* ``"auto"``: short range, then full range only when short range finds nothing (keeping only
+  faces too small for short range: wider ones were mostly false boxes).
 
 How a photo becomes faces: the image is letterboxed (aspect kept, padded with black) to the
 model's square input, RGB scaled to [-1, 1]; the model returns, per SSD anchor, 16 numbers (box
@@ -83,11 +84,20 @@ _VARIANTS = {
 _MODES = {"auto": ("short", "full"), "short": ("short",), "full": ("full",)}
 
 
+# In "auto", full range runs only after short range found nothing, to find faces too small for
+# short range: it keeps faces narrower than this fraction of the photo's longest side. Short
+# range finds 99-100 % of wild faces from 0.17-0.20 of the side up, the true faces full range
+# found after short range failed were at most 0.18 wide (99 % below 0.13), while 38 of its 60
+# boxes on 900 MUCT photos with the face greyed out were wider (benchmarks/face_detection.py).
+_AUTO_FULL_MAX_WIDTH = 0.2
+
+
 class _Stage(NamedTuple):
     variant: _Variant
     lite: LiteModel
     anchors: np.ndarray
     min_score: float
+    max_width: float  # keep faces narrower than this, in input widths (= the longest side)
 
 
 @functools.cache
@@ -124,28 +134,33 @@ def _is_fraction(value: object) -> bool:
 class BlazeFaceDetector:
     """Face detector on MediaPipe's BlazeFace models (shipped; needs only a TFLite interpreter).
 
-    Measured on the project's 2-core CPU (``benchmarks/face_detection.py``, default settings):
+    Measured on the project's 2-core CPU (``benchmarks/face_detection.py``, default settings,
+    1 thread; face found = a box centred inside the annotated points' box):
 
-    ========  =========  ========  ===========  ==============  ==========  ============
-    model     wild       MUCT      small faces  ms, 512 px      eye error   MUCT, face
-              (2,012)    (3,005)   (48-96 px)   wild photo      med / p90   greyed out
-    ========  =========  ========  ===========  ==============  ==========  ============
-    short     100 %      100 %     8 %          1.7-2.9         0.054/0.11  boxes on 2 %
-    full      99.1 %     99.97 %   84 %         3.5-4.7         0.055/0.12  boxes on 5 %
-    auto      100 %      100 %     82 %         1.7-3.0         0.054/0.11  boxes on 7 %
-    ========  =========  ========  ===========  ==============  ==========  ============
+    =====  =======  ========  =========  =========  ==========  =========  ==============
+    model  wild     MUCT      faces 10 % faces 5-9  ms per      eye error  faceless MUCT:
+           (2,012)  (3,005)   of side    % of side  512 px      med / p90  any box
+    =====  =======  ========  =========  =========  ==========  =========  ==============
+    short  100 %    100 %     34 %       5 %        1.4-2.0     0.054/0.11 2-2.5 %
+    full   99.1 %   99.97 %   94 %       82 %       3.2-4.1     0.055/0.12 5 %
+    auto   100 %    100 %     93 %       82 %       1.5-2.1     0.054/0.11 4-5 %
+    =====  =======  ========  =========  =========  ==========  =========  ==============
 
-    Eye error: eye keypoints to the annotated eye centres, in inter-ocular distances. Small
-    faces: wild photos shrunk into a 1024x768 canvas. ``"auto"`` costs short range's time
-    whenever short range finds a face; full range's boxes are about 7 % larger and 4 % of their
-    width higher than short range's for the same face. Keypoints assume an upright face: on
-    photos turned by 90 or 180 degrees faces are often still found but the keypoints are wrong
-    (rotate photos upright first, e.g. by their EXIF orientation).
+    Eye error: eye keypoints to the annotated eye centres, in inter-ocular distances (the
+    found faces). Small faces: wild photos shrunk into a 1024x768 canvas; short range finds
+    97 % of faces from 14 % of the longest side up. Faceless: MUCT photos with the face greyed
+    out. ``"auto"`` costs short range's time whenever short range finds a face, so it does not
+    look for small faces next to a large one (group shots: use ``"full"``); full range's boxes
+    are about 7 % larger and 4 % of their width higher than short range's for the same face.
+    Keypoints assume an upright face: on photos turned by 90 or 180 degrees faces are often
+    still found but the keypoints are wrong (turn photos upright first, e.g. by their EXIF
+    orientation).
 
     Args:
-        model: ``"auto"`` (default: short range, then full range only when short range finds
-            no face), ``"short"`` (short range, 128x128: faces larger than about a seventh of
-            the photo's longest side) or ``"full"`` (full range, 192x192: small faces too).
+        model: ``"auto"`` (default: short range; only when it finds no face, full range,
+            keeping faces narrower than a fifth of the longest side), ``"short"`` (short range,
+            128x128: faces wider than about a seventh of the longest side) or ``"full"`` (full
+            range, 192x192: small faces too).
         min_score: smallest score (0..1) to keep a face, or ``None`` (default) for each model's
             own: 0.55 for short range (every annotated face above scored >= 0.61 on wild
             photos; half the false boxes of 0.5), 0.5 for full range (MediaPipe's; 0.55 would
@@ -208,6 +223,7 @@ class BlazeFaceDetector:
                 _load_model(_VARIANTS[v], num_threads),
                 _anchors(v),
                 _VARIANTS[v].min_score if min_score is None else float(min_score),
+                _AUTO_FULL_MAX_WIDTH if (model, v) == ("auto", "full") else math.inf,
             )
             for v in _MODES[model]
         ]
@@ -236,6 +252,9 @@ class BlazeFaceDetector:
         ok = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         ok &= np.isfinite(boxes).all(axis=1) & np.isfinite(keypoints).all(axis=(1, 2))
         boxes, keypoints, scores = weighted_nms(boxes[ok], keypoints[ok], scores[ok], self.nms_iou)
+        if stage.max_width < math.inf:
+            narrow = boxes[:, 2] - boxes[:, 0] < stage.max_width * stage.variant.size
+            boxes, keypoints, scores = boxes[narrow], keypoints[narrow], scores[narrow]
         if self.max_faces is not None:
             boxes, keypoints, scores = (a[: self.max_faces] for a in (boxes, keypoints, scores))
         boxes = lb.to_image(boxes.reshape(-1, 2, 2)).reshape(-1, 4)

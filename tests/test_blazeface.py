@@ -173,9 +173,15 @@ def test_auto_runs_full_range_only_when_short_range_finds_nothing(astronaut) -> 
     nothing = _Stub(np.zeros((896, 16)), np.full(896, -20.0))
     full = BlazeFaceDetector("full", num_threads=1)
     auto = _stubbed("auto", [nothing, full._stages[0].lite])
-    faces = auto.detect(astronaut)
+    small = np.zeros((1024, 1024, 3), np.uint8)  # the face ~10 % of the side
+    small[256:768, 256:768] = astronaut
+    faces = auto.detect(small)
     assert nothing.calls == 1
-    assert [f.box for f in faces] == [f.box for f in full.detect(astronaut)]
+    assert len(faces) == 1
+    assert [f.box for f in faces] == [f.box for f in full.detect(small)]
+    # faces wider than a fifth of the side are short range's: full range's are dropped
+    assert full.detect(astronaut)[0].width > 0.2 * 512
+    assert auto.detect(astronaut) == []
 
     short = BlazeFaceDetector("short", num_threads=1)
     never = _Stub(np.zeros((2304, 16)), np.full(2304, 20.0))
