@@ -141,9 +141,9 @@ class BlazeFaceDetector:
     model  wild     MUCT      faces 10 % faces 5-9  ms per      eye error  faceless MUCT:
            (2,012)  (3,005)   of side    % of side  512 px      med / p90  any box
     =====  =======  ========  =========  =========  ==========  =========  ==============
-    short  100 %    100 %     34 %       5 %        1.4-2.0     0.054/0.11 2-2.5 %
-    full   99.1 %   99.97 %   94 %       82 %       3.2-4.1     0.055/0.12 5 %
-    auto   100 %    100 %     93 %       82 %       1.5-2.1     0.054/0.11 4-5 %
+    short  100 %    100 %     34 %       5 %        1.3-2.0     0.054/0.11 1-2 %
+    full   99.1 %   99.97 %   94 %       82 %       2.9-4.1     0.055/0.12 5 %
+    auto   100 %    100 %     93 %       82 %       1.3-2.1     0.054/0.11 4-5 %
     =====  =======  ========  =========  =========  ==========  =========  ==============
 
     Eye error: eye keypoints to the annotated eye centres, in inter-ocular distances (the
