@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -66,6 +66,8 @@ FRAME_FROM_BOX: dict[str, tuple[float, float, float, float]] = {
 
 DEFAULT_DETECTOR = "mtcnn"
 _ALIASES = {"default": DEFAULT_DETECTOR, "haar": "opencv-haar"}
+# get_face_detector name -> facelandmarks.blazeface.BlazeFaceDetector(model=...)
+_BLAZEFACE = {"blazeface": "auto", "blazeface-short": "short", "blazeface-full": "full"}
 
 _CASCADE_FILES = {
     "alt2": "haarcascade_frontalface_alt2.xml",
@@ -86,10 +88,18 @@ class FaceBox:
         score: detector confidence, higher is surer; only comparable between boxes of the same
             detector. :class:`MTCNNFaceDetector`: MTCNN's confidence, 0..1.
             :class:`OpenCVFaceDetector`: the number of raw cascade hits merged into the box.
+        keypoints: float32 ``(K, 2)`` ``(x, y)`` pixel-centre coordinates of the same image
+            (the first pixel's centre is ``(0, 0)``), or ``None`` when the detector gives none.
+            Not part of ``==`` and ``hash``.
+        keypoint_names: the ``K`` keypoints' names, e.g. BlazeFace's ``("right_eye",
+            "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")`` ("right": the
+            subject's right, on the image's left for a frontal face); ``()`` without keypoints.
     """
 
     box: tuple[float, float, float, float]
     score: float
+    keypoints: np.ndarray | None = field(default=None, compare=False)
+    keypoint_names: tuple[str, ...] = ()
 
     @property
     def width(self) -> float:
@@ -506,10 +516,10 @@ class MTCNNFaceDetector:
         return _sort_and_nms(boxes, rows[:, 5], self.nms_iou)
 
 
-def _resolve_name(name: Any, argname: str) -> str:
+def _resolve_name(name: Any, argname: str, extra: Sequence[str] = ()) -> str:
     key = _ALIASES.get(name, name) if isinstance(name, str) else None
-    if key not in FRAME_FROM_BOX:
-        choices = sorted([*FRAME_FROM_BOX, *_ALIASES])
+    if key not in FRAME_FROM_BOX and key not in extra:
+        choices = sorted([*FRAME_FROM_BOX, *_ALIASES, *extra])
         raise ValueError(f"{argname} must be one of {choices}. Received: {argname}={name!r}")
     return key
 
@@ -520,7 +530,10 @@ def get_face_detector(name: str = "default") -> FaceDetector:
     Args:
         name: ``"default"`` (= ``"mtcnn"``) or ``"mtcnn"``: :class:`MTCNNFaceDetector`
             (``pip install "facelandmarks[detect]"``); ``"opencv-haar"`` or ``"haar"``:
-            :class:`OpenCVFaceDetector` (``pip install "opencv-python-headless>=4.5.4,<5"``).
+            :class:`OpenCVFaceDetector` (``pip install "opencv-python-headless>=4.5.4,<5"``);
+            ``"blazeface"`` (short range, then full range when it finds nothing),
+            ``"blazeface-short"``, ``"blazeface-full"``:
+            :class:`facelandmarks.blazeface.BlazeFaceDetector` (shipped, nothing to install).
             Build the class directly to change its settings (``max_side``, ``min_size``, ...).
 
     Returns:
@@ -537,7 +550,11 @@ def get_face_detector(name: str = "default") -> FaceDetector:
         >>> det.name  # doctest: +SKIP
         'mtcnn'
     """
-    key = _resolve_name(name, "name")
+    key = _resolve_name(name, "name", extra=tuple(_BLAZEFACE))
+    if key in _BLAZEFACE:
+        from facelandmarks.blazeface import BlazeFaceDetector
+
+        return BlazeFaceDetector(_BLAZEFACE[key])
     if key == "mtcnn":
         return MTCNNFaceDetector()
     if key == "opencv-haar":

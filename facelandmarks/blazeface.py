@@ -1,0 +1,300 @@
+"""BlazeFace: MediaPipe's fast face detectors, shipped inside the package, decoded in NumPy.
+
+Two TensorFlow Lite models from the ``mediapipe`` 0.10.21 wheel
+(``mediapipe/modules/face_detection/``, Apache-2.0; the licence ships next to them in
+``facelandmarks/models/``), run through :mod:`facelandmarks.lite` (LiteRT when installed, else
+TensorFlow), everything else in NumPy (the SSD geometry in :mod:`facelandmarks.ssd`):
+
+* ``"short"``: short range, 128x128 input, 896 anchors; faces that fill a good part of the
+  photo (selfies, portraits, cropped datasets).
+* ``"full"``: full range (sparse), 192x192 input, 2304 anchors; also small, distant faces.
+* ``"auto"``: short range, then full range only when short range finds nothing (keeping only
+  faces too small for short range: wider ones were mostly false boxes).
+
+How a photo becomes faces: the image is letterboxed (aspect kept, padded with black) to the
+model's square input, RGB scaled to [-1, 1]; the model returns, per SSD anchor, 16 numbers (box
+centre offset from the anchor, box width and height, then 6 keypoints, all in input pixels) and
+a score logit; scores are ``sigmoid(clip(logit, -100, 100))``; boxes above ``min_score`` are
+merged by weighted non-maximum suppression (each cluster of boxes overlapping the best by more
+than ``nms_iou`` becomes their score-weighted average, with the best one's score) and mapped
+back to the photo's pixels. The anchors and decoding follow MediaPipe's published graph options
+(``SsdAnchorsCalculator``: short range strides 8, 16, 16, 16 with 2 anchors per cell and layer,
+full range stride 4 with one; ``TensorsToDetectionsCalculator`` with scales equal to the input
+size, keypoints after the box).
+
+No batch entry point: the models were converted with a batch of 1 baked into their reshapes,
+and resized to a batch they run no faster per image (0.52-1.22 vs 0.59-0.91 ms, short range, 2
+threads; see :mod:`facelandmarks.lite`), so ``detect`` per image is as fast as it gets.
+
+Keypoints (:data:`KEYPOINT_NAMES`): the subject's right eye, left eye, nose tip, mouth centre,
+right ear tragion, left ear tragion. "Right" is the subject's right: on a frontal face it
+appears on the image's *left*.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.resources
+import logging
+import math
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from facelandmarks.detection import FaceBox, _check_image
+from facelandmarks.lite import LiteModel
+from facelandmarks.ssd import decode, letterbox, ssd_anchors, weighted_nms
+from facelandmarks.weights import WeightsIntegrityError
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["KEYPOINT_NAMES", "BlazeFaceDetector"]
+
+KEYPOINT_NAMES = ("right_eye", "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")
+"""BlazeFace's 6 keypoints in output order; "right" = the subject's right (image left)."""
+
+
+@dataclass(frozen=True)
+class _Variant:
+    filename: str
+    sha256: str
+    size: int  # square input side, pixels
+    layers: tuple[tuple[int, int], ...]  # (stride, anchors per cell) per SSD layer
+    min_score: float  # default score threshold (see BlazeFaceDetector)
+
+
+_VARIANTS = {
+    "short": _Variant(
+        "face_detection_short_range.tflite",
+        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+        128,
+        ((8, 2), (16, 2), (16, 2), (16, 2)),
+        0.55,
+    ),
+    "full": _Variant(
+        "face_detection_full_range_sparse.tflite",
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+        192,
+        ((4, 1),),
+        0.5,
+    ),
+}
+_MODES = {"auto": ("short", "full"), "short": ("short",), "full": ("full",)}
+
+
+# In "auto", full range runs only after short range found nothing, to find faces too small for
+# short range: it keeps faces narrower than this fraction of the photo's longest side. Short
+# range finds 99-100 % of wild faces from 0.17-0.20 of the side up, the true faces full range
+# found after short range failed were at most 0.18 wide (99 % below 0.13), while 38 of its 60
+# boxes on 900 MUCT photos with the face greyed out were wider (benchmarks/face_detection.py).
+_AUTO_FULL_MAX_WIDTH = 0.2
+
+
+class _Stage(NamedTuple):
+    variant: _Variant
+    lite: LiteModel
+    anchors: np.ndarray
+    min_score: float
+    max_width: float  # keep faces narrower than this, in input widths (= the longest side)
+
+
+@functools.cache
+def _anchors(variant: str) -> np.ndarray:
+    v = _VARIANTS[variant]
+    anchors = ssd_anchors(v.size, v.layers)
+    anchors.flags.writeable = False
+    return anchors
+
+
+def _load_model(variant: _Variant, num_threads: int | None) -> LiteModel:
+    resource = importlib.resources.files("facelandmarks").joinpath("models", variant.filename)
+    if not resource.is_file():
+        raise WeightsIntegrityError(
+            f"The BlazeFace model file {variant.filename!r} is missing from the installed "
+            "package (facelandmarks/models/); reinstall facelandmarks."
+        )
+    content = resource.read_bytes()
+    got = hashlib.sha256(content).hexdigest()
+    if got != variant.sha256:
+        raise WeightsIntegrityError(
+            f"The BlazeFace model file {variant.filename!r} shipped in facelandmarks/models/ "
+            f"fails verification: sha256 {got}, expected {variant.sha256}. Reinstall "
+            "facelandmarks."
+        )
+    return LiteModel(content, num_threads=num_threads)
+
+
+def _is_fraction(value: object) -> bool:
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    return ok and 0.0 <= value < 1.0  # type: ignore[operator]
+
+
+class BlazeFaceDetector:
+    """Face detector on MediaPipe's BlazeFace models (shipped; needs only a TFLite interpreter).
+
+    Measured on the project's 2-core CPU (``benchmarks/face_detection.py``, default settings,
+    1 thread; face found = a box centred inside the annotated points' box):
+
+    =====  =======  ========  =========  =========  ==========  =========  ==============
+    model  wild     MUCT      faces 10 % faces 5-9  ms per      eye error  faceless MUCT:
+           (2,012)  (3,005)   of side    % of side  512 px      med / p90  any box
+    =====  =======  ========  =========  =========  ==========  =========  ==============
+    short  100 %    100 %     34 %       5 %        1.3-2.0     0.054/0.11 1-2 %
+    full   99.1 %   99.97 %   94 %       82 %       2.9-4.1     0.055/0.12 5 %
+    auto   100 %    100 %     93 %       82 %       1.3-2.1     0.054/0.11 4-5 %
+    =====  =======  ========  =========  =========  ==========  =========  ==============
+
+    Eye error: eye keypoints to the annotated eye centres, in inter-ocular distances (the
+    found faces). Small faces: wild photos shrunk into a 1024x768 canvas; short range finds
+    97 % of faces from 14 % of the longest side up. Faceless: MUCT photos with the face greyed
+    out. ``"auto"`` costs short range's time whenever short range finds a face, so it does not
+    look for small faces next to a large one (group shots: use ``"full"``); full range's boxes
+    are about 7 % larger and 4 % of their width higher than short range's for the same face.
+    Keypoints assume an upright face: on photos turned by 90 or 180 degrees faces are often
+    still found but the keypoints are wrong (turn photos upright first, e.g. by their EXIF
+    orientation).
+
+    Args:
+        model: ``"auto"`` (default: short range; only when it finds no face, full range,
+            keeping faces narrower than a fifth of the longest side), ``"short"`` (short range,
+            128x128: faces wider than about a seventh of the longest side) or ``"full"`` (full
+            range, 192x192: small faces too).
+        min_score: smallest score (0..1) to keep a face, or ``None`` (default) for each model's
+            own: 0.55 for short range (every annotated face above scored >= 0.61 on wild
+            photos; half the false boxes of 0.5), 0.5 for full range (MediaPipe's; 0.55 would
+            already lose 0.9 % of the wild faces).
+        nms_iou: boxes overlapping a better one by more than this IoU are merged into it
+            (weighted NMS). Default 0.3 (MediaPipe's).
+        max_faces: keep at most this many faces (the best-scored), or ``None`` for all.
+        num_threads: interpreter threads (``None``: :func:`facelandmarks.lite.default_num_threads`).
+
+    Attributes:
+        name: ``"blazeface"`` (``"auto"``), ``"blazeface-short"`` or ``"blazeface-full"``: the
+            key for :func:`facelandmarks.detection.frame_from_box`.
+
+    Raises:
+        ValueError: an argument is out of range (the message names it).
+        WeightsIntegrityError: a shipped model file is missing or fails its SHA-256 check.
+        ImportError: no TensorFlow Lite interpreter is installed.
+
+    Example:
+        >>> from facelandmarks.io import load_image
+        >>> det = BlazeFaceDetector()
+        >>> faces = det.detect(load_image("examples/astronaut.png"))
+        >>> len(faces), faces[0].keypoint_names[0]
+        (1, 'right_eye')
+    """
+
+    def __init__(
+        self,
+        model: str = "auto",
+        *,
+        min_score: float | None = None,
+        nms_iou: float = 0.3,
+        max_faces: int | None = None,
+        num_threads: int | None = None,
+    ) -> None:
+        if not isinstance(model, str) or model not in _MODES:
+            raise ValueError(f"model must be one of {list(_MODES)}. Received: model={model!r}")
+        if min_score is not None and not _is_fraction(min_score):
+            raise ValueError(
+                f"min_score must be a number in [0, 1) or None. Received: min_score={min_score!r}"
+            )
+        if not _is_fraction(nms_iou):
+            raise ValueError(f"nms_iou must be a number in [0, 1). Received: nms_iou={nms_iou!r}")
+        if max_faces is not None and (
+            isinstance(max_faces, bool)
+            or not isinstance(max_faces, (int, np.integer))
+            or max_faces < 1
+        ):
+            raise ValueError(
+                f"max_faces must be a positive int or None. Received: max_faces={max_faces!r}"
+            )
+        self.model = model
+        self.name = "blazeface" if model == "auto" else f"blazeface-{model}"
+        self.min_score = None if min_score is None else float(min_score)
+        self.nms_iou = float(nms_iou)
+        self.max_faces = None if max_faces is None else int(max_faces)
+        self._stages = [
+            _Stage(
+                _VARIANTS[v],
+                _load_model(_VARIANTS[v], num_threads),
+                _anchors(v),
+                _VARIANTS[v].min_score if min_score is None else float(min_score),
+                _AUTO_FULL_MAX_WIDTH if (model, v) == ("auto", "full") else math.inf,
+            )
+            for v in _MODES[model]
+        ]
+        self.num_threads = self._stages[0].lite.num_threads
+
+    def __repr__(self) -> str:
+        return (
+            f"BlazeFaceDetector({self.model!r}, min_score={self.min_score!r}, "
+            f"nms_iou={self.nms_iou!r}, max_faces={self.max_faces!r}, "
+            f"num_threads={self.num_threads!r})"
+        )
+
+    def _run(self, stage: _Stage, image: np.ndarray) -> list[FaceBox]:
+        x, lb = letterbox(image, stage.variant.size)
+        outputs = stage.lite.run(x[None])
+        # Name-free: the regressors have 16 numbers per anchor, the classificators one.
+        raw = next(o for o in outputs if o.shape[-1] == 16)[0]
+        logits = next(o for o in outputs if o.shape[-1] == 1)[0, :, 0]
+        # Threshold on the logit (monotonic): only candidates are decoded.
+        p = stage.min_score
+        cut = math.log(p / (1.0 - p)) if p > 0 else -np.inf
+        keep = np.flatnonzero(logits >= cut)
+        if keep.size == 0:
+            return []
+        boxes, keypoints, scores = decode(raw[keep], logits[keep], stage.anchors[keep])
+        ok = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
+        ok &= np.isfinite(boxes).all(axis=1) & np.isfinite(keypoints).all(axis=(1, 2))
+        boxes, keypoints, scores = weighted_nms(boxes[ok], keypoints[ok], scores[ok], self.nms_iou)
+        if stage.max_width < math.inf:
+            narrow = boxes[:, 2] - boxes[:, 0] < stage.max_width * stage.variant.size
+            boxes, keypoints, scores = boxes[narrow], keypoints[narrow], scores[narrow]
+        if self.max_faces is not None:
+            boxes, keypoints, scores = (a[: self.max_faces] for a in (boxes, keypoints, scores))
+        boxes = lb.to_image(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
+        keypoints = (lb.to_image(keypoints) - 0.5).astype(np.float32)  # -> pixel centres
+        faces = []
+        for box, kp, score in zip(boxes, keypoints, scores, strict=True):
+            kp.flags.writeable = False
+            faces.append(
+                FaceBox(
+                    box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
+                    score=float(score),
+                    keypoints=kp,
+                    keypoint_names=KEYPOINT_NAMES,
+                )
+            )
+        return faces
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        """Find the faces in one image.
+
+        Args:
+            image: ``uint8`` array ``(H, W, 3)``, RGB (e.g. from
+                :func:`facelandmarks.io.load_image`), any size.
+
+        Returns:
+            :class:`~facelandmarks.detection.FaceBox` es, best score first (``score``: 0..1),
+            overlapping boxes merged. ``box``: ``(x0, y0, x1, y1)`` edge coordinates of
+            ``image``'s pixels, not clipped (a face cut by the border has a box reaching past
+            it). ``keypoints``: read-only float32 ``(6, 2)`` ``(x, y)`` pixel-centre coordinates
+            of ``image`` (may lie outside it), named by ``keypoint_names``
+            (:data:`KEYPOINT_NAMES`). ``[]`` when no face is found.
+
+        Raises:
+            TypeError: ``image`` is not a numpy array.
+            ValueError: ``image`` is not ``uint8`` ``(H, W, 3)`` or is empty.
+        """
+        image = _check_image(image)
+        faces: list[FaceBox] = []
+        for stage in self._stages:
+            faces = self._run(stage, image)
+            if faces:
+                break
+        return faces
