@@ -758,6 +758,7 @@ class LandmarkDetector:
                     train_ds,
                     validation_data=val_ds,
                     epochs=epochs,
+                    steps_per_epoch=-(-len(train) // batch_size),
                     callbacks=cbs,
                     verbose=verbose,
                     shuffle=False,  # the tf.data pipeline shuffles, deterministically per seed

@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -244,7 +244,7 @@ def write_json_atomically(path: Path, obj: Any) -> None:
 # --------------------------------------------------------------------------- the loop
 def fit_stage(
     model: keras.Model,
-    train_ds: Any,
+    make_train: Callable[[int], Any],
     *,
     epochs: int,
     steps_per_epoch: int,
@@ -266,9 +266,12 @@ def fit_stage(
 
     Args:
         model: the stage's Keras model (output ``(B, 2P)`` sigmoid).
-        train_ds: training ``tf.data`` pipeline of ``(crops, targets)`` (one epoch per pass).
+        make_train: ``first_epoch -> dataset``: the endless training pipeline of
+            ``(crops, targets)`` batches from that epoch on (see
+            :func:`facelandmarks.training.pipeline.make_tf_dataset`), built after a resume so
+            every epoch gets the same samples as in an uninterrupted run.
         epochs: epochs in all (a resumed run trains the ones not done yet).
-        steps_per_epoch: batches per epoch (for the cosine schedule's length).
+        steps_per_epoch: batches per epoch.
         loss: the Keras loss.
         learning_rate: Adam's (peak) learning rate.
         lr_schedule: ``None`` (constant) or ``"cosine"`` (to 0 over all epochs).
@@ -330,6 +333,7 @@ def fit_stage(
                     restore_best_weights=restore_best,
                 )
             )
+        train_ds = make_train(done)
         if init_head and done == 0:
             init_head_to_mean(model, train_ds)
         history = model.fit(
@@ -337,6 +341,7 @@ def fit_stage(
             validation_data=val_ds,
             epochs=epochs,
             initial_epoch=done,
+            steps_per_epoch=steps_per_epoch,
             callbacks=cbs,
             verbose=verbose,
         )

@@ -191,6 +191,7 @@ def make_tf_dataset(
     targets: np.ndarray | None = None,
     rois: np.ndarray | None = None,
     repeats: np.ndarray | None = None,
+    first_epoch: int = 0,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(inputs, targets)`` for one stage.
 
@@ -198,17 +199,21 @@ def make_tf_dataset(
         data: images on disk and pixel landmarks.
         stage: the stage whose framing and input size to produce.
         batch_size: images per batch.
-        training: shuffle each epoch, jitter frames, apply ``augment``.
+        training: shuffle each epoch, jitter frames, apply ``augment``; the dataset is then
+            endless (epoch after epoch from ``first_epoch``, each
+            :func:`steps_per_epoch` batches), for ``fit(steps_per_epoch=...)``.
         augment: augmentation (training only); ``None`` for none.
         seed: makes shuffling and augmentation deterministic.
-        cache: keep decoded uint8 images in RAM after the first epoch (about
-            ``W * H * 3`` bytes per image: 0.9 MB for a MUCT image).
+        cache: decode every image once, before training, and keep the uint8 pixels in RAM
+            (about ``W * H * 3`` bytes per image: 0.9 MB for a MUCT image).
         mirror: the point permutation for flips of ``targets``' layout (``augment.mirror``
             wins when set); flips are off without one.
         targets: float32 ``(N, K, 2)`` pixel targets to use instead of ``data.landmarks`` (e.g.
             several point schemes side by side, see :mod:`facelandmarks.training.targets`).
         rois: float32 ``(N, 4)`` face frames ``(cx, cy, side, angle)`` for ``"face"`` framing.
         repeats: int ``(N,)``: times each image appears per epoch (default 1; 0 drops it).
+        first_epoch: the epoch a training dataset starts at (when resuming): each epoch's order
+            and random draws depend on ``(seed, epoch)`` only.
 
     Returns:
         Dataset of ``(float32 (B, H, W, 3) in [0, 255], float32 (B, 2K) normalised, NaN =
@@ -246,29 +251,66 @@ def make_tf_dataset(
     )
     image_paths = [str(p) for p in data.image_paths]
     oriented = check_image_files(image_paths)
-    table = tf.data.Dataset.from_tensor_slices(
-        (image_paths, oriented, points, rois, reps, np.arange(n, dtype=np.int64))
+    get_image = _image_source(image_paths, oriented, cache)
+    order = np.repeat(np.arange(n, dtype=np.int64), reps)
+    total = len(order)
+    if total == 0:
+        raise ValueError("Cannot train on an empty dataset (every repeat is 0).")
+    points_t = tf.constant(points)
+    rois_t = tf.constant(rois)
+
+    def one_epoch(epoch: tf.Tensor) -> tf.data.Dataset:
+        # Everything random in an epoch comes from (seed, epoch): a run resumed at epoch k in
+        # a new process sees exactly the samples an uninterrupted run would have.
+        idx = tf.constant(order)
+        if training:
+            keys = tf.random.stateless_uniform([total], tf.stack([np.int64(seed), epoch]))
+            idx = tf.gather(idx, tf.argsort(keys))
+        positions = tf.data.Dataset.from_tensor_slices((idx, tf.range(total, dtype=tf.int64)))
+        salt = np.int64(seed) * np.int64(1_000_003)
+        return positions.map(
+            lambda i, k: fn(
+                get_image(i),
+                tf.gather(points_t, i),
+                tf.stack([salt + epoch, k]),
+                tf.gather(rois_t, i),
+            ),
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        ).batch(batch_size)
+
+    if not training:
+        return one_epoch(tf.constant(0, tf.int64)).prefetch(tf.data.AUTOTUNE)
+    epochs = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
+    return epochs.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(repeats: np.ndarray | int, batch_size: int) -> int:
+    """Batches in one epoch of :func:`make_tf_dataset` (the last one may be smaller)."""
+    total = int(np.sum(repeats))
+    return -(-total // batch_size)
+
+
+def _image_source(paths: list[str], oriented: np.ndarray, cache: bool):
+    """``index -> uint8 (H, W, 3)`` for the tf.data map: decoded from disk each time, or (with
+    ``cache``) decoded once, in parallel, into RAM before training."""
+    paths_t = tf.constant(paths)
+    oriented_t = tf.constant(oriented)
+    if not cache:
+        return lambda i: _decode(tf.gather(paths_t, i), tf.gather(oriented_t, i))
+    decoded = tf.data.Dataset.from_tensor_slices((paths, oriented)).map(
+        _decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True
     )
-    images = table.map(
-        lambda p, o, lm, r, k, i: (_decode(p, o), lm, r, k, i),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
+    images = [im.numpy() for im in decoded]
+    logger.info(
+        "cached %d decoded images in RAM (%.2f GB)",
+        len(images),
+        sum(im.nbytes for im in images) / 1e9,
     )
-    if cache:
-        images = images.cache()
-    if repeats is not None:
-        images = images.flat_map(
-            lambda im, lm, r, k, i: tf.data.Dataset.from_tensors((im, lm, r, k, i)).repeat(k)
-        )
-    if training:
-        images = images.shuffle(
-            min(int(reps.sum()), 4096), seed=seed, reshuffle_each_iteration=True
-        )
-    epoch_seed = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-    zipped = tf.data.Dataset.zip((images, epoch_seed))
-    ds = zipped.map(
-        lambda item, s: fn(item[0], item[1], tf.stack([s[0], item[4]]), item[2]),
-        num_parallel_calls=tf.data.AUTOTUNE,
-        deterministic=True,
-    )
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def get(i: tf.Tensor) -> tf.Tensor:
+        image = tf.numpy_function(lambda k: images[int(k)], [i], tf.uint8, stateful=False)
+        image.set_shape([None, None, 3])
+        return image
+
+    return get

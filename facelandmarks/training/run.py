@@ -14,6 +14,7 @@ masked out of the loss.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import time
 from pathlib import Path
@@ -89,7 +90,7 @@ def union_targets(data: LandmarkDataset, scheme: str, config: DetectorConfig) ->
 
 def _frames(parts: list[_Part], config: TrainConfig, stage: StageConfig, out: Path) -> dict:
     """Face ROIs for every side of every part; returns the per-scheme calibration."""
-    from facelandmarks.face_detection import get_face_detector
+    from facelandmarks.detection import get_face_detector  # TODO(lead): face_detection
     from facelandmarks.schemes import get_scheme
     from facelandmarks.training.faces import detect_training_faces, training_rois
 
@@ -142,7 +143,7 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
         resolve_mixed_precision,
         write_json_atomically,
     )
-    from facelandmarks.training.pipeline import make_tf_dataset
+    from facelandmarks.training.pipeline import make_tf_dataset, steps_per_epoch
 
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -185,7 +186,8 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     for k, (stage, model) in enumerate(zip(det_cfg.stages, models, strict=True)):
         epochs, augment = fit.epochs[k], fit.augment[k]
         logger.info("stage %d: %d epochs", k, epochs)
-        train_ds = make_tf_dataset(
+        make_train = functools.partial(
+            make_tf_dataset,
             train,
             stage,
             batch_size=fit.batch_size,
@@ -199,12 +201,11 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
             repeats=repeats,
         )
         monitor = _monitor(parts, "val", stage, heads, fit.batch_size, make_tf_dataset)
-        steps = -(-int(repeats.sum()) // fit.batch_size)
         fit_stage(
             model,
-            train_ds,
+            lambda first, make=make_train: make(first_epoch=first),
             epochs=epochs,
-            steps_per_epoch=steps,
+            steps_per_epoch=steps_per_epoch(repeats, fit.batch_size),
             loss=loss,
             learning_rate=fit.learning_rate,
             lr_schedule=fit.lr_schedule,
