@@ -220,18 +220,14 @@ def _refuse_overwriting_inputs(targets: Sequence[Path], images: Sequence[str]) -
 
 
 def _save_atomically(picture: Any, target: Path) -> None:
-    """Write the picture next to ``target`` and rename it into place: a failed write never
-    leaves a truncated file where the user expects an image."""
+    """Save the picture so that a failed write never leaves a truncated image at ``target``."""
     from PIL import Image
 
+    from facelandmarks.fileio import atomic_path
+
     fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    try:
+    with atomic_path(target) as tmp:
         picture.save(tmp, format=fmt)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:

@@ -27,6 +27,7 @@ from facelandmarks import io as fl_io
 from facelandmarks import metrics as fl_metrics
 from facelandmarks.config import LEGACY_2019_STAGE, DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
+from facelandmarks.fileio import sha256_of
 from facelandmarks.imageops import render_numpy
 from facelandmarks.losses import get_loss
 from facelandmarks.model import BACKBONES, build_model
@@ -467,7 +468,7 @@ class LandmarkDetector:
                 logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
                 return export.LiteStage(shipped, self._lite_threads)
         if sha is None and self.__dict__.get("_weights_path") is not None:
-            sha = self._weights_sha = fl_weights._sha256_of(self._weights_path)
+            sha = self._weights_sha = sha256_of(self._weights_path)
         if sha is None:
             if not convert:
                 return None

@@ -20,23 +20,33 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from facelandmarks.config import DetectorConfig
+from facelandmarks.fileio import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from facelandmarks.detector import LandmarkDetector
-
 logger = logging.getLogger(__name__)
 
 FORMATS = ("tflite", "saved_model")
+
+
+class Stages(Protocol):
+    """What :func:`export_detector` needs of a detector: its config and one model per stage."""
+
+    config: DetectorConfig
+    models: list[keras.Model]
+
+    @property
+    def num_points(self) -> int: ...
 
 
 def tflite_bytes(model: keras.Model) -> bytes:
@@ -76,7 +86,7 @@ def cached_tflite_bytes(
     """
     import hashlib
 
-    from facelandmarks import weights as fl_weights
+    from facelandmarks.fileio import atomic_write_bytes
 
     path = directory / f"{key}.tflite"
     try:
@@ -93,7 +103,7 @@ def cached_tflite_bytes(
         logger.warning("cached TensorFlow Lite file %s is corrupt; converting again", path)
     content = tflite_bytes(model)
     try:
-        fl_weights._write_atomically(path, content + hashlib.sha256(content).digest())
+        atomic_write_bytes(path, content + hashlib.sha256(content).digest())
     except OSError as err:
         logger.warning("could not cache the TensorFlow Lite conversion in %s: %s", directory, err)
     return content
@@ -158,9 +168,7 @@ class LiteStage:
             return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
 
 
-def export_detector(
-    det: LandmarkDetector, path: str | os.PathLike[str], *, format: str = "tflite"
-) -> Path:
+def export_detector(det: Stages, path: str | os.PathLike[str], *, format: str = "tflite") -> Path:
     """Write a detector's stages for deployment into the new directory ``path``.
 
     Layout (``format="tflite"``)::
@@ -185,9 +193,7 @@ def export_detector(
     out = Path(os.fspath(path)).expanduser()
     if out.exists():
         raise FileExistsError(f"export path {str(out)!r} already exists; choose a new directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.part-", dir=out.parent))
-    try:
+    with atomic_path(out, directory=True) as tmp:
         for k, model in enumerate(det.models):
             if format == "tflite":
                 (tmp / f"stage{k}.tflite").write_bytes(tflite_bytes(model))
@@ -209,11 +215,4 @@ def export_detector(
             ],
         }
         (tmp / "detector.json").write_text(json.dumps(meta, indent=1) + "\n")
-        from facelandmarks.detector import _umask_mode
-
-        _umask_mode(tmp, directory=True)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out
