@@ -28,7 +28,7 @@ import numpy as np
 
 from facelandmarks import LandmarkDetector, load_muct
 from facelandmarks.detection import get_face_detector
-from facelandmarks.io import load_image
+from facelandmarks.images import load_image
 from facelandmarks.metrics import evaluate_landmarks
 
 

@@ -47,7 +47,7 @@ from facelandmarks.detection import (
     frame_from_box,
     get_face_detector,
 )
-from facelandmarks.io import load_image
+from facelandmarks.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MUCT = REPO.parent / "shared" / "muct"

@@ -231,13 +231,13 @@ def _save_atomically(picture: Any, target: Path) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from facelandmarks import io as fl_io
+    from facelandmarks import images as fl_images
 
     images = [str(p) for p in args.images]
     sizes = []
     for image in images:
         with _bad_input():
-            sizes.append(fl_io.image_size(image))
+            sizes.append(fl_images.image_size(image))
     targets = _draw_targets(args.draw, images) if args.draw else None
     if targets is not None:
         _refuse_overwriting_inputs(targets, images)

@@ -147,7 +147,7 @@ def _check_image(image: Any) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise ValueError(
             "detect expects `image` as a uint8 array of shape (H, W, 3), RGB (use "
-            "facelandmarks.io.load_image to read a file or convert other arrays). "
+            "facelandmarks.images.load_image to read a file or convert other arrays). "
             f"Received: dtype {image.dtype}, shape {image.shape}"
         )
     if image.shape[0] < 1 or image.shape[1] < 1:
@@ -343,7 +343,7 @@ class OpenCVFaceDetector:
 
         Args:
             image: ``uint8`` array ``(H, W, 3)``, RGB (e.g. from
-                :func:`facelandmarks.io.load_image`).
+                :func:`facelandmarks.images.load_image`).
 
         Returns:
             :class:`FaceBox` es, best score first, overlapping duplicates removed; ``box`` in
@@ -468,7 +468,7 @@ class MTCNNFaceDetector:
 
         Args:
             image: ``uint8`` array ``(H, W, 3)``, RGB (e.g. from
-                :func:`facelandmarks.io.load_image`).
+                :func:`facelandmarks.images.load_image`).
 
         Returns:
             :class:`FaceBox` es, best score first (``score``: MTCNN's confidence, 0..1),

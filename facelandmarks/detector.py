@@ -23,7 +23,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from facelandmarks import io as fl_io
+from facelandmarks import images as fl_images
 from facelandmarks import metrics as fl_metrics
 from facelandmarks.config import LEGACY_2019_STAGE, DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
@@ -281,12 +281,12 @@ class LandmarkDetector:
         verbose = _resolve_verbose(verbose)
         if isinstance(images, LandmarkDataset):
             images = images.image_paths
-        total = fl_io.count_images(images)
+        total = fl_images.count_images(images)
         bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
         out: list[np.ndarray] = []
         batch: list[np.ndarray] = []
         done = 0
-        for _name, rgb in fl_io.iter_images(images):
+        for _name, rgb in fl_images.iter_images(images):
             batch.append(rgb)
             if len(batch) == batch_size:
                 out.append(self._predict_batch(batch))
@@ -362,7 +362,7 @@ class LandmarkDetector:
         else:
             finder = None
             boxes = list(boxes)
-        total = fl_io.count_images(images)
+        total = fl_images.count_images(images)
         bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
         results: list[list[Face]] = []
         pending: list[tuple[int, np.ndarray, tuple, float | None]] = []
@@ -375,7 +375,7 @@ class LandmarkDetector:
             pending.clear()
 
         n = 0
-        for n, (name, rgb) in enumerate(fl_io.iter_images(images), start=1):
+        for n, (name, rgb) in enumerate(fl_images.iter_images(images), start=1):
             results.append([])
             if finder is not None:
                 found = [(f.box, float(f.score)) for f in finder.detect(rgb)]

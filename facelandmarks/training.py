@@ -199,14 +199,14 @@ def make_example_fn(
 
 
 def _decode(path: tf.Tensor, oriented: tf.Tensor) -> tf.Tensor:
-    """uint8 ``(H, W, 3)`` RGB in the frame :func:`facelandmarks.io.load_image` gives.
+    """uint8 ``(H, W, 3)`` RGB in the frame :func:`facelandmarks.images.load_image` gives.
 
     Files stored upright go through TensorFlow's decoder; files with an EXIF orientation other
     than 1 (which ``tf.io.decode_image`` ignores) through ``load_image``, which applies it.
     """
 
     def via_pil(p: bytes) -> np.ndarray:
-        from facelandmarks.io import load_image
+        from facelandmarks.images import load_image
 
         return load_image(p.decode("utf-8"))
 
@@ -223,7 +223,7 @@ def _decode(path: tf.Tensor, oriented: tf.Tensor) -> tf.Tensor:
 
 def _orientations(paths: Sequence[str]) -> np.ndarray:
     """Whether each file needs its EXIF orientation applied (one header read per file)."""
-    from facelandmarks.io import exif_orientation
+    from facelandmarks.images import exif_orientation
 
     flags = np.array([exif_orientation(p) != 1 for p in paths], dtype=bool)
     if flags.any():
@@ -265,7 +265,7 @@ def make_tf_dataset(
         unavailable)``.
 
     Notes:
-        Images are decoded in the frame :func:`facelandmarks.io.load_image` returns, EXIF
+        Images are decoded in the frame :func:`facelandmarks.images.load_image` returns, EXIF
         orientation applied, as ``predict`` and ``evaluate`` see them: landmarks are pixels of
         the image as a viewer shows it (docs/coordinates.md).
     """

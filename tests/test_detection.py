@@ -21,7 +21,7 @@ from facelandmarks.detection import (
     frame_from_box,
     get_face_detector,
 )
-from facelandmarks.io import load_image
+from facelandmarks.images import load_image
 
 ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
 # The face in examples/astronaut.png (512x512, NASA, public domain), read off the picture:
