@@ -315,7 +315,7 @@ class LandmarkDetector:
         """Find every face in each image, then predict its landmarks (ordinary photos).
 
         Each face box is widened to the framing the landmark model was trained on (a MUCT-like
-        portrait around the face, see :func:`facelandmarks.detection.frame_from_box`), the
+        portrait around the face, see :func:`facelandmarks.face_detection.frame_from_box`), the
         model runs on that crop, and the points are mapped back to the image.
 
         Args:
@@ -324,7 +324,7 @@ class LandmarkDetector:
                 a sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
                 They are framed with the calibration of ``face_detector`` (boxes from another
                 detector: pass the name of the one whose boxes they resemble most).
-            face_detector: a name for :func:`facelandmarks.detection.get_face_detector`
+            face_detector: a name for :func:`facelandmarks.face_detection.get_face_detector`
                 (needs ``pip install "facelandmarks[detect]"``) or an object with
                 ``detect(rgb) -> list[FaceBox]`` and a ``name`` attribute naming the
                 calibration to use.
@@ -341,7 +341,7 @@ class LandmarkDetector:
             ImportError: the detection extra is not installed (and no ``boxes`` were given).
             ValueError: ``boxes`` does not have one entry per image, or a malformed box.
         """
-        from facelandmarks import detection
+        from facelandmarks import face_detection as detection
 
         verbose = _resolve_verbose(verbose)
         if not isinstance(batch_size, int) or batch_size < 1:

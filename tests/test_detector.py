@@ -140,7 +140,7 @@ def test_predict_faces_with_given_boxes(det):
 
 
 def test_predict_faces_with_a_custom_detector(det):
-    from facelandmarks.detection import FaceBox
+    from facelandmarks.face_detection import FaceBox
 
     class TwoFaces:
         name = "default"
