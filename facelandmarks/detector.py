@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
-import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,19 +22,18 @@ import numpy as np
 
 from facelandmarks import images as fl_images
 from facelandmarks import metrics as fl_metrics
-from facelandmarks.config import LEGACY_2019_STAGE, DetectorConfig, StageConfig
+from facelandmarks import saving
+from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.fileio import sha256_of
 from facelandmarks.imageops import render_numpy
 from facelandmarks.losses import get_loss
-from facelandmarks.model import BACKBONES, build_model
+from facelandmarks.model import BACKBONES
 from facelandmarks.points import NUM_POINTS
 from facelandmarks.scaling import Framing, box_from_points
 
 logger = logging.getLogger(__name__)
 
-META_NAME = "facelandmarks.json"
-FORMAT_VERSION = 1
 DEFAULT_WEIGHTS = "default"
 RUNTIMES = ("auto", "keras", "tflite")
 
@@ -200,7 +196,7 @@ class LandmarkDetector:
                 )
             self.config = config
             self.models = [
-                _build_stage(s, config.num_points, f"stage{i}", backbone_weights)
+                saving.build_stage(s, config.num_points, f"stage{i}", backbone_weights)
                 for i, s in enumerate(config.stages)
             ]
             self._untrained = set(range(len(self.models)))
@@ -219,7 +215,7 @@ class LandmarkDetector:
             name, cache_dir=cache_dir, verbose=_resolve_verbose(verbose)
         )
         self.spec = spec
-        self.config, self.models = _load_file(path)
+        self.config, self.models = saving.load_detector(path)
         # identify these weights for the TensorFlow Lite conversion cache (hashed when needed)
         self._weights_sha = spec.sha256 if spec is not None and spec.sha256 else None
         self._weights_path = Path(path)
@@ -861,91 +857,7 @@ class LandmarkDetector:
             ValueError: the path does not end in ``.keras``.
             OSError: the directory is not writable (nothing is left half-written).
         """
-        path = Path(path)
-        if path.suffix != ".keras":
-            raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Fresh copies without optimizer state (training state would triple the file size).
-        stages = []
-        for i, (stage, m) in enumerate(zip(self.config.stages, self.models, strict=True)):
-            copy = _build_stage(stage, self.num_points, f"stage{i}")
-            copy.set_weights(m.get_weights())
-            stages.append(copy)
-        inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(stages)]
-        outputs = [m(x) for m, x in zip(stages, inputs, strict=True)]
-        container = keras.Model(inputs, outputs, name="facelandmarks_detector")
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "config": self.config.to_dict(),
-            "stage_layers": [m.name for m in stages],
-        }
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.keras", dir=path.parent)
-        os.close(fd)
-        try:
-            container.save(tmp)
-            with zipfile.ZipFile(tmp, "a") as zf:
-                zf.writestr(META_NAME, json.dumps(meta, indent=2))
-            _umask_mode(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        logger.info("saved detector to %s", path)
-        return path
-
-
-def _load_file(path: Path) -> tuple[DetectorConfig, list[keras.Model]]:
-    """Load a detector file of any supported kind (by content, not by name)."""
-    from facelandmarks import legacy
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {str(path)!r}")
-    if legacy.is_legacy_h5(path):
-        model = legacy.load_legacy_model(path)
-        config = DetectorConfig(
-            stages=(LEGACY_2019_STAGE,),
-            description="The original 2019 project's weights (Keras 2.2.4, ResNet50, MUCT).",
-        )
-        return config, [model]
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if META_NAME not in names:
-                raise ValueError(
-                    f"{str(path)!r} is a zip/Keras archive but not a facelandmarks detector "
-                    f"(no {META_NAME} inside). Save detectors with LandmarkDetector.save()."
-                )
-            meta = json.loads(zf.read(META_NAME))
-        if meta.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(
-                f"{str(path)!r} was written by a newer facelandmarks (format "
-                f"{meta.get('format_version')}); this version reads format {FORMAT_VERSION}."
-            )
-        config = DetectorConfig.from_dict(meta["config"])
-        container = keras.saving.load_model(path, compile=False)
-        models = [container.get_layer(n) for n in meta["stage_layers"]]
-        return config, models
-    raise ValueError(
-        f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
-        "original 2019 weights.h5 (Keras 2 HDF5)."
-    )
-
-
-def _build_stage(
-    stage: StageConfig, num_points: int, name: str, backbone_weights: str | None = None
-) -> keras.Model:
-    return build_model(
-        backbone=stage.backbone,
-        input_size=stage.input_size,
-        num_points=num_points,
-        backbone_weights=backbone_weights,
-        preprocessing=stage.preprocessing,
-        normalization=stage.normalization,
-        bn_epsilon=stage.bn_epsilon,
-        name=name,
-        color=stage.color,
-    )
+        return saving.save_detector(path, self.config, self.models)
 
 
 def _is_positive_int(value: Any) -> bool:
@@ -1012,14 +924,6 @@ def _atomic_save_weights(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
     model.save_weights(str(tmp))
     os.replace(tmp, path)
-
-
-def _umask_mode(path: str | os.PathLike, directory: bool = False) -> None:
-    """Give a file made by ``mkstemp``/``mkdtemp`` (mode 0600/0700) the mode a plain
-    ``open``/``mkdir`` would have, so saved detectors are readable like the user's other files."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
 
 
 def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageConfig) -> None:
