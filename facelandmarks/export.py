@@ -69,46 +69,6 @@ def tflite_bytes(model: keras.Model) -> bytes:
             ) from err
 
 
-_CHECK = 32  # bytes of SHA-256 appended to cached flatbuffers
-
-
-def cached_tflite_bytes(
-    model: keras.Model, key: str, directory: Path, *, convert: bool = True
-) -> bytes | None:
-    """:func:`tflite_bytes` through an on-disk cache, so the conversion runs once per machine.
-
-    ``key`` must identify the weights exactly (the detector uses the SHA-256 of its weights
-    file, the stage index and the TensorFlow version). Cache files end with the SHA-256 of
-    their content: a truncated or corrupt one is converted again and replaced atomically,
-    never used. A cache that cannot be written (read-only, full) only costs the conversion
-    next time; it is logged, not raised. With ``convert=False``, a missing or corrupt entry
-    returns ``None`` instead of converting.
-    """
-    import hashlib
-
-    from facelandmarks.fileio import atomic_write_bytes
-
-    path = directory / f"{key}.tflite"
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = b""
-    if len(data) > _CHECK and hashlib.sha256(data[:-_CHECK]).digest() == data[-_CHECK:]:
-        return data[:-_CHECK]
-    if not convert:
-        if data:
-            logger.warning("cached TensorFlow Lite file %s is corrupt; not used", path)
-        return None
-    if data:
-        logger.warning("cached TensorFlow Lite file %s is corrupt; converting again", path)
-    content = tflite_bytes(model)
-    try:
-        atomic_write_bytes(path, content + hashlib.sha256(content).digest())
-    except OSError as err:
-        logger.warning("could not cache the TensorFlow Lite conversion in %s: %s", directory, err)
-    return content
-
-
 def _interpreter_class() -> Any:
     try:
         from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]

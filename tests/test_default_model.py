@@ -120,7 +120,7 @@ def test_shipped_tflite_files_verify_and_a_tampered_one_is_never_used(
     with pytest.raises(fl_weights.WeightsIntegrityError, match=spec.embedded_tflite[1][0]):
         LandmarkDetector(runtime="tflite").predict(ASTRONAUT)
     det = LandmarkDetector(cache_dir=tmp_path / "cache")
-    with caplog.at_level(logging.WARNING, logger="facelandmarks.detector"):
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
         assert det.engines == ("keras", "keras")
     assert "TensorFlow Lite is unavailable" in caplog.text and "fails verification" in caplog.text
     golden = json.loads(GOLDEN.read_text())
@@ -138,7 +138,7 @@ def test_auto_runtime_falls_back_when_tflite_cannot_load(monkeypatch, caplog) ->
 
     monkeypatch.setattr(fl_export, "_interpreter_class", missing)
     det = LandmarkDetector()
-    with caplog.at_level(logging.WARNING, logger="facelandmarks.detector"):
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
         pts = det.predict(ASTRONAUT)
     assert det.engines == ("keras", "keras")
     assert "no TensorFlow Lite interpreter" in caplog.text
