@@ -472,7 +472,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_download(args: argparse.Namespace) -> int:
     from facelandmarks.weights import download_weights
 
-    with _bad_input():
+    # The progress bar goes to stderr: stdout carries only the path, for $(...) in scripts.
+    with _bad_input(), contextlib.redirect_stdout(sys.stderr):
         path = download_weights(args.name, cache_dir=args.cache_dir, verbose=1)
     _emit(str(path))
     return 0

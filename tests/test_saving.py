@@ -6,7 +6,6 @@ import json
 import zipfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pytest
 
@@ -14,37 +13,7 @@ from facelandmarks import legacy, saving
 from facelandmarks.config import DetectorConfig, StageConfig
 
 
-def legacy_layout(path: Path, *, head_shape: tuple[int, int] = (2048, 152)) -> Path:
-    """The 2019 file's complete layout (names, shapes, dtypes; Keras 2.2.4 attributes) with the
-    values of the head only: the backbone's datasets store no data (they read as zeros)."""
-    groups: list[tuple[str, list[tuple[str, tuple[int, ...]]]]] = [("input_1", [])]
-    groups.append(
-        (
-            "resnet50",
-            [
-                (legacy._old_weight_name(f"{layer}/{w}") + ":0", shape)
-                for (layer, w), shape in legacy._expected_backbone_shapes().items()
-            ],
-        )
-    )
-    groups.append(("dense_1", [("dense_1/kernel:0", head_shape), ("dense_1/bias:0", (152,))]))
-    rng = np.random.default_rng(0)
-    with h5py.File(path, "w") as f:
-        f.attrs["layer_names"] = np.array([n.encode() for n, _ in groups], dtype=bytes)
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["keras_version"] = b"2.2.4"
-        for name, weights in groups:
-            g = f.create_group(name)
-            g.attrs["weight_names"] = np.array([w.encode() for w, _ in weights], dtype=bytes)
-            for w, shape in weights:
-                if name == "dense_1":  # real values: the file is over 1 MB, like a real one
-                    g.create_dataset(w, data=rng.normal(size=shape).astype("float32"))
-                else:
-                    g.create_dataset(w, shape=shape, dtype="float32")
-    return path
-
-
-def test_a_good_legacy_layout_passes_and_is_sniffed(tmp_path: Path) -> None:
+def test_a_good_legacy_layout_passes_and_is_sniffed(tmp_path: Path, legacy_layout) -> None:
     path = legacy_layout(tmp_path / "w.h5")
     assert path.stat().st_size > 1_000_000
     assert saving.sniff_format(path) == "legacy-h5"
@@ -52,7 +21,9 @@ def test_a_good_legacy_layout_passes_and_is_sniffed(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("keep", [0.999, 0.9, 0.5, 0.1])
-def test_a_truncated_legacy_file_fails_the_check(tmp_path: Path, keep: float) -> None:
+def test_a_truncated_legacy_file_fails_the_check(
+    tmp_path: Path, keep: float, legacy_layout
+) -> None:
     data = legacy_layout(tmp_path / "good.h5").read_bytes()
     bad = tmp_path / "w.h5"
     bad.write_bytes(data[: int(len(data) * keep)])
@@ -70,12 +41,12 @@ def test_garbage_behind_an_hdf5_signature_fails_the_check(tmp_path: Path) -> Non
     assert "truncated or damaged" in saving.check_file(bad, "legacy-h5")
 
 
-def test_a_legacy_file_with_a_wrong_shape_fails_the_check(tmp_path: Path) -> None:
+def test_a_legacy_file_with_a_wrong_shape_fails_the_check(tmp_path: Path, legacy_layout) -> None:
     path = legacy_layout(tmp_path / "w.h5", head_shape=(2048, 136))
     assert "(2048, 136)" in saving.check_file(path, "legacy-h5")
 
 
-def test_wrong_kind_of_file(tmp_path: Path) -> None:
+def test_wrong_kind_of_file(tmp_path: Path, legacy_layout) -> None:
     page = tmp_path / "w.h5"
     page.write_bytes(b"\n<!DOCTYPE html><html>quota</html>")
     assert saving.sniff_format(page) is None
