@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets import LandmarkDataset, MuctFormatError, load_muct
+from facelandmarks.face_detection import FaceBox
 from facelandmarks.metrics import evaluate_landmarks
 from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS, MuctPoint
-from facelandmarks.weights import describe_weights, download_weights, list_weights
+from facelandmarks.weights import WeightSpec, describe_weights, download_weights, list_weights
 
 __version__ = "0.1.0"
 
@@ -26,11 +27,14 @@ __all__ = [
     "MIRROR_PERMUTATION",
     "NUM_POINTS",
     "DetectorConfig",
+    "Face",
+    "FaceBox",
     "LandmarkDataset",
     "LandmarkDetector",
     "MuctFormatError",
     "MuctPoint",
     "StageConfig",
+    "WeightSpec",
     "__version__",
     "describe_weights",
     "download_weights",
@@ -43,13 +47,18 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from facelandmarks.detector import LandmarkDetector
+    from facelandmarks.inference import Face
 
 
 def __getattr__(name: str) -> Any:
-    # TensorFlow takes seconds to import: load it only when the detector is first used, so the
-    # pure-NumPy parts (datasets, metrics, scaling) stay light.
+    # TensorFlow takes seconds to import: load it only when the detector (or its result type)
+    # is first used, so the pure-NumPy parts (datasets, metrics, scaling) stay light.
     if name == "LandmarkDetector":
         from facelandmarks.detector import LandmarkDetector
 
         return LandmarkDetector
+    if name == "Face":
+        from facelandmarks.inference import Face
+
+        return Face
     raise AttributeError(f"module 'facelandmarks' has no attribute {name!r}")
