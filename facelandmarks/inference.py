@@ -92,7 +92,7 @@ def predict_batch(
     config: DetectorConfig,
     engines: Sequence[Engine],
     images: Sequence[np.ndarray],
-    frames: Sequence[Box] | None = None,
+    frames: Sequence[Box | None] | None = None,
 ) -> np.ndarray:
     """Landmarks for a batch of images through every stage of ``config``.
 
@@ -101,7 +101,8 @@ def predict_batch(
         engines: one engine per stage (``engines[k]`` runs stage ``k``).
         images: uint8 ``(H, W, 3)`` RGB arrays (sizes may differ).
         frames: optional ``(x0, y0, x1, y1)`` edge-coordinate frames, one per image, that
-            replace the whole image as the first stage's view (faces in a photo).
+            replace the whole image as the first stage's view (faces in a photo); ``None``
+            entries keep the whole image.
 
     Returns:
         float32 ``(B, P, 2)``: ``(x, y)`` in pixels of each image.
@@ -131,17 +132,50 @@ def predict_batch(
     return xy.astype(np.float32)
 
 
-def _check_batch_size(batch_size: Any) -> None:
+def _batched(
+    config: DetectorConfig,
+    engines: Sequence[Engine],
+    images: Any,
+    find: Callable[[int, str, np.ndarray], list[tuple[Box | None, Any, Any]]],
+    batch_size: int,
+    verbose: int,
+) -> list[list[tuple[Any, Any, np.ndarray]]]:
+    """Landmarks of every face ``find(index, name, rgb)`` lists, ``batch_size`` per engine call.
+
+    ``find`` returns ``[(frame, box, score), ...]`` for one image (``frame`` ``None``: the whole
+    image). Faces of consecutive images share batches; images stream through (bounded memory).
+    Returns one list of ``(box, score, xy)`` per image, in input order.
+    """
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    if isinstance(images, LandmarkDataset):
+        images = images.image_paths
+    bar = None
+    if verbose:
+        import keras
 
+        total = fl_images.count_images(images)
+        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image")
+    results: list[list[tuple[Any, Any, np.ndarray]]] = []
+    pending: list[tuple[int, np.ndarray, Box | None, Any, Any]] = []
 
-def _progress(images: Any, verbose: int) -> Any:
-    if not verbose:
-        return None
-    import keras
+    def flush() -> None:
+        xy = predict_batch(config, engines, [p[1] for p in pending], [p[2] for p in pending])
+        for (i, _, _, box, score), points in zip(pending, xy, strict=True):
+            results[i].append((box, score, points))
+        pending.clear()
 
-    return keras.utils.Progbar(fl_images.count_images(images), verbose=verbose, unit_name="image")
+    for i, (name, rgb) in enumerate(fl_images.iter_images(images)):
+        results.append([])
+        for frame, box, score in find(i, name, rgb):
+            pending.append((i, rgb, frame, box, score))
+            if len(pending) >= batch_size:
+                flush()
+        if bar is not None:
+            bar.update(i + 1)
+    if pending:
+        flush()
+    return results
 
 
 def predict_images(
@@ -154,37 +188,17 @@ def predict_images(
 ) -> np.ndarray:
     """:meth:`facelandmarks.LandmarkDetector.predict`: each whole image through the stages.
 
-    Images stream through in batches of ``batch_size`` (bounded memory for long inputs).
-
     Returns:
         float32 ``(N, P, 2)``: ``(x, y)`` in pixels of each input image.
 
     Raises:
         ValueError: no images, a bad ``batch_size``, or an unreadable image (named).
     """
-    _check_batch_size(batch_size)
-    if isinstance(images, LandmarkDataset):
-        images = images.image_paths
-    bar = _progress(images, verbose)
-    out: list[np.ndarray] = []
-    batch: list[np.ndarray] = []
-    done = 0
-    for _name, rgb in fl_images.iter_images(images):
-        batch.append(rgb)
-        if len(batch) == batch_size:
-            out.append(predict_batch(config, engines, batch))
-            done += len(batch)
-            batch = []
-            if bar is not None:
-                bar.update(done)
-    if batch:
-        out.append(predict_batch(config, engines, batch))
-        done += len(batch)
-        if bar is not None:
-            bar.update(done, finalize=True)
-    if not out:
+    whole = [(None, None, None)]
+    results = _batched(config, engines, images, lambda *_: whole, batch_size, verbose)
+    if not results:
         raise ValueError("predict received no images (an empty sequence).")
-    return np.concatenate(out, axis=0)
+    return np.stack([faces[0][2] for faces in results])
 
 
 def _check_boxes(entry: Any, name: str) -> list[Box]:
@@ -217,8 +231,6 @@ def predict_faces(
 ) -> list[list[Face]]:
     """:meth:`facelandmarks.LandmarkDetector.predict_faces`: detect, frame, predict each face.
 
-    Faces of consecutive images are batched together, ``batch_size`` faces per engine call.
-
     Returns:
         One list of :class:`Face` per image, in input order (detector's order within one).
 
@@ -229,9 +241,6 @@ def predict_faces(
     """
     from facelandmarks import face_detection
 
-    _check_batch_size(batch_size)
-    if isinstance(images, LandmarkDataset):
-        images = images.image_paths
     name_of = face_detector if isinstance(face_detector, str) else None
     calibration = name_of or getattr(face_detector, "name", "default")
     finder = None
@@ -239,39 +248,26 @@ def predict_faces(
         finder = face_detection.get_face_detector(name_of) if name_of else face_detector
     else:
         boxes = list(boxes)
-    bar = _progress(images, verbose)
-    results: list[list[Face]] = []
-    pending: list[tuple[int, np.ndarray, Box, float | None]] = []
 
-    def flush() -> None:
-        frames = [face_detection.frame_from_box(b, calibration) for _, _, b, _ in pending]
-        xy = predict_batch(config, engines, [img for _, img, _, _ in pending], frames)
-        for (i, _, b, score), pts in zip(pending, xy, strict=True):
-            results[i].append(Face(box=tuple(float(v) for v in b), score=score, landmarks=pts))
-        pending.clear()
-
-    n = 0
-    for n, (name, rgb) in enumerate(fl_images.iter_images(images), start=1):
-        results.append([])
+    def find(i: int, name: str, rgb: np.ndarray) -> list[tuple[Box, Box, float | None]]:
         if finder is not None:
             found = [(f.box, float(f.score)) for f in finder.detect(rgb)]
+        elif i < len(boxes):
+            found = [(b, None) for b in _check_boxes(boxes[i], name)]
         else:
-            if n > len(boxes):
-                raise ValueError(
-                    f"boxes must have one entry per image. Received: {len(boxes)} entries "
-                    f"for more images"
-                )
-            found = [(b, None) for b in _check_boxes(boxes[n - 1], name)]
-        for b, score in found:
-            pending.append((n - 1, rgb, tuple(b), score))
-            if len(pending) >= batch_size:
-                flush()
-        if bar is not None:
-            bar.update(n)
-    if pending:
-        flush()
-    if boxes is not None and n != len(boxes):
+            raise ValueError(
+                f"boxes must have one entry per image. Received: {len(boxes)} entries "
+                "for more images"
+            )
+        return [
+            (face_detection.frame_from_box(b, calibration), tuple(float(v) for v in b), score)
+            for b, score in found
+        ]
+
+    results = _batched(config, engines, images, find, batch_size, verbose)
+    if boxes is not None and len(results) != len(boxes):
         raise ValueError(
-            f"boxes must have one entry per image. Received: {len(boxes)} entries for {n} images"
+            f"boxes must have one entry per image. Received: {len(boxes)} entries for "
+            f"{len(results)} images"
         )
-    return results
+    return [[Face(box, score, xy) for box, score, xy in faces] for faces in results]

@@ -236,10 +236,10 @@ def test_sort_and_nms_keeps_best_of_overlaps():
         [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10.5]], dtype=float
     )
     scores = np.array([3.0, 9.0, 5.0, 1.0])
-    out = face_detection.base._sort_and_nms(boxes, scores, 0.3)
+    out = face_detection.base.sort_and_nms(boxes, scores, 0.3)
     assert [f.score for f in out] == [9.0, 5.0]
     assert out[0].box == (1.0, 1.0, 11.0, 11.0)
-    assert face_detection.base._sort_and_nms(np.zeros((0, 4)), np.zeros(0), 0.3) == []
+    assert face_detection.base.sort_and_nms(np.zeros((0, 4)), np.zeros(0), 0.3) == []
 
 
 # --------------------------------------------------------------------------------------

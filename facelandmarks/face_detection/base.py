@@ -57,7 +57,7 @@ class FaceDetector(Protocol):
         ...
 
 
-def _check_image(image: Any) -> np.ndarray:
+def check_image(image: Any) -> np.ndarray:
     if not isinstance(image, np.ndarray):
         raise TypeError(
             "detect expects `image` as a numpy uint8 array of shape (H, W, 3), RGB. "
@@ -74,28 +74,28 @@ def _check_image(image: Any) -> np.ndarray:
     return image
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
-def _check_sizes(min_size: Any, max_side: Any) -> None:
-    if min_size is not None and (not _is_int(min_size) or min_size < 1):
+def check_sizes(min_size: Any, max_side: Any) -> None:
+    if min_size is not None and (not is_int(min_size) or min_size < 1):
         raise ValueError(
             f"min_size must be a positive int (pixels) or None. Received: min_size={min_size!r}"
         )
-    if max_side is not None and (not _is_int(max_side) or max_side < 32):
+    if max_side is not None and (not is_int(max_side) or max_side < 32):
         raise ValueError(
             f"max_side must be an int >= 32 (pixels) or None. Received: max_side={max_side!r}"
         )
 
 
-def _check_fraction(value: Any, argname: str) -> None:
+def check_fraction(value: Any, argname: str) -> None:
     ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
     if not (ok and 0.0 < value <= 1.0):
         raise ValueError(f"{argname} must be a number in (0, 1]. Received: {argname}={value!r}")
 
 
-def _working_scale(
+def working_scale(
     height: int, width: int, max_side: int | None, min_size: int | None, window: int
 ) -> float:
     """Scale of the working copy: longest side <= max_side, unless min_size needs more."""
@@ -105,14 +105,14 @@ def _working_scale(
     return min(scale, 1.0)
 
 
-def _min_pixels(min_size: int | None, scale: float, window: int) -> int:
+def min_pixels(min_size: int | None, scale: float, window: int) -> int:
     """Smallest face side to search for in the working copy."""
     if min_size is None:
         return window
     return max(window, math.floor(min_size * scale))
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of box ``a`` (4,) with each row of ``b`` (N, 4), edge coordinates."""
     iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0.0, None)
     ih = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0.0, None)
@@ -121,14 +121,14 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return inter / np.maximum(union, 1e-12)
 
 
-def _sort_and_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[FaceBox]:
+def sort_and_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[FaceBox]:
     """Sort by score (ties: by position), then drop boxes overlapping a better one."""
     if len(boxes) == 0:
         return []
     order = np.lexsort((boxes[:, 1], boxes[:, 0], -scores))
     kept: list[int] = []
     for i in order:
-        if kept and np.any(_iou(boxes[i], boxes[kept]) > iou_threshold):
+        if kept and np.any(iou(boxes[i], boxes[kept]) > iou_threshold):
             continue
         kept.append(int(i))
     return [

@@ -6,16 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks.face_detection.base import (
-    INSTALL_HINT,
-    FaceBox,
-    _check_fraction,
-    _check_image,
-    _check_sizes,
-    _min_pixels,
-    _sort_and_nms,
-    _working_scale,
-)
+from facelandmarks.face_detection import base
+from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox
 
 OPENCV_INSTALL_HINT = 'pip install "opencv-python-headless>=4.5.4,<5"'
 
@@ -102,7 +94,7 @@ class OpenCVFaceDetector:
             raise ValueError(
                 f"profile must be one of {list(_PROFILE_MODES)}. Received: profile={profile!r}"
             )
-        _check_sizes(min_size, max_side)
+        base.check_sizes(min_size, max_side)
         if (
             isinstance(min_neighbors, bool)
             or not isinstance(min_neighbors, int)
@@ -115,7 +107,7 @@ class OpenCVFaceDetector:
             raise ValueError(
                 f"scale_factor must be a number in (1, 2]. Received: scale_factor={scale_factor!r}"
             )
-        _check_fraction(nms_iou, "nms_iou")
+        base.check_fraction(nms_iou, "nms_iou")
         cv2 = _import_cv2()
         self._cv2 = cv2
         self.cascade = cascade
@@ -176,10 +168,10 @@ class OpenCVFaceDetector:
             ValueError: ``image`` is not ``uint8`` ``(H, W, 3)`` or is empty.
         """
         cv2 = self._cv2
-        image = _check_image(image)
+        image = base.check_image(image)
         height, width = image.shape[:2]
         window = int(min(self._frontal.getOriginalWindowSize()))
-        scale = _working_scale(height, width, self.max_side, self.min_size, window)
+        scale = base.working_scale(height, width, self.max_side, self.min_size, window)
         grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -187,7 +179,7 @@ class OpenCVFaceDetector:
         work_h, work_w = grey.shape
         if min(work_h, work_w) < window:
             return []
-        min_px = _min_pixels(self.min_size, work_w / width, window)
+        min_px = base.min_pixels(self.min_size, work_w / width, window)
 
         boxes, scores = self._run(self._frontal, grey, min_px)
         if self._profile is not None and (self.profile == "always" or len(boxes) == 0):
@@ -206,4 +198,4 @@ class OpenCVFaceDetector:
             return []
         boxes = boxes * np.array([width / work_w, height / work_h] * 2)
         boxes = np.clip(boxes, 0.0, np.array([width, height, width, height], dtype=np.float64))
-        return _sort_and_nms(boxes, scores, self.nms_iou)
+        return base.sort_and_nms(boxes, scores, self.nms_iou)

@@ -6,15 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks.face_detection.base import (
-    INSTALL_HINT,
-    FaceBox,
-    _check_fraction,
-    _check_image,
-    _check_sizes,
-    _sort_and_nms,
-    _working_scale,
-)
+from facelandmarks.face_detection import base
+from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox
 
 
 def _import_mtcnn() -> Any:
@@ -83,8 +76,8 @@ class MTCNNFaceDetector:
             raise ValueError(
                 f"min_score must be a number in [0, 1]. Received: min_score={min_score!r}"
             )
-        _check_sizes(min_size, max_side)
-        _check_fraction(nms_iou, "nms_iou")
+        base.check_sizes(min_size, max_side)
+        base.check_fraction(nms_iou, "nms_iou")
         if not isinstance(device, str) or not device:
             raise ValueError(
                 f"device must be a TensorFlow device name such as 'CPU:0'. Received: "
@@ -122,9 +115,9 @@ class MTCNNFaceDetector:
         """
         from PIL import Image
 
-        image = _check_image(image)
+        image = base.check_image(image)
         height, width = image.shape[:2]
-        scale = _working_scale(height, width, self.max_side, self.min_size, self._WINDOW)
+        scale = base.working_scale(height, width, self.max_side, self.min_size, self._WINDOW)
         work = np.ascontiguousarray(image)
         if scale < 1.0:
             size = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -144,4 +137,4 @@ class MTCNNFaceDetector:
         if len(rows) == 0:
             return []
         boxes = np.clip(boxes, 0.0, np.array([width, height, width, height], dtype=np.float64))
-        return _sort_and_nms(boxes, rows[:, 5], self.nms_iou)
+        return base.sort_and_nms(boxes, rows[:, 5], self.nms_iou)
