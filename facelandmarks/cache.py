@@ -168,16 +168,16 @@ def _cache_error(directory: Path, exc: OSError, what: str) -> WeightsCacheError:
 
 
 def _why(exc: Exception, received: int, timeout: float) -> str:
-    """What a gdown/requests exception means, in words."""
-    import requests
-
+    """What a gdown/requests exception means, in words (by class name: requests is gdown's
+    dependency, not ours)."""
     text = (str(exc).strip().splitlines() or [""])[0]
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
     response = getattr(exc, "response", None)
-    if isinstance(exc, requests.HTTPError) and response is not None:
+    if "HTTPError" in kinds and response is not None:
         return f"HTTP error {response.status_code} {response.reason}"
-    if isinstance(exc, requests.RequestException) and "timed out" in str(exc):
+    if "RequestException" in kinds and "timed out" in str(exc):
         return f"the server sent nothing for {timeout} s after {received} bytes (stalled)"
-    if isinstance(exc, requests.ConnectionError):
+    if "ConnectionError" in kinds:
         if received:
             return f"the connection broke after {received} bytes ({text})"
         return f"cannot reach the server ({text})"
