@@ -27,8 +27,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 
 from facelandmarks import LandmarkDetector, load_muct
-from facelandmarks.detection import get_face_detector
-from facelandmarks.io import load_image
+from facelandmarks.face_detection import get_face_detector
+from facelandmarks.images import load_image
 from facelandmarks.metrics import evaluate_landmarks
 
 

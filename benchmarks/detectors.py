@@ -14,7 +14,7 @@ Two parts:
 * **Calibration** (``--calibrate [NAME ...]``): runs ``get_face_detector(NAME)`` on every image
   (or ``--calibrate-n`` of them) and prints where the whole image frame ``(0, 0, 480, 640)`` and
   the landmark box sit relative to the detected box (medians and IQRs), i.e. the constants of
-  ``facelandmarks.detection.FRAME_FROM_BOX``, and how well the calibrated frame and box predict
+  ``facelandmarks.face_detection.FRAME_FROM_BOX``, and how well the calibrated frame and box predict
   the truth.
 
 Usage::
@@ -38,7 +38,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from facelandmarks import load_muct
-from facelandmarks.detection import (
+from facelandmarks.face_detection import (
     FRAME_FROM_BOX,
     FaceBox,
     MTCNNFaceDetector,
@@ -47,7 +47,7 @@ from facelandmarks.detection import (
     frame_from_box,
     get_face_detector,
 )
-from facelandmarks.io import load_image
+from facelandmarks.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MUCT = REPO.parent / "shared" / "muct"

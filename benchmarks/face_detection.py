@@ -37,9 +37,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from facelandmarks.blazeface import BlazeFaceDetector
-from facelandmarks.detection import FaceBox
-from facelandmarks.io import load_image
+from facelandmarks.face_detection import FaceBox
+from facelandmarks.face_detection.blazeface import BlazeFaceDetector
+from facelandmarks.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
 Detect = Callable[[np.ndarray], list[FaceBox]]
@@ -231,7 +231,7 @@ def detectors(threads: list[int | None], others: bool) -> dict[str, Detect]:
         for model in ("short", "full", "auto"):
             out[f"blazeface-{model}{suffix}"] = BlazeFaceDetector(model, num_threads=t).detect
     if others:
-        from facelandmarks.detection import MTCNNFaceDetector, OpenCVFaceDetector
+        from facelandmarks.face_detection import MTCNNFaceDetector, OpenCVFaceDetector
 
         for name, cls in (("mtcnn", MTCNNFaceDetector), ("opencv-haar", OpenCVFaceDetector)):
             try:

@@ -211,7 +211,7 @@ def _worker_ours(args: argparse.Namespace, cache: bool) -> dict[str, Any]:
     total_seconds = sum(e["seconds"] for e in epochs)
     sizes = data.image_sizes  # (N, 2) width, height of each stored image
     if sizes is None:
-        from facelandmarks.io import image_size
+        from facelandmarks.images import image_size
 
         sizes = np.array([image_size(p) for p in data.image_paths], dtype=np.int64)
     return {

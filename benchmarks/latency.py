@@ -4,8 +4,8 @@ For ONE 480x640 image (``examples/astronaut.png`` letterboxed to 480x640 when pr
 synthetic image otherwise; never a dataset face), after a warm-up, in one process and
 interleaved round-robin, ``--n`` times each:
 
-* ``forward stage k``: ``det._forward(model, x)`` on a prepared ``(1, H, W, 3)`` input: the
-  compiled model call plus the tensor conversion, nothing else;
+* ``forward stage k``: ``det._engines[k](x)`` (the stage's engine) on a prepared
+  ``(1, H, W, 3)`` input: the compiled model call plus the tensor conversion, nothing else;
 * ``render stage k``: ``imageops.render_numpy`` cutting that stage's input out of the image;
 * ``predict(array)``: ``det.predict(image)`` end to end (input checks, per stage: framing,
   render, forward, inverse map);
@@ -106,10 +106,10 @@ def make_detector(weights: str):
 
 
 def stage_inputs(det, rgb: np.ndarray) -> list[tuple[str, object, np.ndarray, np.ndarray]]:
-    """Per stage: label, model, framing matrix and model input, made as ``predict`` makes them.
+    """Per stage: label, index, framing matrix and model input, made as ``predict`` makes them.
 
     Returns:
-        ``[(label, keras model, float64 (3, 3) crop-centre -> image-centre matrix,
+        ``[(label, stage index, float64 (3, 3) crop-centre -> image-centre matrix,
         float32 (1, H, W, 3) input in [0, 255]), ...]``.
     """
     from facelandmarks.imageops import render_numpy
@@ -118,7 +118,7 @@ def stage_inputs(det, rgb: np.ndarray) -> list[tuple[str, object, np.ndarray, np
     h, w = rgb.shape[:2]
     out = []
     xy = None
-    for k, (stage, model) in enumerate(zip(det.config.stages, det.models, strict=True)):
+    for k, stage in enumerate(det.config.stages):
         if stage.framing == "image":
             f = Framing.whole_image((w, h), stage.out_size, pixel_offset=stage.pixel_offset)
         else:
@@ -127,11 +127,11 @@ def stage_inputs(det, rgb: np.ndarray) -> list[tuple[str, object, np.ndarray, np
             f = Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
         m = f.center_matrix()
         x = render_numpy(rgb, m, stage.input_size)[None]
-        xyn = np.asarray(det._forward(model, x), np.float32).reshape(det.num_points, 2)
+        xyn = np.asarray(det._engines[k](x), np.float32).reshape(det.num_points, 2)
         xy = f.to_pixels(xyn)
         hh, ww = stage.input_size
         label = f"stage{k} {stage.backbone} {hh}x{ww} {stage.framing}"
-        out.append((label, model, m, x))
+        out.append((label, k, m, x))
     return out
 
 
@@ -182,22 +182,22 @@ def main(argv: list[str] | None = None) -> None:
     stages = stage_inputs(det, rgb)
     # The same weights through the TensorFlow Lite runtime (converted once, before timing).
     lite = copy.copy(det).set_runtime("tflite")
-    for _label, model, _m, x in stages:
-        lite._forward(model, x)
+    for _label, k, _m, x in stages:
+        lite._engines[k](x)
     with tempfile.TemporaryDirectory() as tmp:
         from PIL import Image
 
         path = Path(tmp) / "bench.jpg"
         Image.fromarray(rgb).save(path, quality=95)
         items: dict[str, Callable[[], object]] = {}
-        for label, model, _m, x in stages:
-            items[f"forward {label}"] = lambda model=model, x=x: det._forward(model, x)
-        for (label, _model, m, _x), stage in zip(stages, det.config.stages, strict=True):
+        for label, k, _m, x in stages:
+            items[f"forward {label}"] = lambda k=k, x=x: det._engines[k](x)
+        for (label, _k, m, _x), stage in zip(stages, det.config.stages, strict=True):
             items[f"render  {label}"] = lambda m=m, size=stage.input_size: render_numpy(
                 rgb, m, size
             )
-        for label, model, _m, x in stages:
-            items[f"forward tflite {label}"] = lambda model=model, x=x: lite._forward(model, x)
+        for label, k, _m, x in stages:
+            items[f"forward tflite {label}"] = lambda k=k, x=x: lite._engines[k](x)
         items["predict(array)"] = lambda: det.predict(rgb)
         items["predict(file .jpg)"] = lambda: det.predict(path)
         items["predict(array) tflite"] = lambda: lite.predict(rgb)
@@ -226,11 +226,11 @@ def main(argv: list[str] | None = None) -> None:
                 lambda: lite.predict(batch, batch_size=args.batch_size),
             ),
         }
-        for label, model, _m, x in stages:
+        for label, k, _m, x in stages:
             xb = np.repeat(x, args.batch_size, axis=0)
             bitems[f"forward {label}, batch {args.batch_size}"] = (
                 args.batch_size,
-                lambda model=model, xb=xb: det._forward(model, xb),
+                lambda k=k, xb=xb: det._engines[k](xb),
             )
         for _, fn in bitems.values():
             fn()

@@ -22,10 +22,11 @@ from facelandmarks.datasets import (
     load_ibug,
     load_muct,
 )
+from facelandmarks.face_detection import FaceBox
 from facelandmarks.metrics import evaluate_landmarks
 from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS, MuctPoint
 from facelandmarks.schemes import Ibug68Point, PointScheme, get_scheme, register_scheme
-from facelandmarks.weights import describe_weights, download_weights, list_weights
+from facelandmarks.weights import WeightSpec, describe_weights, download_weights, list_weights
 
 __version__ = "0.1.0"
 
@@ -33,6 +34,8 @@ __all__ = [
     "MIRROR_PERMUTATION",
     "NUM_POINTS",
     "DetectorConfig",
+    "Face",
+    "FaceBox",
     "Ibug68Point",
     "LandmarkDataset",
     "LandmarkDetector",
@@ -41,6 +44,7 @@ __all__ = [
     "PointScheme",
     "PtsFormatError",
     "StageConfig",
+    "WeightSpec",
     "__version__",
     "describe_weights",
     "download_weights",
@@ -56,13 +60,18 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 if TYPE_CHECKING:
     from facelandmarks.detector import LandmarkDetector
+    from facelandmarks.inference import Face
 
 
 def __getattr__(name: str) -> Any:
-    # TensorFlow takes seconds to import: load it only when the detector is first used, so the
-    # pure-NumPy parts (datasets, metrics, scaling) stay light.
+    # TensorFlow takes seconds to import: load it only when the detector (or its result type)
+    # is first used, so the pure-NumPy parts (datasets, metrics, scaling) stay light.
     if name == "LandmarkDetector":
         from facelandmarks.detector import LandmarkDetector
 
         return LandmarkDetector
+    if name == "Face":
+        from facelandmarks.inference import Face
+
+        return Face
     raise AttributeError(f"module 'facelandmarks' has no attribute {name!r}")

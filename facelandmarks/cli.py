@@ -15,8 +15,8 @@ image, an unknown preset, a bad config), reported as one line
 ``facelandmarks: error: <reason>`` on stderr, without a traceback; 1 any other failure (one
 line as well; ``--debug`` adds the traceback); 130 interrupted.
 
-This module (and ``python -m facelandmarks.train``, which prints its result) is the only part
-of the library that prints. Results go to stdout, messages and
+This module is the only part of the library that prints (``python -m facelandmarks`` runs it
+too). Results go to stdout, messages and
 logs (``--verbose``: INFO level) to stderr. TensorFlow is imported only by the commands that
 need a model, so ``--help``, ``weights`` and ``download`` start fast.
 """
@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import dataclasses
-import inspect
 import json
 import logging
 import math
@@ -220,28 +218,24 @@ def _refuse_overwriting_inputs(targets: Sequence[Path], images: Sequence[str]) -
 
 
 def _save_atomically(picture: Any, target: Path) -> None:
-    """Write the picture next to ``target`` and rename it into place: a failed write never
-    leaves a truncated file where the user expects an image."""
+    """Save the picture so that a failed write never leaves a truncated image at ``target``."""
     from PIL import Image
 
+    from facelandmarks.fileio import atomic_path
+
     fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
-    tmp = target.with_name(f".{target.name}.part-{os.getpid()}")
-    try:
+    with atomic_path(target) as tmp:
         picture.save(tmp, format=fmt)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from facelandmarks import io as fl_io
+    from facelandmarks import images as fl_images
 
     images = [str(p) for p in args.images]
     sizes = []
     for image in images:
         with _bad_input():
-            sizes.append(fl_io.image_size(image))
+            sizes.append(fl_images.image_size(image))
     targets = _draw_targets(args.draw, images) if args.draw else None
     if targets is not None:
         _refuse_overwriting_inputs(targets, images)
@@ -373,97 +367,23 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------------------
 
 
-def _check_train_config(config: Any, where: str) -> None:
-    """Reject a training config that cannot run, before any data is read or model built."""
-    if not isinstance(config, dict):
-        raise CLIError(f"{where}: the config must be a JSON object, not {type(config).__name__}")
-    for section in ("detector", "data"):
-        if not isinstance(config.get(section), dict):
-            raise CLIError(f"{where}: the config needs a {section!r} object")
-    fit = config.get("fit", {})
-    if not isinstance(fit, dict):
-        raise CLIError(f"{where}: 'fit' must be an object")
-    from facelandmarks.config import DetectorConfig
-
-    with _bad_input(f"{where}: bad 'detector' section: "):
-        detector = DetectorConfig.from_dict(config["detector"])
-    data = config["data"]
-    muct = data.get("muct")
-    if not isinstance(muct, str) or not Path(muct).is_dir():
-        raise CLIError(f"{where}: MUCT folder not found: data.muct={muct!r} (or pass --muct DIR)")
-    fraction = data.get("test_fraction", 0.3)
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise CLIError(f"{where}: data.test_fraction must be in (0, 1), not {fraction!r}")
-    if data.get("split_by", "subject") not in ("subject", "image"):
-        raise CLIError(f"{where}: data.split_by must be 'subject' or 'image'")
-    epochs = fit.get("epochs", 8)
-    n_stages = len(detector.stages)
-    values = epochs if isinstance(epochs, list) else [epochs]
-    if not all(isinstance(e, int) and not isinstance(e, bool) and e >= 1 for e in values) or (
-        isinstance(epochs, list) and len(epochs) != n_stages
-    ):
-        raise CLIError(
-            f"{where}: fit.epochs must be a positive integer or a list of {n_stages} "
-            f"(one per stage), not {epochs!r}"
-        )
-
-    # The remaining checks need Keras (as training itself does).
-    from facelandmarks.detector import LandmarkDetector
-    from facelandmarks.model import BACKBONES
-    from facelandmarks.training import Augmentation
-
-    for i, stage in enumerate(detector.stages):
-        if stage.backbone not in BACKBONES:
-            raise CLIError(
-                f"{where}: detector.stages[{i}].backbone must be one of {sorted(BACKBONES)}, "
-                f"not {stage.backbone!r}"
-            )
-    reserved = {"train", "validation_data", "stages", "callbacks", "checkpoint_dir", "verbose"}
-    allowed = set(inspect.signature(LandmarkDetector.fit).parameters) - reserved - {"self"}
-    unknown = sorted(set(fit) - allowed)
-    if unknown:
-        raise CLIError(f"{where}: unknown 'fit' keys {unknown}; allowed: {sorted(allowed)}")
-    augment = fit.get("augment")
-    n_stages = len(detector.stages)
-    if isinstance(augment, list) and len(augment) != n_stages:
-        raise CLIError(
-            f"{where}: fit.augment as a list needs one entry per stage ({n_stages}), "
-            f"not {len(augment)}"
-        )
-    fields = {f.name for f in dataclasses.fields(Augmentation)}
-    for one in augment if isinstance(augment, list) else [augment]:
-        if isinstance(one, dict):
-            bad = sorted(set(one) - fields)
-            if bad:
-                raise CLIError(
-                    f"{where}: unknown 'fit.augment' keys {bad}; allowed: {sorted(fields)}"
-                )
-        elif one not in (None, True, False):
-            raise CLIError(
-                f"{where}: fit.augment must be an object, true, false, null, "
-                "or a list of those with one per stage"
-            )
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
-    where = args.config
+    from facelandmarks.training.config import FORMATS, TrainConfig
+
     with _bad_input():
-        text = Path(args.config).read_text(encoding="utf-8")
-    try:
-        config = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CLIError(f"{where}: not valid JSON: {exc}", 2) from exc
-    if isinstance(config, dict):
-        if args.output:
-            config["output"] = args.output
-        if args.muct and isinstance(config.get("data"), dict):
-            config["data"]["muct"] = args.muct
-    _check_train_config(config, where)
+        config = TrainConfig.load(args.config, output=args.output, muct=args.muct)
+    for spec in config.data:
+        if not spec.resolved_path().is_dir():
+            hint = ", or pass --muct DIR" if spec.format == "muct" else ""
+            raise CLIError(
+                f"{args.config}: dataset {spec.name!r}: folder not found: "
+                f"{str(spec.resolved_path())!r} (fix its path in the config, or set "
+                f"{spec.env or FORMATS[spec.format]}{hint})"
+            )
+    from facelandmarks.training import run as fl_run
 
-    from facelandmarks import train as fl_train
-
-    logger.info("training into %s", config.get("output", "runs/run"))
-    result = fl_train.run(config, verbose=2)
+    logger.info("training into %s", config.output)
+    result = fl_run.run(config, verbose=2)
     _print_json(_clean({k: v for k, v in result.items() if k != "test_subjects"}), indent=2)
     return 0
 
@@ -476,7 +396,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_download(args: argparse.Namespace) -> int:
     from facelandmarks.weights import download_weights
 
-    with _bad_input():
+    # The progress bar goes to stderr: stdout carries only the path, for $(...) in scripts.
+    with _bad_input(), contextlib.redirect_stdout(sys.stderr):
         path = download_weights(args.name, cache_dir=args.cache_dir, verbose=1)
     _emit(str(path))
     return 0
@@ -639,7 +560,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="train a detector from a JSON config",
         description="Train and evaluate a detector as a JSON config says (see "
-        "facelandmarks.train). Re-running an interrupted run resumes it.",
+        "docs/training.md and facelandmarks.training.config). Re-running an interrupted run "
+        "resumes it.",
     )
     p.add_argument("config", metavar="CONFIG.json", help="training config")
     p.add_argument("--output", metavar="DIR", help="override the config's output directory")

@@ -15,6 +15,8 @@ from facelandmarks.scaling import DEFAULT_PIXEL_OFFSET
 
 logger = logging.getLogger(__name__)
 
+BACKBONE_NAMES = ("resnet50", "mobilenetv3small", "mobilenetv3large", "efficientnetb0")
+"""The backbones :mod:`facelandmarks.model` builds (its ``BACKBONES`` keys)."""
 FRAMINGS = ("image", "points", "face")
 HEADS = ("gap", "spatial")
 COLORS = ("rgb", "gray")
@@ -80,6 +82,10 @@ class StageConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
         object.__setattr__(self, "face_offset", tuple(float(v) for v in self.face_offset))
+        if self.backbone not in BACKBONE_NAMES:
+            raise ValueError(
+                f"backbone must be one of {BACKBONE_NAMES}. Received: backbone={self.backbone!r}"
+            )
         if self.framing not in FRAMINGS:
             raise ValueError(f"framing must be one of {FRAMINGS}. Received: {self.framing!r}")
         if self.color not in COLORS:
@@ -198,7 +204,12 @@ class DetectorConfig:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DetectorConfig:
         data = dict(data)
-        stages = tuple(StageConfig(**s) for s in data.pop("stages"))
+        raw_stages = data.pop("stages", None)
+        if not isinstance(raw_stages, (list, tuple)) or not all(
+            isinstance(s, dict) for s in raw_stages
+        ):
+            raise ValueError(f"'stages' must be a list of objects. Received: {raw_stages!r}")
+        stages = tuple(StageConfig(**s) for s in raw_stages)
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:

@@ -1,4 +1,11 @@
-"""``LandmarkDetector``: load or build a model, then ``predict``, ``evaluate``, ``fit``, ``save``.
+"""``LandmarkDetector``: the facade that loads or builds a detector and runs it.
+
+It composes replaceable parts, each in its own module: :mod:`facelandmarks.saving` (files <->
+config and stage models), :mod:`facelandmarks.weights` (presets and the cache),
+:mod:`facelandmarks.engines` (what runs each stage: TensorFlow Lite or Keras),
+:mod:`facelandmarks.inference` (the cascade of stages, test-time flip and batching) and
+:mod:`facelandmarks.face_detection`. Training (``fit`` and its helpers) still lives here while it
+is being rewritten.
 
 Coordinate contract (see docs/coordinates.md): every landmark array that goes in or out is
 float32 ``(N, P, 2)`` (``P = 76`` for the MUCT scheme), last axis ``(x, y)`` in pixels of the
@@ -10,69 +17,33 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import logging
 import os
-import tempfile
-import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keras
 import numpy as np
 
-from facelandmarks import io as fl_io
+from facelandmarks import inference, saving
 from facelandmarks import metrics as fl_metrics
-from facelandmarks.config import LEGACY_2019_STAGE, DetectorConfig, StageConfig
+from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
-from facelandmarks.imageops import render_numpy
+from facelandmarks.engines import RUNTIMES, StageEngines, WeightsSource, check_runtime
+from facelandmarks.inference import Face
 from facelandmarks.losses import get_loss
-from facelandmarks.model import BACKBONES
+from facelandmarks.model import BACKBONES, build_stage
 from facelandmarks.points import NUM_POINTS
-from facelandmarks.scaling import Framing, box_from_points
+
+if TYPE_CHECKING:  # pragma: no cover
+    from facelandmarks.weights import WeightSpec
+
+__all__ = ["RUNTIMES", "Face", "LandmarkDetector"]
 
 logger = logging.getLogger(__name__)
 
-META_NAME = "facelandmarks.json"
-FORMAT_VERSION = 1
 DEFAULT_WEIGHTS = "default"
-RUNTIMES = ("auto", "keras", "tflite")
-
-
-@dataclass(frozen=True)
-class Face:
-    """One face found by :meth:`LandmarkDetector.predict_faces`.
-
-    Attributes:
-        box: ``(x0, y0, x1, y1)`` face box, edge coordinates in pixels of the image.
-        score: the face detector's score (higher is surer; not a probability), or ``None``
-            for a box the caller gave.
-        landmarks: float32 ``(P, 2)``: ``(x, y)`` pixels of the image.
-    """
-
-    box: tuple[float, float, float, float]
-    score: float | None
-    landmarks: np.ndarray
-
-
-def _check_boxes(entry: Any, name: str) -> list[tuple[float, float, float, float]]:
-    arr = np.asarray(entry, dtype=np.float64) if len(entry) else np.zeros((0, 4))
-    if arr.ndim == 1 and arr.shape == (4,):
-        arr = arr[None]
-    if (
-        arr.ndim != 2
-        or arr.shape[1] != 4
-        or not np.all(np.isfinite(arr))
-        or np.any(arr[:, 2] <= arr[:, 0])
-        or np.any(arr[:, 3] <= arr[:, 1])
-    ):
-        raise ValueError(
-            f"boxes for {name} must be (x0, y0, x1, y1) with x1 > x0, y1 > y0. "
-            f"Received: {np.asarray(entry).tolist()!r}"
-        )
-    return [tuple(b) for b in arr]
 
 
 def _resolve_verbose(verbose: int | str) -> int:
@@ -130,6 +101,14 @@ class LandmarkDetector:
         (1, 76, 2)
     """
 
+    spec: WeightSpec | None = None
+    """The preset's :class:`~facelandmarks.WeightSpec` when loaded from a preset, else None."""
+    runtime: str = "auto"
+    """The runtime chosen with ``runtime=`` or :meth:`set_runtime`."""
+    _source: WeightsSource | None = None  # the weights file the models hold, if unchanged
+    _engines: StageEngines | None = None
+    _lite_threads: int | None = None
+
     def __init__(
         self,
         weights: str | os.PathLike | None = DEFAULT_WEIGHTS,
@@ -145,7 +124,7 @@ class LandmarkDetector:
         verbose: int | str = "auto",
     ) -> None:
         self.strategy = strategy
-        self.set_runtime(runtime)
+        check_runtime(runtime)  # before loading: a typo should not cost a download
         with self._scope():
             self._init(
                 weights,
@@ -157,11 +136,10 @@ class LandmarkDetector:
                 cache_dir,
                 verbose,
             )
+        self.set_runtime(runtime)
 
     def _scope(self):
         """The distribution strategy's scope (variables and optimizers are made inside it)."""
-        import contextlib
-
         if self.strategy is None:
             return contextlib.nullcontext()
         return self.strategy.scope()
@@ -177,7 +155,6 @@ class LandmarkDetector:
         cache_dir,
         verbose,
     ) -> None:
-        self.spec = None
         self.history: list[keras.callbacks.History] = []
         self._untrained: set[int] = set()
         if weights is None:
@@ -199,7 +176,7 @@ class LandmarkDetector:
                 )
             self.config = config
             self.models = [
-                _build_stage(s, config, f"stage{i}", backbone_weights)
+                build_stage(s, config, f"stage{i}", backbone_weights)
                 for i, s in enumerate(config.stages)
             ]
             self._untrained = set(range(len(self.models)))
@@ -218,13 +195,25 @@ class LandmarkDetector:
             name, cache_dir=cache_dir, verbose=_resolve_verbose(verbose)
         )
         self.spec = spec
-        self.config, self.models = _load_file(path)
-        # identify these weights for the TensorFlow Lite conversion cache (hashed when needed)
-        self._weights_sha = spec.sha256 if spec is not None and spec.sha256 else None
-        self._weights_path = Path(path)
-        self._cache_dir = cache_dir
+        self.config, self.models = saving.load_detector(path)
+        self._source = WeightsSource(Path(path), spec, cache_dir)
 
     # ------------------------------------------------------------------ properties
+    @property
+    def models(self) -> list[keras.Model]:
+        """One Keras model per stage, coarse to fine (see :mod:`facelandmarks.engines` for
+        what each maps). Assigning a new list gives them fresh engines under the same runtime;
+        they no longer count as the weights file they replace (no shipped or cached
+        TensorFlow Lite files)."""
+        return self._models
+
+    @models.setter
+    def models(self, models: Sequence[keras.Model]) -> None:
+        self._models = list(models)
+        if self._engines is not None:
+            self._source = None
+            self.set_runtime(self.runtime, num_threads=self._lite_threads)
+
     @property
     def model(self) -> keras.Model:
         """The Keras model of the last (finest) stage; all stages are in :attr:`models`."""
@@ -275,32 +264,13 @@ class LandmarkDetector:
             FileNotFoundError, ValueError, TypeError: an input that is not a readable image
                 (the message names it).
         """
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-        verbose = _resolve_verbose(verbose)
-        if isinstance(images, LandmarkDataset):
-            images = images.image_paths
-        total = fl_io.count_images(images)
-        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
-        out: list[np.ndarray] = []
-        batch: list[np.ndarray] = []
-        done = 0
-        for _name, rgb in fl_io.iter_images(images):
-            batch.append(rgb)
-            if len(batch) == batch_size:
-                out.append(self._predict_batch(batch))
-                done += len(batch)
-                batch = []
-                if bar is not None:
-                    bar.update(done)
-        if batch:
-            out.append(self._predict_batch(batch))
-            done += len(batch)
-            if bar is not None:
-                bar.update(done, finalize=True)
-        if not out:
-            raise ValueError("predict received no images (an empty sequence).")
-        return np.concatenate(out, axis=0)
+        return inference.predict_images(
+            self.config,
+            self._engines,
+            images,
+            batch_size=batch_size,
+            verbose=_resolve_verbose(verbose),
+        )
 
     def predict_faces(
         self,
@@ -314,7 +284,7 @@ class LandmarkDetector:
         """Find every face in each image, then predict its landmarks (ordinary photos).
 
         Each face box is widened to the framing the landmark model was trained on (a MUCT-like
-        portrait around the face, see :func:`facelandmarks.detection.frame_from_box`), the
+        portrait around the face, see :func:`facelandmarks.face_detection.frame_from_box`), the
         model runs on that crop, and the points are mapped back to the image.
 
         Args:
@@ -323,7 +293,7 @@ class LandmarkDetector:
                 a sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
                 They are framed with the calibration of ``face_detector`` (boxes from another
                 detector: pass the name of the one whose boxes they resemble most).
-            face_detector: a name for :func:`facelandmarks.detection.get_face_detector`
+            face_detector: a name for :func:`facelandmarks.face_detection.get_face_detector`
                 (needs ``pip install "facelandmarks[detect]"``) or an object with
                 ``detect(rgb) -> list[FaceBox]`` and a ``name`` attribute naming the
                 calibration to use.
@@ -340,79 +310,15 @@ class LandmarkDetector:
             ImportError: the detection extra is not installed (and no ``boxes`` were given).
             ValueError: ``boxes`` does not have one entry per image, or a malformed box.
         """
-        from facelandmarks import detection
-
-        verbose = _resolve_verbose(verbose)
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-        if isinstance(images, LandmarkDataset):
-            images = images.image_paths
-        calibration = (
-            face_detector
-            if isinstance(face_detector, str)
-            else getattr(face_detector, "name", "default")
+        return inference.predict_faces(
+            self.config,
+            self._engines,
+            images,
+            boxes=boxes,
+            face_detector=face_detector,
+            batch_size=batch_size,
+            verbose=_resolve_verbose(verbose),
         )
-        if boxes is None:
-            finder = (
-                detection.get_face_detector(face_detector)
-                if isinstance(face_detector, str)
-                else face_detector
-            )
-        else:
-            finder = None
-            boxes = list(boxes)
-        total = fl_io.count_images(images)
-        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image") if verbose else None
-        results: list[list[Face]] = []
-        pending: list[tuple[int, np.ndarray, tuple, float | None]] = []
-
-        def flush() -> None:
-            frames = [detection.frame_from_box(b, calibration) for _, _, b, _ in pending]
-            xy = self._predict_batch([img for _, img, _, _ in pending], frames)
-            for (i, _, b, score), pts in zip(pending, xy, strict=True):
-                results[i].append(Face(box=tuple(float(v) for v in b), score=score, landmarks=pts))
-            pending.clear()
-
-        n = 0
-        for n, (name, rgb) in enumerate(fl_io.iter_images(images), start=1):
-            results.append([])
-            if finder is not None:
-                found = [(f.box, float(f.score)) for f in finder.detect(rgb)]
-            else:
-                if n > len(boxes):
-                    raise ValueError(
-                        f"boxes must have one entry per image. Received: {len(boxes)} entries "
-                        f"for more images"
-                    )
-                found = [(b, None) for b in _check_boxes(boxes[n - 1], name)]
-            for b, score in found:
-                pending.append((n - 1, rgb, tuple(b), score))
-                if len(pending) >= batch_size:
-                    flush()
-            if bar is not None:
-                bar.update(n)
-        if pending:
-            flush()
-        if boxes is not None and n != len(boxes):
-            raise ValueError(
-                f"boxes must have one entry per image. Received: {len(boxes)} entries for "
-                f"{n} images"
-            )
-        return results
-
-    def _forward(self, model: keras.Model, batch: np.ndarray) -> np.ndarray:
-        """Inference-mode forward pass: TensorFlow Lite or a compiled function (one per model)."""
-        import tensorflow as tf
-
-        lite = self._lite_for(model)
-        if lite is not None:
-            return lite(batch)
-        fns = self.__dict__.setdefault("_forward_fns", {})
-        fn = fns.get(id(model))
-        if fn is None:
-            fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-            fns[id(model)] = fn
-        return fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
 
     @property
     def engines(self) -> tuple[str, ...]:
@@ -421,109 +327,7 @@ class LandmarkDetector:
         Resolves the runtime (see the ``runtime`` argument) for every stage; with
         ``runtime="tflite"`` that converts any stage not converted yet.
         """
-        for m in self.models:  # resolve every stage first: one failure turns them all off
-            self._lite_for(m)
-        return tuple("keras" if self._lite_for(m) is None else "tflite" for m in self.models)
-
-    def _lite_for(self, model: keras.Model) -> Any:
-        """The TensorFlow Lite stage for ``model`` under the current runtime, or ``None``."""
-        if self.runtime == "keras" or self.__dict__.get("_lite_broken"):
-            return None
-        lite = self.__dict__.setdefault("_lite_stages", {})
-        if id(model) in lite:
-            return lite[id(model)]
-        try:
-            stage = self._lite_stage(model, convert=self.runtime == "tflite")
-        except Exception as err:
-            if self.runtime == "tflite":
-                raise
-            logger.warning(
-                "TensorFlow Lite is unavailable (%s: %s); predict runs on TensorFlow "
-                '(runtime="keras"), which is about 2x slower on a CPU',
-                type(err).__name__,
-                err,
-            )
-            self._lite_broken = True
-            return None
-        lite[id(model)] = stage
-        return stage
-
-    def _lite_stage(self, model: keras.Model, convert: bool = True) -> Any:
-        """A TensorFlow Lite interpreter for ``model``: the flatbuffer shipped with the preset,
-        else one converted once per weights file and TensorFlow version (cached under the
-        weights cache directory, ``tflite/``). With ``convert=False``, ``None`` instead of
-        converting."""
-        import tensorflow as tf
-
-        from facelandmarks import export
-        from facelandmarks import weights as fl_weights
-
-        k = next(i for i, m in enumerate(self.models) if m is model)
-        sha = self.__dict__.get("_weights_sha")
-        spec = self.__dict__.get("spec")
-        if sha is not None and spec is not None and spec.sha256 == sha:
-            shipped = fl_weights.embedded_tflite_bytes(spec, k)
-            if shipped is not None:
-                logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
-                return export.LiteStage(shipped, self._lite_threads)
-        if sha is None and self.__dict__.get("_weights_path") is not None:
-            sha = self._weights_sha = fl_weights._sha256_of(self._weights_path)
-        if sha is None:
-            if not convert:
-                return None
-            logger.info("converting %s to TensorFlow Lite", model.name)
-            content = export.tflite_bytes(model)
-        else:
-            key = f"{sha[:16]}-stage{k}-tf{tf.__version__}"
-            directory = fl_weights.cache_dir(self.__dict__.get("_cache_dir")) / "tflite"
-            content = export.cached_tflite_bytes(model, key, directory, convert=convert)
-            if content is None:
-                return None
-        return export.LiteStage(content, self._lite_threads)
-
-    def _predict_batch(
-        self,
-        images: Sequence[np.ndarray],
-        frames: Sequence[tuple[float, float, float, float]] | None = None,
-    ) -> np.ndarray:
-        """Landmarks (B, P, 2) in pixels for a batch of RGB arrays; ``frames`` (edge-coordinate
-        boxes, one per image) replace the whole image as the first stage's frame."""
-        xy = None
-        for stage, model in zip(self.config.stages, self.models, strict=True):
-            framings = []
-            crops = []
-            for i, rgb in enumerate(images):
-                h, w = rgb.shape[:2]
-                if stage.framing == "image" and frames is not None:
-                    f = Framing(frames[i], stage.out_size, pixel_offset=stage.pixel_offset)
-                elif stage.framing == "image":
-                    f = Framing.whole_image((w, h), stage.out_size, pixel_offset=stage.pixel_offset)
-                else:
-                    box = box_from_points(
-                        xy[i], margin=stage.box_margin, aspect=stage.out_size[0] / stage.out_size[1]
-                    )
-                    f = Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
-                framings.append(f)
-                crops.append(render_numpy(rgb, f.center_matrix(), stage.input_size))
-            batch = np.stack(crops)
-            flip = stage.test_time_flip and self.config.mirror is not None
-            if flip:
-                batch = np.concatenate([batch, batch[:, :, ::-1]])
-            xyn = np.asarray(self._forward(model, batch), dtype=np.float32)
-            xyn = xyn.reshape(len(batch), self.num_points, 2)
-            if flip:
-                # Un-mirror the predictions on the flipped crops and average. Flipping the crop
-                # mirrors its frame (x0, x1) in the image: pixel centre x -> x0 + x1 - 1 - x,
-                # i.e. normalised x -> 1 - x - (1 - 2 * offset) / (x1 - x0) (1 - x for
-                # pixel-centre heads); points re-indexed by the mirror permutation.
-                n = len(images)
-                mirrored = xyn[n:, list(self.config.mirror)]
-                widths = np.array([f.box[2] - f.box[0] for f in framings], dtype=np.float32)
-                shift = (1.0 - 2.0 * stage.pixel_offset) / widths[:, None]
-                mirrored[..., 0] = 1.0 - mirrored[..., 0] - shift
-                xyn = (xyn[:n] + mirrored) / 2
-            xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
-        return xy.astype(np.float32)
+        return self._engines.names
 
     # ------------------------------------------------------------------ evaluate
     def evaluate(
@@ -681,8 +485,8 @@ class LandmarkDetector:
             raise ValueError(f"stages must be indices below {len(self.models)}. Received: {bad}")
         # Training changes the weights: TensorFlow Lite copies are converted again on demand,
         # and no longer match the file they were loaded from.
-        self.__dict__.pop("_lite_stages", None)
-        self._weights_sha = self._weights_path = None
+        self._source = None
+        self.set_runtime(self.runtime, num_threads=self._lite_threads)
         verbose = _resolve_verbose(verbose)
         history = None
         for k in stage_ids:
@@ -789,12 +593,11 @@ class LandmarkDetector:
         Raises:
             ValueError: an unknown runtime.
         """
-        if runtime not in RUNTIMES:
-            raise ValueError(f"runtime must be one of {RUNTIMES}. Received: runtime={runtime!r}")
+        self._engines = StageEngines(
+            self.models, runtime, num_threads=num_threads, source=self._source
+        )
         self.runtime = runtime
         self._lite_threads = num_threads
-        self.__dict__.pop("_lite_stages", None)
-        self.__dict__.pop("_lite_broken", None)
         return self
 
     def set_test_time_flip(
@@ -861,83 +664,7 @@ class LandmarkDetector:
             ValueError: the path does not end in ``.keras``.
             OSError: the directory is not writable (nothing is left half-written).
         """
-        path = Path(path)
-        if path.suffix != ".keras":
-            raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Fresh copies without optimizer state (training state would triple the file size).
-        stages = []
-        for i, (stage, m) in enumerate(zip(self.config.stages, self.models, strict=True)):
-            copy = _build_stage(stage, self.config, f"stage{i}")
-            copy.set_weights(m.get_weights())
-            stages.append(copy)
-        inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(stages)]
-        outputs = [m(x) for m, x in zip(stages, inputs, strict=True)]
-        container = keras.Model(inputs, outputs, name="facelandmarks_detector")
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "config": self.config.to_dict(),
-            "stage_layers": [m.name for m in stages],
-        }
-        fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp.keras", dir=path.parent)
-        os.close(fd)
-        try:
-            container.save(tmp)
-            with zipfile.ZipFile(tmp, "a") as zf:
-                zf.writestr(META_NAME, json.dumps(meta, indent=2))
-            _umask_mode(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        logger.info("saved detector to %s", path)
-        return path
-
-
-def _load_file(path: Path) -> tuple[DetectorConfig, list[keras.Model]]:
-    """Load a detector file of any supported kind (by content, not by name)."""
-    from facelandmarks import legacy
-
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"weights file not found: {str(path)!r}")
-    if legacy.is_legacy_h5(path):
-        model = legacy.load_legacy_model(path)
-        config = DetectorConfig(
-            stages=(LEGACY_2019_STAGE,),
-            description="The original 2019 project's weights (Keras 2.2.4, ResNet50, MUCT).",
-        )
-        return config, [model]
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
-            names = zf.namelist()
-            if META_NAME not in names:
-                raise ValueError(
-                    f"{str(path)!r} is a zip/Keras archive but not a facelandmarks detector "
-                    f"(no {META_NAME} inside). Save detectors with LandmarkDetector.save()."
-                )
-            meta = json.loads(zf.read(META_NAME))
-        if meta.get("format_version", 0) > FORMAT_VERSION:
-            raise ValueError(
-                f"{str(path)!r} was written by a newer facelandmarks (format "
-                f"{meta.get('format_version')}); this version reads format {FORMAT_VERSION}."
-            )
-        config = DetectorConfig.from_dict(meta["config"])
-        container = keras.saving.load_model(path, compile=False)
-        models = [container.get_layer(n) for n in meta["stage_layers"]]
-        return config, models
-    raise ValueError(
-        f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
-        "original 2019 weights.h5 (Keras 2 HDF5)."
-    )
-
-
-def _build_stage(
-    stage: StageConfig, config: DetectorConfig, name: str, backbone_weights: str | None = None
-) -> keras.Model:
-    from facelandmarks.model import build_stage
-
-    return build_stage(stage, config, name, backbone_weights)
+        return saving.save_detector(path, self.config, self.models)
 
 
 def _is_positive_int(value: Any) -> bool:
@@ -1004,14 +731,6 @@ def _atomic_save_weights(model: keras.Model, path: Path) -> None:
     tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
     model.save_weights(str(tmp))
     os.replace(tmp, path)
-
-
-def _umask_mode(path: str | os.PathLike, directory: bool = False) -> None:
-    """Give a file made by ``mkstemp``/``mkdtemp`` (mode 0600/0700) the mode a plain
-    ``open``/``mkdir`` would have, so saved detectors are readable like the user's other files."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
 
 
 def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageConfig) -> None:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from facelandmarks import io as fl_io
+from facelandmarks import images as fl_images
 from facelandmarks import metrics as fl_metrics
 from facelandmarks.schemes import MUCT76, PointScheme, get_scheme, scheme_for_points
 
@@ -209,7 +209,7 @@ def _draw_label(
 
 
 def draw_landmarks(
-    image: fl_io.ImageLike,
+    image: fl_images.ImageLike,
     points: Any,
     *,
     boxes: Any = None,
@@ -224,7 +224,7 @@ def draw_landmarks(
     """Draw landmarks (and optionally face boxes and point numbers) on a copy of an image.
 
     Args:
-        image: anything :func:`facelandmarks.io.load_image` accepts (path, PIL image,
+        image: anything :func:`facelandmarks.images.load_image` accepts (path, PIL image,
             ``uint8``/``uint16`` array). Files are drawn in their EXIF-oriented frame, the
             frame predictions are made in.
         points: array-like ``(K, 2)`` for one face or ``(F, K, 2)`` for ``F`` faces,
@@ -255,7 +255,7 @@ def draw_landmarks(
         ValueError: ``points`` or ``boxes`` of the wrong shape or not numeric (or ``K`` without
             a known scheme and no ``scheme``), an unknown ``scheme``, a bad
             ``radius`` or colour, or an ``image`` that is not a readable image.
-        FileNotFoundError, TypeError: as :func:`facelandmarks.io.load_image`.
+        FileNotFoundError, TypeError: as :func:`facelandmarks.images.load_image`.
 
     Example:
         >>> import numpy as np
@@ -271,7 +271,7 @@ def draw_landmarks(
     fill = _color(color, "color", func)
     line_fill = _color(contour_color, "contour_color", func)
     box_fill = _color(box_color, "box_color", func)
-    rgb = fl_io.load_image(image)  # always a new array: the caller's image is untouched
+    rgb = fl_images.load_image(image)  # always a new array: the caller's image is untouched
     height, width = rgb.shape[:2]
     r = _as_radius(radius, width, height, func)
     line_width = max(1, round(r / 2))

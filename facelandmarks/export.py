@@ -20,23 +20,33 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
+from facelandmarks.config import DetectorConfig
+from facelandmarks.fileio import atomic_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
 
-    from facelandmarks.detector import LandmarkDetector
-
 logger = logging.getLogger(__name__)
 
 FORMATS = ("tflite", "saved_model")
+
+
+class Stages(Protocol):
+    """What :func:`export_detector` needs of a detector: its config and one model per stage."""
+
+    config: DetectorConfig
+    models: list[keras.Model]
+
+    @property
+    def num_points(self) -> int: ...
 
 
 def tflite_bytes(model: keras.Model) -> bytes:
@@ -57,46 +67,6 @@ def tflite_bytes(model: keras.Model) -> bytes:
             raise RuntimeError(
                 f"TensorFlow Lite conversion of model {model.name!r} failed: {err}"
             ) from err
-
-
-_CHECK = 32  # bytes of SHA-256 appended to cached flatbuffers
-
-
-def cached_tflite_bytes(
-    model: keras.Model, key: str, directory: Path, *, convert: bool = True
-) -> bytes | None:
-    """:func:`tflite_bytes` through an on-disk cache, so the conversion runs once per machine.
-
-    ``key`` must identify the weights exactly (the detector uses the SHA-256 of its weights
-    file, the stage index and the TensorFlow version). Cache files end with the SHA-256 of
-    their content: a truncated or corrupt one is converted again and replaced atomically,
-    never used. A cache that cannot be written (read-only, full) only costs the conversion
-    next time; it is logged, not raised. With ``convert=False``, a missing or corrupt entry
-    returns ``None`` instead of converting.
-    """
-    import hashlib
-
-    from facelandmarks import weights as fl_weights
-
-    path = directory / f"{key}.tflite"
-    try:
-        data = path.read_bytes()
-    except OSError:
-        data = b""
-    if len(data) > _CHECK and hashlib.sha256(data[:-_CHECK]).digest() == data[-_CHECK:]:
-        return data[:-_CHECK]
-    if not convert:
-        if data:
-            logger.warning("cached TensorFlow Lite file %s is corrupt; not used", path)
-        return None
-    if data:
-        logger.warning("cached TensorFlow Lite file %s is corrupt; converting again", path)
-    content = tflite_bytes(model)
-    try:
-        fl_weights._write_atomically(path, content + hashlib.sha256(content).digest())
-    except OSError as err:
-        logger.warning("could not cache the TensorFlow Lite conversion in %s: %s", directory, err)
-    return content
 
 
 def _interpreter_class() -> Any:
@@ -158,9 +128,7 @@ class LiteStage:
             return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
 
 
-def export_detector(
-    det: LandmarkDetector, path: str | os.PathLike[str], *, format: str = "tflite"
-) -> Path:
+def export_detector(det: Stages, path: str | os.PathLike[str], *, format: str = "tflite") -> Path:
     """Write a detector's stages for deployment into the new directory ``path``.
 
     Layout (``format="tflite"``)::
@@ -185,9 +153,7 @@ def export_detector(
     out = Path(os.fspath(path)).expanduser()
     if out.exists():
         raise FileExistsError(f"export path {str(out)!r} already exists; choose a new directory")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.part-", dir=out.parent))
-    try:
+    with atomic_path(out, directory=True) as tmp:
         for k, model in enumerate(det.models):
             if format == "tflite":
                 (tmp / f"stage{k}.tflite").write_bytes(tflite_bytes(model))
@@ -209,11 +175,4 @@ def export_detector(
             ],
         }
         (tmp / "detector.json").write_text(json.dumps(meta, indent=1) + "\n")
-        from facelandmarks.detector import _umask_mode
-
-        _umask_mode(tmp, directory=True)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return out

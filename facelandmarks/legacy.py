@@ -82,16 +82,17 @@ import logging
 import os
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import h5py
-import keras
 import numpy as np
 
-from facelandmarks.model import build_model
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LegacyWeightsError", "is_legacy_h5", "load_legacy_model"]
+__all__ = ["LegacyWeightsError", "check_legacy_h5", "is_legacy_h5", "load_legacy_model"]
 
 HEAD_UNITS = 152
 """Units of the original head: 76 points x (x, y)."""
@@ -131,6 +132,14 @@ class _Source:
 
     group: str
     name: str
+
+
+@dataclass(frozen=True)
+class _Meta:
+    """Shape and dtype of a weight whose values were not read."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
 
 
 def _expected_backbone_shapes() -> dict[tuple[str, str], tuple[int, ...]]:
@@ -228,6 +237,11 @@ def _root_version(f) -> str | None:
     return _decode(f.attrs["keras_version"])
 
 
+def _is_keras2_weights(f: h5py.File) -> bool:
+    version = _root_version(f)
+    return "layer_names" in f.attrs and version is not None and version.startswith("2.")
+
+
 def is_legacy_h5(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a Keras 2 ``save_weights`` HDF5 file, judged by its content.
 
@@ -252,18 +266,36 @@ def is_legacy_h5(path: str | os.PathLike) -> bool:
         if not os.path.isfile(path) or not h5py.is_hdf5(path):
             return False
         with h5py.File(path, "r") as f:
-            version = _root_version(f)
-            return "layer_names" in f.attrs and version is not None and version.startswith("2.")
+            return _is_keras2_weights(f)
     except (OSError, ValueError, TypeError, UnicodeDecodeError) as err:
         # Not readable as a 2019 file; the caller reports what the file could be instead.
         logger.debug("%s is not a readable Keras 2 HDF5 weights file: %s", path, err)
         return False
 
 
+def _not_keras2_weights(path: str | os.PathLike) -> LegacyWeightsError:
+    return LegacyWeightsError(
+        "load_legacy_model expects a Keras 2 save_weights HDF5 file (root attributes "
+        "layer_names and keras_version '2.x'); this is not one (a Keras 3 file, a full-model "
+        f"file or not HDF5). Received: path={os.fspath(path)!r}"
+    )
+
+
+def _unreadable(path: str | os.PathLike, err: OSError) -> LegacyWeightsError:
+    first = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return LegacyWeightsError(
+        f"{os.fspath(path)!r} has the HDF5 signature but cannot be read as HDF5 ({first}); "
+        "the file is truncated or damaged."
+    )
+
+
 def _read_legacy_weights(
-    path: str | os.PathLike,
-) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, np.ndarray], str]:
+    path: str | os.PathLike, *, values: bool = True
+) -> tuple[dict[tuple[str, str], Any], dict[str, Any], str]:
     """Read and fully validate the file, before any model is built.
+
+    With ``values=False`` only names, dtypes and shapes are checked: no weight is read, and the
+    returned dicts hold :class:`_Meta` stand-ins.
 
     Returns:
         ``(backbone, head, head_layer)``: backbone arrays keyed by Keras 3
@@ -281,7 +313,15 @@ def _read_legacy_weights(
     others: dict[str, dict[str, tuple[_Source, np.ndarray]]] = {}
     problems: list[str] = []
 
-    with h5py.File(path, "r") as f:
+    if not os.path.isfile(path) or not h5py.is_hdf5(path):
+        raise _not_keras2_weights(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise _unreadable(path, err) from err
+    with f:
+        if not _is_keras2_weights(f):
+            raise _not_keras2_weights(path)
         version = _root_version(f)
         backend = _decode(f.attrs.get("backend", ""))
         if version is None or not _SUPPORTED_VERSIONS.match(version):
@@ -314,7 +354,16 @@ def _read_legacy_weights(
                         f"Weight {weight_name!r} is listed in layer {group_name!r} but has no "
                         "dataset in the file; the file is truncated or damaged."
                     )
-                value = np.asarray(group[weight_name])
+                value = group[weight_name]
+                if not isinstance(value, h5py.Dataset):
+                    raise LegacyWeightsError(
+                        f"Weight {weight_name!r} of layer {group_name!r} is not a dataset; the "
+                        "file is damaged."
+                    )
+                try:
+                    value = np.asarray(value) if values else _Meta(value.shape, value.dtype)
+                except OSError as err:
+                    raise _unreadable(path, err) from err
                 if not np.issubdtype(value.dtype, np.floating):
                     problems.append(
                         f"{group_name}/{weight_name} has dtype {value.dtype}; expected float"
@@ -463,6 +512,21 @@ def _assign(
     return len(plan)
 
 
+def check_legacy_h5(path: str | os.PathLike) -> None:
+    """Check that ``path`` is a readable 2019 ``weights.h5`` without reading weight values.
+
+    Opens the file (HDF5 refuses a truncated one) and checks the Keras version and backend,
+    every layer and weight name and every shape against the 2019 model, as
+    :func:`load_legacy_model` does before it builds anything. Fast (milliseconds): no array is
+    read and no model is built. Damage inside the weight values themselves is not detected.
+
+    Raises:
+        LegacyWeightsError: what is wrong with the file (unreadable, not Keras 2 weights, or
+            not the 2019 model's layers and shapes).
+    """
+    _read_legacy_weights(path, values=False)
+
+
 def load_legacy_model(
     path: str | os.PathLike, *, input_size: tuple[int, int] = (320, 240)
 ) -> keras.Model:
@@ -499,14 +563,9 @@ def load_legacy_model(
     """
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_legacy_model: no such file. Received: path={path!r}")
-    if not is_legacy_h5(path):
-        raise LegacyWeightsError(
-            "load_legacy_model expects a Keras 2 save_weights HDF5 file (root attributes "
-            "layer_names and keras_version '2.x'); this is not one (a Keras 3 file, a full-model "
-            f"file or not HDF5). Received: path={os.fspath(path)!r}"
-        )
-    backbone, head, head_layer = _read_legacy_weights(path)
+    from facelandmarks.model import build_model
 
+    backbone, head, head_layer = _read_legacy_weights(path)
     model = build_model(
         backbone="resnet50",
         input_size=input_size,

@@ -1,52 +1,35 @@
-"""Pretrained weight files: presets, cache location, download and verification.
+"""Pretrained weights: the preset registry, and what ``weights=`` arguments resolve to.
 
-This module turns a preset name such as ``"muct-resnet50-2019"`` into a *verified local
-file path*. Building a model and loading the file into it is the job of another module.
-
-The flow mirrors what Keras (``keras.utils.get_file``) and timm do:
-
-1. :func:`get_spec` looks the name up in :data:`PRESETS` (a :class:`WeightSpec` per preset).
-2. :func:`download_weights` looks for the file in the cache directory (see :func:`cache_dir`)
-   and verifies it. A verified file is returned at once, without network access.
-3. Otherwise, holding a file lock (``<file>.lock``) so that concurrent processes do not
-   download the same file twice or corrupt each other's work, it downloads into a temporary
-   ``<file>.part-<pid>-<random>`` in the same directory, fsyncs, verifies it and atomically
-   renames it into place. Nothing half-written ever sits at the final name.
-
-Verification (:func:`check_weights_file`) checks the size and the SHA-256 when the spec knows
-them, and always the format's magic bytes (HDF5 for ``"legacy-h5"``, zip for ``"keras"``).
-When a spec knows neither size nor SHA-256 (as for the 2019 weights, whose Google Drive copy
-could not be measured when this was written), it instead requires a plausible size (more than
-1 MB) besides the magic bytes. That catches HTML error pages and truncated transfers, but not
-a different, complete file of the same format.
-
-Every download failure raises :class:`WeightsDownloadError`, whose message says where to put a
-manually downloaded copy. A cache directory that cannot be written (read-only, full disk)
-raises :class:`WeightsCacheError`.
-
-Keras and TensorFlow are not imported here (``keras.utils.Progbar`` is imported only while an
-http download with ``verbose`` runs), so this module can be used from light-weight tools.
+:data:`PRESETS` holds a :class:`WeightSpec` per preset (in the spirit of timm's pretrained
+configs: where the file comes from, its SHA-256 or size, its license, and a hash prefix in the
+cached file name so that a new release never collides with an old one). :func:`download_weights`
+and :func:`resolve_weights` turn a name into a verified local file through the weights cache
+(:mod:`facelandmarks.cache`: its location, verification, and downloads with gdown under a file
+lock, whose failures say how to get the file by hand); :mod:`facelandmarks.saving` reads the
+file. Importing this module imports neither Keras nor gdown.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import errno
 import hashlib
 import importlib.resources
-import inspect
 import logging
 import os
 import re
-import secrets
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
+
+from facelandmarks import cache, saving
+from facelandmarks.cache import (
+    DEFAULT_TIMEOUT,
+    ENV_HOME,
+    WeightsCacheError,
+    WeightsDownloadError,
+    cache_dir,
+    check_weights_file,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,134 +51,50 @@ __all__ = [
     "resolve_weights",
 ]
 
-ENV_HOME = "FACELANDMARKS_HOME"
-"""Environment variable naming the library's home; weights are cached in ``<it>/weights``."""
-
-DEFAULT_TIMEOUT = 60.0
-"""Default socket timeout, in seconds, for connecting and for each read of an http download."""
-
-FORMATS = ("legacy-h5", "keras")
-PREPROCESSINGS = ("scale_01", "backbone")
-
-_MAGIC: dict[str, bytes] = {
-    "legacy-h5": b"\x89HDF\r\n\x1a\n",
-    "keras": b"PK\x03\x04",
-}
-_FORMAT_LABEL = {"legacy-h5": "HDF5", "keras": "zip (.keras)"}
-_MIN_PLAUSIBLE_SIZE = 1_000_000  # bytes; used only when neither size nor sha256 is known
-_CHUNK = 1 << 16
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 _GDRIVE_PREFIX = "gdrive:"
-# Errors of local file operations (raised from inside gdown) that mean "choose another
-# cache directory" rather than "the download failed".
-_DISK_ERRNOS = frozenset(
-    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
-)
-
-
-# --------------------------------------------------------------------------------------
-# Exceptions
-# --------------------------------------------------------------------------------------
-
-
-class WeightsDownloadError(RuntimeError):
-    """Pretrained weights could not be downloaded, or the download failed verification.
-
-    Attributes:
-        preset: Name of the preset.
-        url: Human-readable URL of the source.
-        path: Full path where the verified file is expected (where a manually downloaded
-            copy should be saved).
-        cause: Short description of what went wrong.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        preset: str = "",
-        url: str | None = None,
-        path: Path | None = None,
-        cause: str = "",
-    ):
-        super().__init__(message)
-        self.preset = preset
-        self.url = url
-        self.path = path
-        self.cause = cause
-
-
-class WeightsCacheError(OSError):
-    """The weights cache directory cannot be created or written (read-only, full disk, ...).
-
-    ``errno`` is copied from the underlying ``OSError`` when there is one.
-
-    Attributes:
-        directory: The cache directory concerned.
-    """
-
-    def __init__(self, message: str, *, directory: Path | None = None, errno_: int | None = None):
-        super().__init__(message)
-        self.directory = directory
-        if errno_ is not None:
-            self.errno = errno_
-
-    def __reduce__(self) -> tuple[Any, ...]:
-        # errno is not in __dict__; keep it (and `directory`) across pickling.
-        return (type(self), (self.args[0],), {**self.__dict__, "errno": self.errno})
 
 
 class WeightsIntegrityError(RuntimeError):
     """A weights file shipped inside the package is missing or fails verification."""
 
 
-# --------------------------------------------------------------------------------------
-# Specs and the preset registry
-# --------------------------------------------------------------------------------------
-
-
 def _is_plain_file_name(value: Any) -> bool:
     """A non-empty file name without directories (safe to join to a cache or package dir)."""
-    return (
-        isinstance(value, str)
-        and value not in ("", ".", "..")
-        and "/" not in value
-        and "\\" not in value
-    )
+    return isinstance(value, str) and value not in ("", ".", "..") and not {"/", "\\"} & set(value)
 
 
 @dataclass(frozen=True)
 class WeightSpec:
-    """Description of one set of pretrained weights.
+    """Description of one set of pretrained weights (what a file is and where to get it).
+
+    What the model is (backbone, input size, preprocessing, stages) is stored in the file's own
+    config (:class:`facelandmarks.DetectorConfig`), not here.
 
     Attributes:
-        name: Preset name, e.g. ``"muct-resnet50-2019"``.
-        description: One-line human description.
+        name: preset name, e.g. ``"muct-resnet50-2019"``.
+        description: one-line human description.
         source: ``"gdrive:<file id>"`` or an ``http(s)://`` URL; ``None`` for weights shipped
             inside the package (then ``embedded`` names the file).
-        filename: File name in the cache directory. When ``sha256`` is known it should carry a
-            short hash prefix (e.g. ``"...-1a2b3c4d.h5"``) so a new release never collides
-            with a cached old one.
-        format: ``"legacy-h5"`` (a Keras 2.2.4 ``save_weights`` HDF5 file) or ``"keras"``
-            (a Keras 3 ``.keras`` zip archive).
-        sha256: Lower-case hex SHA-256 of the file, or ``None`` when unknown.
-        size: File size in bytes, or ``None`` when unknown.
-        backbone: Backbone architecture, e.g. ``"resnet50"``.
-        input_size: ``(height, width)`` in pixels of the model input.
-        preprocessing: ``"scale_01"`` (the model expects ``x / 255``, float32 in [0, 1]) or
-            ``"backbone"`` (backbone-specific preprocessing is part of the model).
-        point_scheme: Landmark scheme of the output, e.g. ``"muct76"``.
-        training_data: What the weights were trained on, and how it was split.
-        license: License of the weights, as far as known.
-        embedded: File name inside ``facelandmarks/presets/`` for weights shipped with the
+        filename: file name in the cache directory; when ``sha256`` is known it must contain
+            the hash's first 8 hex digits (``"...-1a2b3c4d.keras"``), so that a new release
+            never collides with a cached old one.
+        format: ``"keras"`` (a file written by :meth:`facelandmarks.LandmarkDetector.save`) or
+            ``"legacy-h5"`` (the 2019 project's Keras 2.2.4 HDF5); see
+            :mod:`facelandmarks.saving`.
+        sha256: lower-case hex SHA-256 of the file, or ``None`` when unknown.
+        size: file size in bytes, or ``None`` when unknown.
+        point_scheme: landmark scheme of the output, e.g. ``"muct76"``.
+        training_data: what the weights were trained on, and how it was split.
+        license: license of the weights, as far as known.
+        embedded: file name inside ``facelandmarks/presets/`` for weights shipped with the
             package (``source`` is then ``None``).
-        embedded_tflite: For embedded presets, the TensorFlow Lite conversion of each stage
-            shipped next to the weights, as ``(file name, sha256)`` pairs in stage order
-            (``runtime="auto"``/``"tflite"`` then uses them instead of converting); ``()``
-            when none is shipped.
+        embedded_tflite: for embedded presets, the TensorFlow Lite conversion of each stage
+            shipped next to the weights, as ``(file name, sha256)`` pairs in stage order;
+            ``()`` when none is shipped.
 
     Raises:
-        ValueError: If a field has an invalid value.
+        ValueError: a field has an invalid value (the message names it).
     """
 
     name: str
@@ -205,9 +104,6 @@ class WeightSpec:
     format: str
     sha256: str | None
     size: int | None
-    backbone: str
-    input_size: tuple[int, int]
-    preprocessing: str
     point_scheme: str
     training_data: str
     license: str
@@ -215,40 +111,30 @@ class WeightSpec:
     embedded_tflite: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
+        def refuse(expected: str, field_name: str) -> None:
+            value = getattr(self, field_name)
+            raise ValueError(f"WeightSpec expects {expected}. Received: {field_name}={value!r}")
+
         if not isinstance(self.name, str) or not self.name.strip():
-            raise ValueError(f"WeightSpec expects a non-empty `name`. Received: name={self.name!r}")
+            refuse("a non-empty `name`", "name")
         if (self.source is None) == (self.embedded is None):
             raise ValueError(
                 "WeightSpec expects exactly one of `source` (download) and `embedded` (shipped "
                 f"file). Received: source={self.source!r}, embedded={self.embedded!r}"
             )
         if self.source is not None:
-            if self.source.startswith(_GDRIVE_PREFIX):
-                if not self.source[len(_GDRIVE_PREFIX) :].strip():
-                    raise ValueError(
-                        "WeightSpec expects `source='gdrive:<file id>'` with a non-empty id. "
-                        f"Received: source={self.source!r}"
-                    )
-            elif not self.source.startswith(("https://", "http://")):
-                raise ValueError(
-                    "WeightSpec expects `source` to be 'gdrive:<file id>' or an http(s):// URL. "
-                    f"Received: source={self.source!r}"
-                )
+            drive_id = self.source.startswith(_GDRIVE_PREFIX) and self.source[len(_GDRIVE_PREFIX) :]
+            if not (drive_id or self.source.startswith(("https://", "http://"))):
+                refuse("`source` 'gdrive:<file id>' (non-empty id) or an http(s):// URL", "source")
         for field_name in ("filename", "embedded"):
             value = getattr(self, field_name)
-            if value is None and field_name == "embedded":
-                continue
-            if not _is_plain_file_name(value):
-                raise ValueError(
-                    f"WeightSpec expects `{field_name}` to be a plain file name without "
-                    f"directories. Received: {field_name}={value!r}"
-                )
-        if self.format not in FORMATS:
-            raise ValueError(
-                f"WeightSpec expects `format` in {FORMATS}. Received: format={self.format!r}"
-            )
-        if self.embedded_tflite:
-            ok = self.embedded is not None and all(
+            if not (value is None and field_name == "embedded") and not _is_plain_file_name(value):
+                refuse(f"`{field_name}` to be a plain file name without directories", field_name)
+        if self.format not in saving.FORMATS:
+            refuse(f"`format` in {saving.FORMATS}", "format")
+        if self.embedded_tflite and not (
+            self.embedded is not None
+            and all(
                 isinstance(pair, tuple)
                 and len(pair) == 2
                 and _is_plain_file_name(pair[0])
@@ -257,53 +143,27 @@ class WeightSpec:
                 and _SHA256_RE.match(pair[1]) is not None
                 for pair in self.embedded_tflite
             )
-            if not ok:
-                raise ValueError(
-                    "WeightSpec expects `embedded_tflite` (embedded presets only) as "
-                    "((file name ending .tflite, sha256), ...) in stage order. "
-                    f"Received: embedded_tflite={self.embedded_tflite!r}"
-                )
-        if self.preprocessing not in PREPROCESSINGS:
-            raise ValueError(
-                f"WeightSpec expects `preprocessing` in {PREPROCESSINGS}. "
-                f"Received: preprocessing={self.preprocessing!r}"
-            )
-        if self.sha256 is not None and not (
-            isinstance(self.sha256, str) and _SHA256_RE.match(self.sha256)
         ):
-            raise ValueError(
-                "WeightSpec expects `sha256` to be 64 lower-case hex digits or None. "
-                f"Received: sha256={self.sha256!r}"
+            refuse(
+                "`embedded_tflite` (embedded presets only) as ((file name ending .tflite, "
+                "sha256), ...) in stage order",
+                "embedded_tflite",
             )
+        if self.sha256 is not None:
+            if not (isinstance(self.sha256, str) and _SHA256_RE.match(self.sha256)):
+                refuse("`sha256` to be 64 lower-case hex digits or None", "sha256")
+            if self.sha256[:8] not in self.filename:
+                refuse(f"`filename` to contain the sha256 prefix {self.sha256[:8]!r}", "filename")
         if self.size is not None and (
             isinstance(self.size, bool) or not isinstance(self.size, int) or self.size <= 0
         ):
-            raise ValueError(
-                "WeightSpec expects `size` to be a positive int or None. "
-                f"Received: size={self.size!r}"
-            )
-        size_ok = (
-            isinstance(self.input_size, tuple)
-            and len(self.input_size) == 2
-            and all(
-                isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in self.input_size
-            )
-        )
-        if not size_ok:
-            raise ValueError(
-                "WeightSpec expects `input_size` to be a (height, width) tuple of positive ints. "
-                f"Received: input_size={self.input_size!r}"
-            )
+            refuse("`size` to be a positive int or None", "size")
 
     @property
     def url(self) -> str | None:
-        """Human-readable URL of the source (``None`` for embedded weights).
-
-        Google Drive sources give ``https://drive.google.com/uc?id=<id>``.
-        """
-        if self.source is None:
-            return None
-        if self.source.startswith(_GDRIVE_PREFIX):
+        """Human-readable URL of the source (``None`` for embedded weights); Google Drive
+        sources give ``https://drive.google.com/uc?id=<id>``."""
+        if self.source is not None and self.source.startswith(_GDRIVE_PREFIX):
             return f"https://drive.google.com/uc?id={self.source[len(_GDRIVE_PREFIX) :]}"
         return self.source
 
@@ -313,22 +173,20 @@ PRESETS: dict[str, WeightSpec] = {}
 
 
 def register_preset(spec: WeightSpec, *, overwrite: bool = False) -> None:
-    """Adds a preset to :data:`PRESETS`.
-
-    Registering a spec equal to the one already registered under that name is a no-op.
+    """Add a preset to :data:`PRESETS` (registering an equal spec again is a no-op).
 
     Args:
-        spec: The weights description; ``spec.name`` becomes the preset name.
-        overwrite: Replace an existing, different preset of the same name.
+        spec: the weights description; ``spec.name`` becomes the preset name.
+        overwrite: replace an existing, different preset of the same name.
 
     Raises:
-        TypeError: If ``spec`` is not a :class:`WeightSpec`.
-        ValueError: If a different preset with that name exists and ``overwrite`` is False.
+        TypeError: ``spec`` is not a :class:`WeightSpec`.
+        ValueError: a different preset with that name exists and ``overwrite`` is False.
 
     Example:
         Register your own release (fields elided here)::
 
-            register_preset(WeightSpec(name="my-run", source="https://example.org/w.h5", ...))
+            register_preset(WeightSpec(name="my-run", source="https://example.org/w.keras", ...))
     """
     if not isinstance(spec, WeightSpec):
         raise TypeError(
@@ -344,40 +202,21 @@ def register_preset(spec: WeightSpec, *, overwrite: bool = False) -> None:
 
 
 def list_weights() -> list[str]:
-    """Returns the names of all registered presets, sorted.
-
-    Returns:
-        Sorted list of preset names.
-    """
+    """The names of all registered presets, sorted."""
     return sorted(PRESETS)
 
 
 def describe_weights() -> list[dict[str, Any]]:
-    """Returns one dict per registered preset (all :class:`WeightSpec` fields plus ``url``).
-
-    Returns:
-        List of dicts sorted by ``name``.
-    """
-    rows = []
-    for name in list_weights():
-        spec = PRESETS[name]
-        row = dataclasses.asdict(spec)
-        row["url"] = spec.url
-        rows.append(row)
-    return rows
+    """One dict per registered preset, sorted by name: every :class:`WeightSpec` field plus
+    ``url``."""
+    return [{**dataclasses.asdict(PRESETS[n]), "url": PRESETS[n].url} for n in list_weights()]
 
 
 def get_spec(name: str) -> WeightSpec:
-    """Returns the :class:`WeightSpec` of a registered preset.
-
-    Args:
-        name: Preset name, e.g. ``"muct-resnet50-2019"``.
-
-    Returns:
-        The spec.
+    """The :class:`WeightSpec` of a registered preset.
 
     Raises:
-        ValueError: If ``name`` is not a registered preset; the message lists the known names.
+        ValueError: ``name`` is not a registered preset (the message lists the known names).
     """
     if isinstance(name, str) and name in PRESETS:
         return PRESETS[name]
@@ -388,376 +227,8 @@ def get_spec(name: str) -> WeightSpec:
     )
 
 
-# --------------------------------------------------------------------------------------
-# Cache directory
-# --------------------------------------------------------------------------------------
-
-
-def _resolve_cache_dir(directory: str | os.PathLike[str] | None) -> Path:
-    if directory is not None:
-        return Path(os.fspath(directory)).expanduser().absolute()
-    home = os.environ.get(ENV_HOME, "")
-    if home:
-        return (Path(home).expanduser() / "weights").absolute()
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    # The XDG spec says relative paths are invalid and must be ignored.
-    if xdg and Path(xdg).expanduser().is_absolute():
-        return Path(xdg).expanduser() / "facelandmarks"
-    return Path.home() / ".cache" / "facelandmarks"
-
-
-def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
-    """Returns the directory where downloaded weights are cached.
-
-    Precedence, first match wins:
-
-    1. the ``cache_dir`` argument, used as is;
-    2. ``$FACELANDMARKS_HOME/weights`` if the ``FACELANDMARKS_HOME`` environment variable is set
-       and not empty;
-    3. ``$XDG_CACHE_HOME/facelandmarks`` if ``XDG_CACHE_HOME`` is set to an absolute path;
-    4. ``~/.cache/facelandmarks``.
-
-    ``~`` is expanded and the result made absolute. The directory is not created here
-    (:func:`download_weights` creates it when it needs to write).
-
-    Args:
-        cache_dir: Explicit directory, or ``None`` to use the environment / defaults.
-
-    Returns:
-        Absolute path of the cache directory.
-
-    Example:
-        >>> cache_dir("/data/weights")
-        PosixPath('/data/weights')
-    """
-    return _resolve_cache_dir(cache_dir)
-
-
-# --------------------------------------------------------------------------------------
-# Verification
-# --------------------------------------------------------------------------------------
-
-
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _looks_like_html(head: bytes) -> bool:
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return text.startswith((b"<!doctype html", b"<html"))
-
-
-def _read_head(path: Path, n: int = 512) -> bytes:
-    with open(path, "rb") as f:
-        return f.read(n)
-
-
-def check_weights_file(path: str | os.PathLike[str], spec: WeightSpec) -> str | None:
-    """Verifies a local file against a spec.
-
-    Checks, in order: the size (if ``spec.size`` is known), the format's magic bytes at offset 0
-    (``\\x89HDF\\r\\n\\x1a\\n`` for ``"legacy-h5"``, ``PK\\x03\\x04`` for ``"keras"``), and the
-    SHA-256 (if ``spec.sha256`` is known). When neither size nor SHA-256 is known, the file must
-    also be larger than 1 MB, which rejects error pages and badly truncated transfers but cannot
-    prove the content is the intended release.
-
-    Args:
-        path: File to check.
-        spec: The expected weights.
-
-    Returns:
-        ``None`` if the file passes, else a short human-readable reason it does not.
-    """
-    path = Path(path)
-    try:
-        if not path.is_file():
-            return f"{path} does not exist or is not a regular file"
-        size = path.stat().st_size
-        if spec.size is not None and size != spec.size:
-            return f"it has {size} bytes, expected {spec.size}"
-        head = _read_head(path)
-        magic = _MAGIC[spec.format]
-        if not head.startswith(magic):
-            if _looks_like_html(head):
-                return "it is a web page (HTML), not a weights file"
-            return f"it is not a {_FORMAT_LABEL[spec.format]} file (wrong magic bytes)"
-        if spec.sha256 is not None:
-            actual = _sha256_of(path)
-            if actual != spec.sha256:
-                return f"its sha256 is {actual}, expected {spec.sha256}"
-        elif spec.size is None and size <= _MIN_PLAUSIBLE_SIZE:
-            return (
-                f"it has only {size} bytes, implausibly small for these weights "
-                f"(expected more than {_MIN_PLAUSIBLE_SIZE})"
-            )
-    except OSError as exc:
-        return f"it cannot be read ({exc})"
-    return None
-
-
-# --------------------------------------------------------------------------------------
-# Errors with instructions
-# --------------------------------------------------------------------------------------
-
-
-def _download_error(spec: WeightSpec, final: Path, cause: str) -> WeightsDownloadError:
-    url = spec.url
-    message = (
-        f"Could not download the pretrained weights {spec.name!r} from {url}: {cause}.\n"
-        f"To install them by hand, download {url} (e.g. in a browser) and save the file as\n"
-        f"    {final}\n"
-        f"It is verified on the next use. To use another directory, set the {ENV_HOME} "
-        f"environment variable (files go to $FACELANDMARKS_HOME/weights) or pass cache_dir=."
-    )
-    return WeightsDownloadError(message, preset=spec.name, url=url, path=final, cause=cause)
-
-
-def _cache_error(directory: Path, exc: OSError, what: str) -> WeightsCacheError:
-    code = exc.errno
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        reason = "the disk is full (or over quota)"
-    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        reason = "the directory is not writable (read-only or no permission)"
-    else:
-        reason = exc.strerror or str(exc)
-    message = (
-        f"Cannot {what} in the weights cache directory {directory}: {reason} ({exc}).\n"
-        f"Choose another directory with cache_dir=... or the {ENV_HOME} environment variable "
-        f"(weights then go to $FACELANDMARKS_HOME/weights)."
-    )
-    return WeightsCacheError(message, directory=directory, errno_=code)
-
-
-# --------------------------------------------------------------------------------------
-# Fetching
-# --------------------------------------------------------------------------------------
-
-
-def _open_part(path: Path) -> IO[bytes]:
-    """Creates the temporary file exclusively (a seam the tests use to simulate disk errors)."""
-    return open(path, "xb")
-
-
-class _Progress:
-    """A Keras progress bar when Keras can be imported, else INFO log lines every 10%."""
-
-    def __init__(self, total: int | None, label: str, verbose: int):
-        self._bar: Any = None
-        self._label = label
-        self._total = total
-        self._next_log = 0.1
-        self._last_log_time = time.monotonic()
-        if not verbose:
-            self._enabled = False
-            return
-        self._enabled = True
-        try:
-            from keras.utils import Progbar  # lazy: Keras is heavy and optional here
-
-            self._bar = Progbar(total, unit_name="B")
-        except ImportError:
-            self._bar = None
-
-    def update(self, done: int) -> None:
-        if not self._enabled:
-            return
-        if self._bar is not None:
-            self._bar.update(done)
-            return
-        if self._total:
-            fraction = done / self._total
-            if fraction >= self._next_log or done >= self._total:
-                logger.info(
-                    "%s: %d / %d bytes (%.0f%%)", self._label, done, self._total, 100 * fraction
-                )
-                while self._next_log <= fraction:
-                    self._next_log += 0.1
-        elif time.monotonic() - self._last_log_time > 5:
-            self._last_log_time = time.monotonic()
-            logger.info("%s: %d bytes", self._label, done)
-
-
-def _fetch_http(spec: WeightSpec, tmp: Path, final: Path, verbose: int, timeout: float) -> None:
-    assert spec.source is not None  # guaranteed by the caller
-    request = urllib.request.Request(
-        spec.source, headers={"User-Agent": "facelandmarks-weights/1 (python urllib)"}
-    )
-    try:
-        response = urllib.request.urlopen(request, timeout=timeout)  # scheme checked by WeightSpec
-    except urllib.error.HTTPError as exc:
-        raise _download_error(spec, final, f"HTTP error {exc.code} {exc.reason}") from exc
-    except urllib.error.URLError as exc:
-        raise _download_error(spec, final, f"cannot reach the server ({exc.reason})") from exc
-    except TimeoutError as exc:
-        raise _download_error(spec, final, f"no answer within {timeout} s") from exc
-    except OSError as exc:
-        raise _download_error(spec, final, f"network error ({exc})") from exc
-    with response:
-        length_header = response.headers.get("Content-Length")
-        expected: int | None = None
-        if length_header is not None:
-            with contextlib.suppress(ValueError):
-                expected = int(length_header)
-        try:
-            out = _open_part(tmp)
-        except OSError as exc:
-            raise _cache_error(final.parent, exc, "create a temporary file") from exc
-        with out:
-            progress = _Progress(expected, f"Downloading {spec.name}", verbose)
-            received = 0
-            while True:
-                try:
-                    chunk = response.read(_CHUNK)
-                except TimeoutError as exc:
-                    raise _download_error(
-                        spec, final, f"the transfer stalled for {timeout} s after {received} bytes"
-                    ) from exc
-                except Exception as exc:  # http.client.IncompleteRead, ConnectionResetError, ...
-                    raise _download_error(
-                        spec,
-                        final,
-                        f"the connection broke after {received} bytes "
-                        f"({type(exc).__name__}: {exc})",
-                    ) from exc
-                if not chunk:
-                    break
-                try:
-                    out.write(chunk)
-                except OSError as exc:
-                    raise _cache_error(final.parent, exc, "write the downloaded file") from exc
-                received += len(chunk)
-                progress.update(received)
-            if expected is not None and received != expected:
-                raise _download_error(
-                    spec,
-                    final,
-                    f"the connection was closed after {received} of {expected} bytes "
-                    "(incomplete transfer)",
-                )
-            try:
-                out.flush()
-                os.fsync(out.fileno())
-            except OSError as exc:
-                raise _cache_error(final.parent, exc, "write the downloaded file") from exc
-
-
-def _fetch_gdrive(spec: WeightSpec, tmp: Path, final: Path, verbose: int, timeout: float) -> None:
-    assert spec.source is not None  # guaranteed by the caller
-    file_id = spec.source[len(_GDRIVE_PREFIX) :]
-    try:
-        import gdown
-    except ImportError as exc:  # pragma: no cover - gdown is a dependency
-        raise _download_error(spec, final, "the 'gdown' package is not installed") from exc
-    kwargs: dict[str, Any] = {"id": file_id, "output": str(tmp), "quiet": not verbose}
-    with contextlib.suppress(TypeError, ValueError):
-        if "timeout" in inspect.signature(gdown.download).parameters:
-            kwargs["timeout"] = timeout
-    try:
-        result = gdown.download(**kwargs)
-    except OSError as exc:
-        if exc.errno in _DISK_ERRNOS:
-            raise _cache_error(final.parent, exc, "write the downloaded file") from exc
-        raise _download_error(spec, final, f"gdown failed ({type(exc).__name__}: {exc})") from exc
-    except Exception as exc:  # gdown.exceptions.FileURLRetrievalError, requests errors, ...
-        text = str(exc).strip().splitlines()
-        short = text[0] if text else ""
-        raise _download_error(spec, final, f"gdown failed ({type(exc).__name__}: {short})") from exc
-    if result is None or not tmp.is_file():
-        raise _download_error(spec, final, "gdown did not produce a file")
-    if tmp.stat().st_size == 0:
-        raise _download_error(spec, final, "Google Drive returned an empty file")
-    try:
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-    except OSError as exc:
-        raise _cache_error(final.parent, exc, "write the downloaded file") from exc
-
-
-def _remove_quietly(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
-
-
-def _part_files(final: Path, prefix: str | None = None) -> Iterator[Path]:
-    stem = prefix if prefix is not None else f"{final.name}.part-"
-    with contextlib.suppress(OSError):
-        for entry in final.parent.iterdir():
-            if entry.name.startswith(stem):
-                yield entry
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
-def _fetch(spec: WeightSpec, final: Path, verbose: int, timeout: float) -> None:
-    """Downloads into a temp file next to ``final``, verifies, and renames into place."""
-    tmp = final.with_name(f"{final.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
-    fetcher: Callable[[WeightSpec, Path, Path, int, float], None]
-    is_drive = spec.source is not None and spec.source.startswith(_GDRIVE_PREFIX)
-    fetcher = _fetch_gdrive if is_drive else _fetch_http
-    logger.info("Downloading pretrained weights %r from %s to %s", spec.name, spec.url, final)
-    try:
-        fetcher(spec, tmp, final, verbose, timeout)
-        try:
-            head = _read_head(tmp)
-        except OSError as exc:
-            raise _download_error(
-                spec, final, f"the downloaded file cannot be read ({exc})"
-            ) from exc
-        if _looks_like_html(head):
-            if is_drive:
-                cause = (
-                    "Google Drive returned a web page, probably a quota or permission page "
-                    "(e.g. 'too many users have viewed or downloaded this file recently'), "
-                    "instead of the file; try again later, or download it in a browser"
-                )
-            else:
-                cause = "the server returned a web page (HTML) instead of the weights file"
-            raise _download_error(spec, final, cause)
-        problem = check_weights_file(tmp, spec)
-        if problem is not None:
-            raise _download_error(
-                spec, final, f"the downloaded file failed verification: {problem}"
-            )
-        try:
-            os.replace(tmp, final)
-        except OSError as exc:
-            raise _cache_error(final.parent, exc, "move the downloaded file into place") from exc
-        _fsync_dir(final.parent)
-    except BaseException:
-        _remove_quietly(tmp)
-        # gdown writes its own "<output><random>.part" next to the output and may leave it.
-        for leftover in _part_files(final, prefix=tmp.name):
-            _remove_quietly(leftover)
-        raise
-    logger.info("Saved verified pretrained weights %r to %s", spec.name, final)
-
-
-# --------------------------------------------------------------------------------------
-# Public entry points
-# --------------------------------------------------------------------------------------
-
-
-def _as_spec(name_or_spec: str | WeightSpec) -> WeightSpec:
-    if isinstance(name_or_spec, WeightSpec):
-        return name_or_spec
-    return get_spec(name_or_spec)
-
-
 def _presets_dir() -> Any:
-    """Returns the Traversable of ``facelandmarks/presets`` (replaced in tests)."""
+    """The Traversable of ``facelandmarks/presets`` (replaced in tests)."""
     return importlib.resources.files("facelandmarks").joinpath("presets")
 
 
@@ -772,18 +243,15 @@ def _shipped_file(spec: WeightSpec, name: str, what: str) -> Any:
     return resource
 
 
-def _embedded_path(
-    spec: WeightSpec, directory: str | os.PathLike[str] | None, timeout: float
-) -> Path:
-    assert spec.embedded is not None  # guaranteed by the caller
-    resource = _shipped_file(spec, spec.embedded, "weights")
+def _embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) -> Path:
+    resource = _shipped_file(spec, spec.embedded or "", "weights")
     if isinstance(resource, os.PathLike):
         path = Path(os.fspath(resource))
     else:
         # Installed as a zip (zipimport): extract once into the cache directory, atomically.
-        path = _resolve_cache_dir(directory) / spec.filename
+        path = cache_dir(directory) / spec.filename
         if check_weights_file(path, spec) is not None:
-            _write_atomically(path, resource.read_bytes())
+            cache.store(path, resource.read_bytes())
     problem = check_weights_file(path, spec)
     if problem is not None:
         raise WeightsIntegrityError(
@@ -794,9 +262,8 @@ def _embedded_path(
 
 
 def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
-    """The shipped TensorFlow Lite flatbuffer of ``stage`` of an embedded preset, verified.
-
-    Returns ``None`` when the preset ships none for that stage.
+    """The shipped TensorFlow Lite flatbuffer of ``stage`` of an embedded preset, verified;
+    ``None`` when the preset ships none for that stage.
 
     Raises:
         WeightsIntegrityError: the file is missing from the installed package or its SHA-256
@@ -815,20 +282,6 @@ def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
     return data
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f"{path.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with _open_part(tmp) as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        _remove_quietly(tmp)
-        raise _cache_error(path.parent, exc, "write") from exc
-
-
 def download_weights(
     name_or_spec: str | WeightSpec,
     *,
@@ -837,36 +290,31 @@ def download_weights(
     verbose: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Path:
-    """Returns the path of a verified local copy of pretrained weights, downloading if needed.
+    """The path of a verified local copy of pretrained weights, downloading it if needed.
 
-    A cached file that passes :func:`check_weights_file` is returned without network access.
-    A cached file that fails it is reported with a warning and downloaded again. Downloads go
-    to ``<file>.part-<pid>-<random>`` in the cache directory, are fsynced and verified, then
-    atomically renamed to the final name; a failed download leaves nothing behind (besides
-    the ``<file>.lock`` lock file). The check-and-download runs under a file lock, so a
-    second process asking for the same weights waits and then uses the first one's file.
-
-    Google Drive sources are fetched with ``gdown``; http(s) sources with ``urllib``.
+    A cached file that passes :func:`check_weights_file` is returned without network access or
+    lock. A cached file that fails it is reported as corrupt (a warning), removed and
+    downloaded again. The check-and-download runs under a file lock, so a second process asking
+    for the same weights waits and then uses the first one's file; a failed download leaves
+    nothing behind. Downloads use ``gdown`` (see :mod:`facelandmarks.cache`).
 
     Args:
-        name_or_spec: Preset name (see :func:`list_weights`) or a :class:`WeightSpec`.
-        cache_dir: Cache directory; see :func:`cache_dir` for the default.
-        force: Download again even if a verified copy is cached.
-        verbose: 0 for silence; 1 for a progress bar (``keras.utils.Progbar`` for http
-            sources if Keras is importable, else INFO log lines; gdown's own bar for Drive).
-        timeout: Socket timeout in seconds for http(s) connections and reads (and for
-            gdown, where it supports one).
+        name_or_spec: preset name (see :func:`list_weights`) or a :class:`WeightSpec`.
+        cache_dir: cache directory; see :func:`cache_dir` for the default.
+        force: download again even if a verified copy is cached.
+        verbose: 0 silent; 1 a Keras progress bar while downloading.
+        timeout: seconds to wait for the server to connect, and between bytes.
 
     Returns:
         Absolute path of the verified file (inside the package for embedded presets).
 
     Raises:
-        ValueError: If ``name_or_spec`` is not a known preset name.
-        WeightsDownloadError: If the download fails in any way (offline, unreachable host, HTTP
-            error, web page instead of the file, interrupted transfer, failed verification).
-            The message says where to save a manually downloaded copy.
-        WeightsCacheError: If the cache directory cannot be created or written.
-        WeightsIntegrityError: If an embedded (shipped) weights file is missing or corrupt.
+        ValueError: ``name_or_spec`` is not a known preset name.
+        WeightsDownloadError: the download failed in any way (offline, unreachable host, HTTP
+            error, web page instead of the file, interrupted transfer, failed verification);
+            the message says how to get the file by hand and where to put it.
+        WeightsCacheError: the cache directory cannot be created or written.
+        WeightsIntegrityError: an embedded (shipped) weights file is missing or corrupt.
 
     Example:
         Needs network access the first time (about 94 MB from Google Drive)::
@@ -874,54 +322,10 @@ def download_weights(
             path = download_weights("muct-resnet50-2019")
             path.name  # 'muct-resnet50-2019.h5'
     """
-    spec = _as_spec(name_or_spec)
+    spec = name_or_spec if isinstance(name_or_spec, WeightSpec) else get_spec(name_or_spec)
     if spec.embedded is not None:
-        return _embedded_path(spec, cache_dir, timeout)
-    directory = _resolve_cache_dir(cache_dir)
-    final = directory / spec.filename
-
-    # Fast path without the lock: also works in a read-only, pre-populated cache.
-    if not force and final.exists() and check_weights_file(final, spec) is None:
-        logger.debug("Using cached weights %s", final)
-        return final
-
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _cache_error(directory, exc, "create the directory") from exc
-
-    from filelock import FileLock, Timeout  # lazy: only needed when writing
-
-    lock = FileLock(str(final) + ".lock")
-    try:
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:
-            logger.info("Waiting for another process that is downloading %s", final)
-            lock.acquire()
-    except OSError as exc:
-        raise _cache_error(directory, exc, "create the lock file") from exc
-    try:
-        if final.exists():
-            problem = check_weights_file(final, spec)
-            if problem is None and not force:
-                logger.debug("Using weights %s (downloaded by another process)", final)
-                return final
-            if problem is not None:
-                logger.warning(
-                    "Cached weights %s for %r are invalid (%s); downloading them again.",
-                    final,
-                    spec.name,
-                    problem,
-                )
-        # Temp files of killed earlier runs: nobody else writes them while we hold the lock.
-        for stale in _part_files(final):
-            logger.debug("Removing stale partial download %s", stale)
-            _remove_quietly(stale)
-        _fetch(spec, final, verbose, timeout)
-        return final
-    finally:
-        lock.release()
+        return _embedded_path(spec, cache_dir)
+    return cache.download(spec, cache_dir=cache_dir, force=force, verbose=verbose, timeout=timeout)
 
 
 def resolve_weights(
@@ -931,42 +335,38 @@ def resolve_weights(
     verbose: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> tuple[Path | None, WeightSpec | None]:
-    """Turns a user's ``weights=`` argument into a local file path.
+    """Turn a user's ``weights=`` argument into a local file path.
 
     Args:
-        weights: ``None`` (no pretrained weights); a preset name (downloaded and verified,
-            see :func:`download_weights`); a :class:`WeightSpec`; or the path of an existing
-            weights file (``str`` or ``os.PathLike``; ``~`` is expanded; not verified). A
-            string that is a preset name is treated as the preset.
-        cache_dir: Cache directory for presets; see :func:`cache_dir`.
-        verbose: Progress display for downloads (see :func:`download_weights`).
-        timeout: Socket timeout in seconds for downloads.
+        weights: ``None`` (no pretrained weights); a preset name or a :class:`WeightSpec`
+            (downloaded and verified, see :func:`download_weights`); or the path of an
+            existing weights file (``~`` is expanded; not verified). A string that is a preset
+            name is treated as the preset.
+        cache_dir, verbose, timeout: as :func:`download_weights`.
 
     Returns:
-        ``(None, None)`` for ``None``; ``(path, None)`` for a file path; ``(path, spec)``
-        for a preset.
+        ``(None, None)`` for ``None``; ``(path, None)`` for a file path; ``(path, spec)`` for a
+        preset.
 
     Raises:
-        ValueError: If ``weights`` is neither a preset name nor an existing file; the message
-            lists the presets.
-        TypeError: If ``weights`` has an unsupported type.
-        WeightsDownloadError, WeightsCacheError, WeightsIntegrityError: As
+        ValueError: ``weights`` is neither a preset name nor an existing file (the message
+            lists the presets).
+        TypeError: ``weights`` has an unsupported type.
+        WeightsDownloadError, WeightsCacheError, WeightsIntegrityError: as
             :func:`download_weights`.
 
     Example:
         >>> resolve_weights(None)
         (None, None)
-        >>> path, spec = resolve_weights("muct-resnet50-2019")  # doctest: +SKIP
     """
     if weights is None:
         return None, None
+    spec = PRESETS.get(weights) if isinstance(weights, str) else None
     if isinstance(weights, WeightSpec):
-        return download_weights(
-            weights, cache_dir=cache_dir, verbose=verbose, timeout=timeout
-        ), weights
-    if isinstance(weights, str) and weights in PRESETS:
-        spec = PRESETS[weights]
-        return download_weights(spec, cache_dir=cache_dir, verbose=verbose, timeout=timeout), spec
+        spec = weights
+    if spec is not None:
+        kwargs = {"cache_dir": cache_dir, "verbose": verbose, "timeout": timeout}
+        return download_weights(spec, **kwargs), spec
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(
             "`weights` expects None, a preset name, a WeightSpec or the path of a weights "
@@ -983,10 +383,6 @@ def resolve_weights(
     )
 
 
-# --------------------------------------------------------------------------------------
-# Registered presets
-# --------------------------------------------------------------------------------------
-
 register_preset(
     WeightSpec(
         name="muct-resnet50-2019",
@@ -1000,9 +396,6 @@ register_preset(
         format="legacy-h5",
         sha256=None,  # Drive was unreachable when this was written; about 94 MB
         size=None,
-        backbone="resnet50",
-        input_size=(320, 240),
-        preprocessing="scale_01",
         point_scheme="muct76",
         training_data=(
             "MUCT, random 70/30 split by image: the same people appear in train and test, "
@@ -1043,9 +436,6 @@ register_preset(
         format="keras",
         sha256="0547a1fe419c25fffce68621a2389b336649a1383568e9b5c423d72d09a677a5",
         size=9195854,
-        backbone="mobilenetv3small",
-        input_size=(128, 96),
-        preprocessing="backbone",
         point_scheme="muct76",
         training_data=(
             "MUCT development copy (3,005 images, 221 subjects), split by subject with seed 0: "

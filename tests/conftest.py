@@ -83,3 +83,43 @@ def five_points():
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+def _legacy_layout(path: Path, *, head_shape: tuple[int, int] = (2048, 152)) -> Path:
+    """The 2019 file's complete layout (names, shapes, dtypes; Keras 2.2.4 attributes) with the
+    values of the head only: the backbone's datasets store no data (they read as zeros)."""
+    import h5py
+
+    from facelandmarks import legacy
+
+    groups: list[tuple[str, list[tuple[str, tuple[int, ...]]]]] = [("input_1", [])]
+    groups.append(
+        (
+            "resnet50",
+            [
+                (legacy._old_weight_name(f"{layer}/{w}") + ":0", shape)
+                for (layer, w), shape in legacy._expected_backbone_shapes().items()
+            ],
+        )
+    )
+    groups.append(("dense_1", [("dense_1/kernel:0", head_shape), ("dense_1/bias:0", (152,))]))
+    rng = np.random.default_rng(0)
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = np.array([n.encode() for n, _ in groups], dtype=bytes)
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.2.4"
+        for name, weights in groups:
+            g = f.create_group(name)
+            g.attrs["weight_names"] = np.array([w.encode() for w, _ in weights], dtype=bytes)
+            for w, shape in weights:
+                if name == "dense_1":  # real values: the file is over 1 MB, like a real one
+                    g.create_dataset(w, data=rng.normal(size=shape).astype("float32"))
+                else:
+                    g.create_dataset(w, shape=shape, dtype="float32")
+    return path
+
+
+@pytest.fixture()
+def legacy_layout():
+    """Writes the 2019 ``weights.h5`` layout (values of the head only; over 1 MB) to a path."""
+    return _legacy_layout

@@ -1,4 +1,4 @@
-"""facelandmarks.blazeface: the shipped BlazeFace detectors, decoded in NumPy."""
+"""facelandmarks.face_detection.blazeface: the shipped BlazeFace detectors, decoded in NumPy."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ import numpy as np
 import pytest
 import tomllib
 
-from facelandmarks import blazeface
-from facelandmarks.blazeface import KEYPOINT_NAMES, BlazeFaceDetector
-from facelandmarks.detection import FaceBox, get_face_detector
-from facelandmarks.io import load_image
+from facelandmarks.face_detection import FaceBox, blazeface, get_face_detector
+from facelandmarks.face_detection.blazeface import KEYPOINT_NAMES, BlazeFaceDetector
+from facelandmarks.images import load_image
 from facelandmarks.weights import WeightsIntegrityError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,8 +70,8 @@ def test_shipped_files_match_their_hashes_and_are_package_data() -> None:
 def test_detection_does_not_import_tensorflow() -> None:
     code = (
         "import sys\n"
-        "from facelandmarks.detection import get_face_detector\n"
-        "from facelandmarks.io import load_image\n"
+        "from facelandmarks.face_detection import get_face_detector\n"
+        "from facelandmarks.images import load_image\n"
         "faces = get_face_detector('blazeface').detect(load_image('examples/astronaut.png'))\n"
         "print(len(faces), 'tensorflow' in sys.modules, 'keras' in sys.modules)\n"
     )

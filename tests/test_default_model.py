@@ -65,8 +65,9 @@ def test_default_loads_with_the_network_switched_off(monkeypatch) -> None:
     det = LandmarkDetector()
     spec = fl_weights.get_spec(fl_weights.default_preset_name())
     assert det.num_points == 76
-    assert det.config.stages[0].input_size == spec.input_size
-    assert det.config.stages[0].backbone == spec.backbone
+    # the file's own config says what the model is (the registry no longer repeats it)
+    assert det.config.stages[0].input_size == (128, 96) and "128x96" in spec.description
+    assert det.config.stages[0].backbone == "mobilenetv3small"
     assert spec.name in repr(det)
 
 
@@ -120,7 +121,7 @@ def test_shipped_tflite_files_verify_and_a_tampered_one_is_never_used(
     with pytest.raises(fl_weights.WeightsIntegrityError, match=spec.embedded_tflite[1][0]):
         LandmarkDetector(runtime="tflite").predict(ASTRONAUT)
     det = LandmarkDetector(cache_dir=tmp_path / "cache")
-    with caplog.at_level(logging.WARNING, logger="facelandmarks.detector"):
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
         assert det.engines == ("keras", "keras")
     assert "TensorFlow Lite is unavailable" in caplog.text and "fails verification" in caplog.text
     golden = json.loads(GOLDEN.read_text())
@@ -138,7 +139,7 @@ def test_auto_runtime_falls_back_when_tflite_cannot_load(monkeypatch, caplog) ->
 
     monkeypatch.setattr(fl_export, "_interpreter_class", missing)
     det = LandmarkDetector()
-    with caplog.at_level(logging.WARNING, logger="facelandmarks.detector"):
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
         pts = det.predict(ASTRONAUT)
     assert det.engines == ("keras", "keras")
     assert "no TensorFlow Lite interpreter" in caplog.text
@@ -165,8 +166,10 @@ def test_predict_from_several_threads_matches_one_thread(default_det) -> None:
 
 
 def test_default_finds_the_face_in_an_ordinary_photo(default_det) -> None:
+    # The whole-image MUCT model framed by MTCNN's box, the detector its calibration was
+    # measured with; with BlazeFace's box it places the points 9 % of the eye distance off.
     pytest.importorskip("mtcnn", reason="needs the detect extra (pip install '.[detect]')")
-    faces = default_det.predict_faces(ASTRONAUT)[0]
+    faces = default_det.predict_faces(ASTRONAUT, face_detector="mtcnn")[0]
     assert len(faces) == 1
     pts = faces[0].landmarks
     idx = list(ASTRONAUT_BY_HAND)
@@ -186,9 +189,9 @@ def test_default_accuracy_on_held_out_muct_subjects(default_det, muct) -> None:
     """The model card's numbers: the subject split the default was trained with (seed 0)."""
     _, test = muct.split(test_fraction=0.3, by="subject", seed=0)
     assert len(test) == 925  # the split of the model card; a different folder is not comparable
-    from facelandmarks.train import evaluate_by_camera
+    from facelandmarks.datasets.muct import scores_by_camera
 
-    scores = evaluate_by_camera(default_det, test)
+    scores = scores_by_camera(default_det.predict(test), test)
     # The issue's target is NME <= 0.035 overall; docs/model-card.md has the measured values.
     assert scores["all"]["nme"] <= 0.035, scores["all"]
     assert scores["all"]["failure_rate@0.10"] <= 0.01, scores["all"]

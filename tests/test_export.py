@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from facelandmarks import DetectorConfig, LandmarkDetector, StageConfig
+from facelandmarks import engines as fl_engines
 from facelandmarks import export as fl_export
 
 pytestmark = pytest.mark.slow
@@ -105,23 +106,23 @@ def test_set_runtime_checks_and_chains(det) -> None:
 def test_corrupt_cache_file_is_converted_again(det, tmp_path, caplog) -> None:
     model = det.models[0]
     directory = tmp_path / "tflite"
-    first = fl_export.cached_tflite_bytes(model, "k", directory)
+    first = fl_engines.cached_tflite_bytes(model, "k", directory)
     path = directory / "k.tflite"
     assert path.stat().st_size == len(first) + 32
     path.write_bytes(path.read_bytes()[:1000])  # truncated
-    with caplog.at_level(logging.WARNING, logger="facelandmarks.export"):
-        second = fl_export.cached_tflite_bytes(model, "k", directory)
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
+        second = fl_engines.cached_tflite_bytes(model, "k", directory)
     assert "corrupt" in caplog.text
     assert len(second) == len(first)
     assert path.stat().st_size == len(first) + 32  # replaced by a good file
-    assert fl_export.cached_tflite_bytes(model, "k", directory) == second
+    assert fl_engines.cached_tflite_bytes(model, "k", directory) == second
 
 
 def test_unwritable_cache_still_converts(det, tmp_path, caplog) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
-    with caplog.at_level(logging.WARNING, logger="facelandmarks.export"):
-        content = fl_export.cached_tflite_bytes(det.models[0], "k", blocker / "tflite")
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
+        content = fl_engines.cached_tflite_bytes(det.models[0], "k", blocker / "tflite")
     assert len(content) > 10_000
     assert "could not cache" in caplog.text
 

@@ -1,4 +1,4 @@
-"""facelandmarks.ssd: anchors, decoding, weighted NMS and letterboxing (pure NumPy)."""
+"""face_detection.ssd: anchors, decoding, weighted NMS and letterboxing (pure NumPy)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from facelandmarks.ssd import Letterbox, decode, letterbox, ssd_anchors, weighted_nms
+from facelandmarks.face_detection.ssd import Letterbox, decode, letterbox, ssd_anchors, weighted_nms
 
 SHORT_LAYERS = ((8, 2), (16, 2), (16, 2), (16, 2))
 FULL_LAYERS = ((4, 1),)

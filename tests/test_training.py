@@ -196,7 +196,7 @@ def test_pipeline_applies_exif_orientation_like_predict(tmp_path, suffix):
     from PIL import Image
 
     from facelandmarks import LandmarkDataset
-    from facelandmarks.io import exif_orientation, load_image
+    from facelandmarks.images import exif_orientation, load_image
     from facelandmarks.training import make_tf_dataset
 
     stored = np.zeros((32, 48, 3), np.uint8)  # stored 48 wide, 32 high

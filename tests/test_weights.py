@@ -1,8 +1,9 @@
-"""Tests for facelandmarks.weights: presets, cache directory, download, verification, locking.
+"""Tests for facelandmarks.weights and facelandmarks.cache: presets, cache directory, download
+(with gdown), verification, locking.
 
-Everything is offline: http downloads go to a real ``ThreadingHTTPServer`` on 127.0.0.1 that
-this module starts, serving payloads generated here; Google Drive downloads are tested by
-replacing ``gdown.download`` with fakes.
+Everything is offline: http downloads run the real gdown against a ``ThreadingHTTPServer`` on
+127.0.0.1 that this module starts, serving payloads generated here; Google Drive downloads are
+tested by replacing ``gdown.download`` with fakes (gdown always talks to drive.google.com).
 """
 
 from __future__ import annotations
@@ -157,6 +158,7 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Private preset registry and cache environment for every test."""
     monkeypatch.setattr(weights, "PRESETS", dict(weights.PRESETS))
     monkeypatch.delenv("FACELANDMARKS_HOME", raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # requests honours proxy variables
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-should-not-be-used"))
 
 
@@ -170,18 +172,15 @@ def http_spec(url: str, *, name: str = "test-http", **changes: Any) -> WeightSpe
         "name": name,
         "description": "fake weights for tests",
         "source": url,
-        "filename": f"{name}-{PAYLOAD_SHA[:8]}.h5",
         "format": "legacy-h5",
         "sha256": PAYLOAD_SHA,
         "size": len(PAYLOAD),
-        "backbone": "resnet50",
-        "input_size": (320, 240),
-        "preprocessing": "scale_01",
         "point_scheme": "muct76",
         "training_data": "none",
         "license": "test",
     }
     fields.update(changes)
+    fields.setdefault("filename", f"{name}-{(fields['sha256'] or PAYLOAD_SHA)[:8]}.h5")
     spec = WeightSpec(**fields)
     weights.register_preset(spec, overwrite=True)
     return spec
@@ -192,6 +191,10 @@ def leftovers(directory: Path) -> list[str]:
     if not directory.exists():
         return []
     return sorted(p.name for p in directory.iterdir() if ".part" in p.name)
+
+
+def no_lock_left(spec: WeightSpec, directory: Path) -> bool:
+    return not (directory / f"{spec.filename}.lock").exists()
 
 
 def unused_port() -> int:
@@ -263,10 +266,10 @@ def test_force_downloads_again(server: FakeServer, cache: Path) -> None:
     [
         (serve_bytes(PAYLOAD, announce=len(PAYLOAD) + 5000), "incomplete"),
         (serve_bytes(PAYLOAD, send=len(PAYLOAD) // 2), "incomplete"),
-        (serve_bytes(PAYLOAD, send=100_000, reset=True), "after"),
+        (serve_bytes(PAYLOAD, send=100_000, reset=True), "incomplete|connection broke"),
         (
             serve_bytes(PAYLOAD, send=100_000, reset=True, content_length=False),
-            "connection broke|verification",
+            "incomplete|connection broke|verification",
         ),
         (serve_bytes(PAYLOAD, send=len(PAYLOAD) - 1, content_length=False), "verification"),
     ],
@@ -350,10 +353,14 @@ def test_unreachable_host_error_names_preset_url_and_manual_path(cache: Path) ->
     assert "'test-http'" in message
     assert url in message
     assert str(final) in message
-    assert "FACELANDMARKS_HOME" in message and "cache_dir=" in message
+    # for both audiences: the environment variable, cache_dir= in Python, --cache-dir on the CLI
+    assert "FACELANDMARKS_HOME" in message
+    assert "--cache-dir DIR to `facelandmarks download`" in message
+    assert "cache_dir=... in Python" in message
     assert "cannot reach the server" in message
     assert info.value.url == url
     assert not final.exists()
+    assert no_lock_left(spec, cache)  # the lock file of a failed download goes too
     assert isinstance(info.value, RuntimeError)
 
 
@@ -367,10 +374,10 @@ def test_corrupt_cached_file_is_replaced(
     for bad in (PAYLOAD[:-10], HTML_PAGE, PAYLOAD[:-1] + b"\x00"):
         final.write_bytes(bad)
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="facelandmarks.weights"):
+        with caplog.at_level(logging.WARNING, logger="facelandmarks.cache"):
             path = weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
         assert path.read_bytes() == PAYLOAD
-        assert any("invalid" in r.getMessage() for r in caplog.records)
+        assert any("is corrupt" in r.getMessage() for r in caplog.records)
     assert server.hits["/w.h5"] == 3
     assert leftovers(cache) == []
 
@@ -450,23 +457,21 @@ def test_concurrent_processes_download_once(server: FakeServer, cache: Path) -> 
     assert leftovers(cache) == []
 
 
-def test_progress_logging_fallback_without_keras(
-    server: FakeServer,
-    cache: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+def test_quiet_without_verbose_and_a_keras_progress_bar_with_it(
+    server: FakeServer, cache: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """Library code never prints: verbose=0 writes nothing; verbose=1 is a Keras Progbar (on
+    stdout), and gdown's own messages stay off."""
+    import re
+
     server.routes["/w.h5"] = serve_bytes(PAYLOAD)
     spec = http_spec(server.url("/w.h5"))
-    # Make `from keras.utils import Progbar` fail even when Keras was imported earlier in this
-    # process (a cached submodule would otherwise be found without its parent).
-    monkeypatch.setitem(sys.modules, "keras", None)
-    monkeypatch.setitem(sys.modules, "keras.utils", None)
-    with caplog.at_level(logging.INFO, logger="facelandmarks.weights"):
-        weights.download_weights(spec, cache_dir=cache, verbose=1, timeout=TIMEOUT)
-    messages = [r.getMessage() for r in caplog.records]
-    assert any("(100%)" in m for m in messages)
-    assert any(server.url("/w.h5") in m for m in messages)
+    weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert capsys.readouterr() == ("", "")
+    weights.download_weights(spec, cache_dir=cache, verbose=1, timeout=TIMEOUT, force=True)
+    out, err = capsys.readouterr()
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+    assert f"{len(PAYLOAD)}/{len(PAYLOAD)}" in plain and err == ""
 
 
 # --------------------------------------------------------------------------------------
@@ -493,17 +498,20 @@ def test_unwritable_cache_directory_chmod(server: FakeServer, tmp_path: Path) ->
     ("code", "needle"),
     [(errno.EACCES, "not writable"), (errno.EROFS, "not writable"), (errno.ENOSPC, "disk is full")],
 )
-def test_temp_file_cannot_be_created(
-    server: FakeServer, cache: Path, monkeypatch: pytest.MonkeyPatch, code: int, needle: str
+def test_disk_errors_while_downloading_are_cache_errors(
+    cache: Path, monkeypatch: pytest.MonkeyPatch, code: int, needle: str
 ) -> None:
-    """Simulates a read-only or full cache (chmod does not stop root, which runs these tests)."""
-    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
-    spec = http_spec(server.url("/w.h5"))
+    """A read-only or full cache (chmod does not stop root, which runs these tests): gdown's
+    partial file is removed and the error says how to use another directory."""
+    import gdown
 
-    def refuse(path: Path) -> Any:
-        raise OSError(code, os.strerror(code), str(path))
+    spec = http_spec("http://127.0.0.1:1/w.h5")
 
-    monkeypatch.setattr(weights, "_open_part", refuse)
+    def fails(url: str, *, output: str, **kwargs: Any) -> str:
+        Path(output + "abcdefgh.part").write_bytes(PAYLOAD[:1000])
+        raise OSError(code, os.strerror(code), output)
+
+    monkeypatch.setattr(gdown, "download", fails)
     with pytest.raises(WeightsCacheError, match=needle) as info:
         weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
     assert info.value.directory == cache
@@ -511,39 +519,7 @@ def test_temp_file_cannot_be_created(
     assert str(cache) in str(info.value)
     assert "cache_dir=" in str(info.value) and "FACELANDMARKS_HOME" in str(info.value)
     assert isinstance(info.value, OSError)
-
-
-def test_disk_full_during_write_removes_temp_file(
-    server: FakeServer, cache: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    server.routes["/w.h5"] = serve_bytes(PAYLOAD)
-    spec = http_spec(server.url("/w.h5"))
-    real_open = weights._open_part
-
-    class FillsUp:
-        def __init__(self, f: Any) -> None:
-            self.f = f
-            self.written = 0
-
-        def write(self, data: bytes) -> int:
-            if self.written > 100_000:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            self.written += len(data)
-            return self.f.write(data)
-
-        def __getattr__(self, name: str) -> Any:
-            return getattr(self.f, name)
-
-        def __enter__(self) -> FillsUp:
-            return self
-
-        def __exit__(self, *exc: object) -> None:
-            self.f.close()
-
-    monkeypatch.setattr(weights, "_open_part", lambda path: FillsUp(real_open(path)))
-    with pytest.raises(WeightsCacheError, match="disk is full"):
-        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
-    assert leftovers(cache) == []
+    assert leftovers(cache) == [] and no_lock_left(spec, cache)
     assert not (cache / spec.filename).exists()
 
 
@@ -580,70 +556,159 @@ def test_exceptions_pickle() -> None:
 def fake_gdown(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
     """Replaces gdown.download; the test sets ``state["behaviour"]``.
 
-    gdown cannot be pointed at a loopback URL (it always talks to drive.google.com), so the
-    Drive path is tested with fakes that (a) write the payload, (b) write an HTML quota
-    page, (c) raise, (d) leave gdown's own partial file and raise, (e) return None, and the
-    assertions check how weights.py handles each.
+    gdown cannot be pointed at a loopback URL for Drive (it always talks to
+    drive.google.com), so the Drive path is tested with fakes that (a) write the payload, (b)
+    write an HTML quota page, (c) raise gdown's error, (d) leave gdown's own partial file and
+    raise, (e) write nothing, and the assertions check how the cache handles each.
     """
     import gdown
+    import requests
 
     state: dict[str, Any] = {"calls": [], "behaviour": "payload", "payload": PAYLOAD}
 
-    def download(*, id: str, output: str, quiet: bool, **kwargs: Any) -> str | None:
-        state["calls"].append({"id": id, "output": output, "quiet": quiet, **kwargs})
+    def download(url: str, *, output: str, quiet: bool, **kwargs: Any) -> str:
+        state["calls"].append({"url": url, "output": output, "quiet": quiet, **kwargs})
         behaviour = state["behaviour"]
         if behaviour == "payload":
             Path(output).write_bytes(state["payload"])
-            return output
-        if behaviour == "html":
+        elif behaviour == "html":
             Path(output).write_bytes(HTML_PAGE)
-            return output
-        if behaviour == "raise":
+        elif behaviour == "raise":
             raise gdown.exceptions.FileURLRetrievalError(
                 "Failed to retrieve file url:\n\n\tCannot retrieve the public link of the file."
             )
-        if behaviour == "partial-then-raise":
+        elif behaviour == "partial-then-raise":
             Path(output + "abcdefgh.part").write_bytes(b"half")
-            raise ConnectionError("connection reset by peer")
-        if behaviour == "none":
-            return None
-        raise AssertionError(behaviour)
+            raise requests.ConnectionError("connection reset by peer")
+        elif behaviour != "nothing":
+            raise AssertionError(behaviour)
+        return output
 
     monkeypatch.setattr(gdown, "download", download)
     return state
 
 
-def test_gdown_real_preset_downloads_and_checks_plausibility(
-    fake_gdown: dict[str, Any], cache: Path
+DRIVE_URL = "https://drive.google.com/uc?id=1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
+
+
+def test_gdown_fetches_the_2019_preset_and_its_layout_is_checked(
+    fake_gdown: dict[str, Any], cache: Path, tmp_path: Path, legacy_layout: Any
 ) -> None:
-    """The registered 2019 preset (unknown size and sha256) accepts an HDF5 file > 1 MB."""
-    big = make_payload(1_200_000, seed=1)
-    fake_gdown["payload"] = big
+    """The registered 2019 preset (unknown size and sha256): a file with its layout passes."""
+    good = legacy_layout(tmp_path / "good.h5").read_bytes()
+    fake_gdown["payload"] = good
     path = weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
     assert path == cache / "muct-resnet50-2019.h5"
-    assert path.read_bytes() == big
+    assert path.read_bytes() == good
     (call,) = fake_gdown["calls"]
-    assert call["id"] == "1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
-    assert call["quiet"] is True
+    assert call["url"] == DRIVE_URL
+    assert call["quiet"] is True and call["timeout"] == weights.DEFAULT_TIMEOUT
     assert Path(call["output"]).parent == cache
     assert Path(call["output"]).name.startswith("muct-resnet50-2019.h5.part-")
     assert leftovers(cache) == []
 
 
-def test_gdown_small_hdf5_is_implausible(fake_gdown: dict[str, Any], cache: Path) -> None:
-    fake_gdown["payload"] = make_payload(500_000)
-    with pytest.raises(WeightsDownloadError, match="implausibly small"):
+@pytest.mark.parametrize("kind", ["noise", "truncated", "other layout"])
+def test_a_downloaded_2019_file_that_is_not_the_model_is_refused(
+    fake_gdown: dict[str, Any], cache: Path, tmp_path: Path, legacy_layout: Any, kind: str
+) -> None:
+    """Over 1 MB with the HDF5 signature used to pass (issue 11, item 5); now it must open and
+    hold the 2019 layers and shapes."""
+    good = legacy_layout(tmp_path / "good.h5").read_bytes()
+    payload = {
+        "noise": make_payload(1_500_000, seed=3),
+        "truncated": good[: int(len(good) * 0.9)],
+        "other layout": legacy_layout(tmp_path / "o.h5", head_shape=(2048, 136)).read_bytes(),
+    }[kind]
+    assert len(payload) > 1_000_000 and payload.startswith(HDF5_MAGIC)
+    fake_gdown["payload"] = payload
+    with pytest.raises(WeightsDownloadError, match="failed verification"):
         weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
-    assert not (cache / "muct-resnet50-2019.h5").exists()
+    assert list(cache.iterdir()) == []  # no file, no temp file, no lock file
+
+
+def test_a_corrupt_cached_2019_file_is_reported_removed_and_replaced(
+    fake_gdown: dict[str, Any],
+    cache: Path,
+    tmp_path: Path,
+    legacy_layout: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    good = legacy_layout(tmp_path / "good.h5").read_bytes()
+    cache.mkdir()
+    final = cache / "muct-resnet50-2019.h5"
+    final.write_bytes(good[: len(good) - 4096])  # a real truncated file, over 1 MB
+    fake_gdown["payload"] = good
+    with caplog.at_level(logging.WARNING, logger="facelandmarks.cache"):
+        path = weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
+    assert path == final and final.read_bytes() == good
+    assert len(fake_gdown["calls"]) == 1
+    (record,) = caplog.records
+    assert str(final) in record.getMessage()
+    assert "is corrupt" in record.getMessage() and "truncated or damaged" in record.getMessage()
+    assert "removed" in record.getMessage()
+
+
+def test_a_corrupt_cached_file_while_offline_says_so_and_is_gone(
+    fake_gdown: dict[str, Any], cache: Path, tmp_path: Path, legacy_layout: Any
+) -> None:
+    good = legacy_layout(tmp_path / "good.h5").read_bytes()
+    cache.mkdir()
+    final = cache / "muct-resnet50-2019.h5"
+    final.write_bytes(good[: len(good) // 2])
+    fake_gdown["behaviour"] = "partial-then-raise"
+    with pytest.raises(WeightsDownloadError) as info:
+        weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
+    message = str(info.value)
+    assert f"The cached file {final} was corrupt" in message and "has been removed" in message
+    assert f"save the file as\n    {final}" in message
+    assert list(cache.iterdir()) == []  # the corrupt file, gdown's partial file and the lock
+
+
+def test_cli_download_of_a_corrupt_cached_file_no_longer_succeeds(
+    fake_gdown: dict[str, Any],
+    cache: Path,
+    tmp_path: Path,
+    legacy_layout: Any,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from facelandmarks.cli import main
+
+    good = legacy_layout(tmp_path / "good.h5").read_bytes()
+    cache.mkdir()
+    (cache / "muct-resnet50-2019.h5").write_bytes(good[:-100_000])
+    fake_gdown["behaviour"] = "raise"
+    assert main(["download", "muct-resnet50-2019", "--cache-dir", str(cache)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and "was corrupt" in err and "--cache-dir" in err
+    fake_gdown["behaviour"] = "payload"
+    fake_gdown["payload"] = good
+    assert main(["download", "muct-resnet50-2019", "--cache-dir", str(cache)]) == 0
+    assert capsys.readouterr().out.strip() == str(cache / "muct-resnet50-2019.h5")
+
+
+@pytest.mark.slow
+def test_the_detector_reports_a_corrupt_cached_2019_file(
+    fake_gdown: dict[str, Any], cache: Path, tmp_path: Path, legacy_layout: Any
+) -> None:
+    """Loading used to fail with "is neither a detector ... nor the original 2019 weights.h5"."""
+    from facelandmarks import LandmarkDetector
+
+    good = legacy_layout(tmp_path / "good.h5").read_bytes()
+    cache.mkdir()
+    (cache / "muct-resnet50-2019.h5").write_bytes(good[:1_100_000])
+    fake_gdown["behaviour"] = "raise"
+    with pytest.raises(WeightsDownloadError, match="was corrupt"):
+        LandmarkDetector("muct-resnet50-2019", cache_dir=cache, verbose=0)
 
 
 @pytest.mark.parametrize(
     ("behaviour", "needle"),
     [
-        ("html", "Drive returned a web page, probably a quota or permission page"),
-        ("raise", "gdown failed.*FileURLRetrievalError"),
-        ("partial-then-raise", "gdown failed.*connection reset"),
-        ("none", "did not produce a file"),
+        ("html", "Drive sent a page, probably a quota or permission page"),
+        ("raise", "Google Drive did not hand out the file.*FileURLRetrievalError"),
+        ("partial-then-raise", "cannot reach the server.*connection reset"),
+        ("nothing", "does not exist"),
     ],
 )
 def test_gdown_failures(
@@ -653,10 +718,9 @@ def test_gdown_failures(
     with pytest.raises(WeightsDownloadError, match=needle) as info:
         weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
     message = str(info.value)
-    assert "https://drive.google.com/uc?id=1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486" in message
+    assert DRIVE_URL in message
     assert str(cache / "muct-resnet50-2019.h5") in message
-    assert not (cache / "muct-resnet50-2019.h5").exists()
-    assert leftovers(cache) == []
+    assert list(cache.iterdir()) == []
 
 
 # --------------------------------------------------------------------------------------
@@ -670,13 +734,10 @@ def embedded_spec(sha: str | None, name: str = "test-embedded") -> WeightSpec:
         description="shipped test weights",
         source=None,
         embedded="tiny.h5",
-        filename="tiny.h5",
+        filename=f"tiny-{sha[:8]}.h5" if sha else "tiny.h5",
         format="legacy-h5",
         sha256=sha,
         size=None,
-        backbone="resnet50",
-        input_size=(64, 48),
-        preprocessing="scale_01",
         point_scheme="muct76",
         training_data="none",
         license="test",
@@ -697,7 +758,9 @@ def test_embedded_preset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     )
     assert not (tmp_path / "c").exists()  # nothing copied, nothing downloaded
 
-    weights.register_preset(replace(spec, sha256="1" * 64), overwrite=True)
+    weights.register_preset(
+        replace(spec, sha256="1" * 64, filename="tiny-11111111.h5"), overwrite=True
+    )
     with pytest.raises(WeightsIntegrityError, match="sha256"):
         weights.download_weights("test-embedded")
     weights.register_preset(replace(spec, embedded="absent.h5"), overwrite=True)
@@ -717,7 +780,7 @@ def test_embedded_preset_inside_zip_is_extracted(
         )
         embedded_spec(PAYLOAD_SHA)
         path = weights.download_weights("test-embedded", cache_dir=tmp_path / "c")
-    assert path == tmp_path / "c" / "tiny.h5"
+    assert path == tmp_path / "c" / f"tiny-{PAYLOAD_SHA[:8]}.h5"
     assert path.read_bytes() == PAYLOAD
 
 
@@ -730,14 +793,15 @@ def test_registered_2019_preset() -> None:
     spec = weights.get_spec("muct-resnet50-2019")
     assert spec.source == "gdrive:1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
     assert spec.url == "https://drive.google.com/uc?id=1aEZX1TzmLlsHuN6vLe3neRxlp9_f6486"
-    assert (spec.format, spec.backbone, spec.input_size) == ("legacy-h5", "resnet50", (320, 240))
-    assert (spec.preprocessing, spec.point_scheme) == ("scale_01", "muct76")
+    assert (spec.format, spec.point_scheme) == ("legacy-h5", "muct76")
     assert spec.sha256 is None and spec.size is None
     assert "same people" in spec.training_data
     assert "unknown" in spec.license
     assert "muct-resnet50-2019" in weights.list_weights()
     (row,) = [r for r in weights.describe_weights() if r["name"] == "muct-resnet50-2019"]
-    assert row["url"] == spec.url and row["input_size"] == (320, 240)
+    assert row["url"] == spec.url and row["filename"] == "muct-resnet50-2019.h5"
+    # what the model is (backbone, input size, preprocessing) is in the file's own config
+    assert not {"backbone", "input_size", "preprocessing"} & set(row)
 
 
 def test_get_spec_unknown_name_lists_presets() -> None:
@@ -768,7 +832,7 @@ def test_register_preset_refuses_silent_replacement() -> None:
     "changes",
     [
         {"format": "h5"},
-        {"preprocessing": "imagenet"},
+        {"format": "onnx"},
         {"source": "ftp://example.org/w.h5"},
         {"source": "gdrive:"},
         {"source": None},
@@ -776,7 +840,7 @@ def test_register_preset_refuses_silent_replacement() -> None:
         {"sha256": "ABC"},
         {"size": 0},
         {"filename": "../evil.h5"},
-        {"input_size": (320,)},
+        {"filename": "no-hash-prefix.h5"},  # a known sha256 must show in the file name
         # shipped TensorFlow Lite files: embedded presets only, plain .tflite names, real sha256
         {"embedded_tflite": (("s0.tflite", "a" * 64),)},
         {"source": None, "embedded": "w.keras", "embedded_tflite": (("../s0.tflite", "a" * 64),)},

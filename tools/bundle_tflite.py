@@ -20,6 +20,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from facelandmarks import LandmarkDetector, export
 from facelandmarks import weights as fl_weights
+from facelandmarks.fileio import atomic_write_bytes
 
 PRESETS = Path(__file__).resolve().parents[1] / "facelandmarks" / "presets"
 
@@ -35,7 +36,7 @@ def main(argv: list[str]) -> int:
     for k, model in enumerate(det.models):
         data = export.tflite_bytes(model)
         out = PRESETS / f"{name}.stage{k}.tflite"
-        fl_weights._write_atomically(out, data)  # never a half-written shipped file
+        atomic_write_bytes(out, data)  # never a half-written shipped file
         pairs.append((out.name, hashlib.sha256(data).hexdigest()))
         sys.stdout.write(f"wrote {out} ({len(data):,} bytes)\n")
     sys.stdout.write("embedded_tflite=(\n")

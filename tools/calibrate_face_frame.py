@@ -21,9 +21,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 
 def main() -> None:
-    from facelandmarks.blazeface import BlazeFaceDetector
     from facelandmarks.datasets.ibug import load_ibug
     from facelandmarks.datasets.muct import load_muct
+    from facelandmarks.face_detection.blazeface import BlazeFaceDetector
     from facelandmarks.framing import roi_from_box
     from facelandmarks.training.faces import detect_training_faces
 
@@ -54,13 +54,22 @@ def main() -> None:
         off = (float(np.median(mid_u)), float(np.median(mid_v)))
         half = np.maximum(np.abs(u - off[0]), np.abs(v - off[1]))
         per_face = np.nanmax(half, axis=1)
-        print(f"{name}: {int(f.sum())} of {len(f)} found; offset (dx, dy) = "
-              f"({off[0]:.3f}, {off[1]:.3f}) box sides")
-        print("  half-extent about the offset centre, percentiles 50/90/99/99.9/max: "
-              + " ".join(f"{np.percentile(per_face, q):.3f}" for q in (50, 90, 99, 99.9, 100)))
-        print("  box side px median", float(np.median(rois[f, 2])),
-              " eye-roll deg p50/p90/max:",
-              " ".join(f"{np.degrees(np.percentile(np.abs(rois[f, 3]), q)):.1f}" for q in (50, 90, 100)))
+        print(
+            f"{name}: {int(f.sum())} of {len(f)} found; offset (dx, dy) = "
+            f"({off[0]:.3f}, {off[1]:.3f}) box sides"
+        )
+        print(
+            "  half-extent about the offset centre, percentiles 50/90/99/99.9/max: "
+            + " ".join(f"{np.percentile(per_face, q):.3f}" for q in (50, 90, 99, 99.9, 100))
+        )
+        print(
+            "  box side px median",
+            float(np.median(rois[f, 2])),
+            " eye-roll deg p50/p90/max:",
+            " ".join(
+                f"{np.degrees(np.percentile(np.abs(rois[f, 3]), q)):.1f}" for q in (50, 90, 100)
+            ),
+        )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facelandmarks import io as fl_io
+from facelandmarks import images as fl_io
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.schemes import PointScheme, get_scheme
 

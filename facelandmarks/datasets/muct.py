@@ -221,3 +221,25 @@ def _read_csv(
                 raise MuctFormatError(msg) from None
             logger.warning("%s; row skipped", msg)
     return rows, mirror_rows, row_lines
+
+
+def scores_by_camera(pred_xy: np.ndarray, data: LandmarkDataset) -> dict[str, dict]:
+    """Scores overall and per MUCT camera group (a/d/e: frontal-ish; b/c: with hidden points).
+
+    Args:
+        pred_xy: float32 ``(N, 76, 2)`` predictions in pixels of ``data``'s images.
+        data: the MUCT images scored (its ``cameras`` say the groups).
+
+    Returns:
+        ``{"all": ..., "cameras_ade": ..., "cameras_bc": ...}``, each the dict of
+        :func:`facelandmarks.metrics.evaluate_landmarks` (groups without images left out).
+    """
+    from facelandmarks.metrics import evaluate_landmarks
+
+    out = {"all": evaluate_landmarks(pred_xy, data.landmarks)}
+    cams = np.array(data.cameras)
+    for group in ("ade", "bc"):
+        idx = np.flatnonzero(np.isin(cams, list(group)))
+        if len(idx):
+            out[f"cameras_{group}"] = evaluate_landmarks(pred_xy[idx], data.landmarks[idx])
+    return out

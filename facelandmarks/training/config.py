@@ -123,7 +123,7 @@ class TrainConfig:
             raw = json.loads(text)
         except json.JSONDecodeError as err:
             raise _fail(str(path), f"not valid JSON: {err}") from err
-        return cls.from_dict(raw, base_dir=path.parent, where=str(path), **overrides)
+        return cls.from_dict(raw, base_dir=path.parent.resolve(), where=str(path), **overrides)
 
     @classmethod
     def from_dict(

@@ -89,7 +89,7 @@ def detect_training_faces(
     Returns:
         :class:`Detections` for the ``N`` images.
     """
-    from facelandmarks.io import load_image
+    from facelandmarks.images import load_image
 
     paths = [str(p) for p in image_paths]
     name = str(getattr(detector, "name", type(detector).__name__))

@@ -111,14 +111,14 @@ def make_example_fn(
 
 
 def _decode(path: tf.Tensor, oriented: tf.Tensor) -> tf.Tensor:
-    """uint8 ``(H, W, 3)`` RGB in the frame :func:`facelandmarks.io.load_image` gives.
+    """uint8 ``(H, W, 3)`` RGB in the frame :func:`facelandmarks.images.load_image` gives.
 
     Files stored upright go through TensorFlow's decoder; files with an EXIF orientation other
     than 1 (which ``tf.io.decode_image`` ignores) through ``load_image``, which applies it.
     """
 
     def via_pil(p: bytes) -> np.ndarray:
-        from facelandmarks.io import load_image
+        from facelandmarks.images import load_image
 
         return load_image(p.decode("utf-8"))
 
@@ -144,7 +144,7 @@ def check_image_files(paths: Sequence[str]) -> np.ndarray:
     Raises:
         ValueError: naming every unreadable or truncated file (up to 10) and how many there are.
     """
-    from facelandmarks.io import exif_orientation
+    from facelandmarks.images import exif_orientation
 
     flags = np.zeros(len(paths), dtype=bool)
     bad: list[str] = []

@@ -90,7 +90,7 @@ def union_targets(data: LandmarkDataset, scheme: str, config: DetectorConfig) ->
 
 def _frames(parts: list[_Part], config: TrainConfig, stage: StageConfig, out: Path) -> dict:
     """Face ROIs for every side of every part; returns the per-scheme calibration."""
-    from facelandmarks.detection import get_face_detector  # TODO(lead): face_detection
+    from facelandmarks.face_detection import get_face_detector
     from facelandmarks.schemes import get_scheme
     from facelandmarks.training.faces import detect_training_faces, training_rois
 

@@ -1,9 +1,10 @@
 """Single-shot detector (SSD) geometry in NumPy: anchors, decoding, weighted NMS, letterbox.
 
-The model-independent half of :mod:`facelandmarks.blazeface`: where the anchors of a square SSD
-input lie, how per-anchor offsets become boxes and keypoints, how overlapping boxes merge, and
-how a photo is fitted into (and mapped back from) the square input. Pixel coordinates are edge
-coordinates (the whole input is ``(0, 0, size, size)``) unless a docstring says otherwise.
+The model-independent half of :mod:`facelandmarks.face_detection.blazeface`: where the anchors
+of a square SSD input lie, how per-anchor offsets become boxes and keypoints, how overlapping
+boxes merge, and how a photo is fitted into (and mapped back from) the square input. Pixel
+coordinates are edge coordinates (the whole input is ``(0, 0, size, size)``) unless a docstring
+says otherwise.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tests for facelandmarks.io on synthetic images built in tmp_path (no real photos)."""
+"""Tests for facelandmarks.images on synthetic images built in tmp_path (no real photos)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
-from facelandmarks import io as fio
-from facelandmarks.io import as_image_list, count_images, image_size, iter_images, load_image
+from facelandmarks import images as fio
+from facelandmarks.images import as_image_list, count_images, image_size, iter_images, load_image
 
 ORIENTATION = 0x0112
 

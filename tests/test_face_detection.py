@@ -1,4 +1,4 @@
-"""Tests for facelandmarks.detection: the OpenCV face detector and the MUCT-like framing.
+"""Tests for facelandmarks.face_detection: the OpenCV face detector and the MUCT-like framing.
 
 Tests that run the detector need the optional extra (``pip install "facelandmarks[detect]"``)
 and skip without it; the framing geometry, name checks and the missing-extra message do not.
@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facelandmarks import detection
-from facelandmarks.detection import (
+from facelandmarks import face_detection
+from facelandmarks.face_detection import (
     FRAME_ASPECT,
     FRAME_FROM_BOX,
     FaceBox,
@@ -21,7 +21,7 @@ from facelandmarks.detection import (
     frame_from_box,
     get_face_detector,
 )
-from facelandmarks.io import load_image
+from facelandmarks.images import load_image
 
 ASTRONAUT = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
 # The face in examples/astronaut.png (512x512, NASA, public domain), read off the picture:
@@ -44,7 +44,7 @@ def _need(name: str) -> None:
 
 def _build(name: str, **kwargs) -> FaceDetector:
     _need(name)
-    cls = detection.MTCNNFaceDetector if name == "mtcnn" else detection.OpenCVFaceDetector
+    cls = face_detection.MTCNNFaceDetector if name == "mtcnn" else face_detection.OpenCVFaceDetector
     return cls(**kwargs)
 
 
@@ -148,7 +148,9 @@ def test_detect_rejects_bad_images(detector, image, error):
         ({"nms_iou": 1.5}, "nms_iou"),
     ],
 )
-@pytest.mark.parametrize("cls", [detection.MTCNNFaceDetector, detection.OpenCVFaceDetector])
+@pytest.mark.parametrize(
+    "cls", [face_detection.MTCNNFaceDetector, face_detection.OpenCVFaceDetector]
+)
 def test_detectors_reject_bad_arguments(cls, kwargs, argname):
     # Arguments are checked before the optional package is imported: runs without the extra.
     with pytest.raises(ValueError, match=rf"{argname}.*Received: {argname}="):
@@ -158,13 +160,13 @@ def test_detectors_reject_bad_arguments(cls, kwargs, argname):
 @pytest.mark.parametrize(
     ("cls", "kwargs", "argname"),
     [
-        (detection.MTCNNFaceDetector, {"min_score": 1.5}, "min_score"),
-        (detection.MTCNNFaceDetector, {"min_score": "high"}, "min_score"),
-        (detection.MTCNNFaceDetector, {"device": ""}, "device"),
-        (detection.OpenCVFaceDetector, {"cascade": "eyes"}, "cascade"),
-        (detection.OpenCVFaceDetector, {"profile": "sometimes"}, "profile"),
-        (detection.OpenCVFaceDetector, {"min_neighbors": -1}, "min_neighbors"),
-        (detection.OpenCVFaceDetector, {"scale_factor": 1.0}, "scale_factor"),
+        (face_detection.MTCNNFaceDetector, {"min_score": 1.5}, "min_score"),
+        (face_detection.MTCNNFaceDetector, {"min_score": "high"}, "min_score"),
+        (face_detection.MTCNNFaceDetector, {"device": ""}, "device"),
+        (face_detection.OpenCVFaceDetector, {"cascade": "eyes"}, "cascade"),
+        (face_detection.OpenCVFaceDetector, {"profile": "sometimes"}, "profile"),
+        (face_detection.OpenCVFaceDetector, {"min_neighbors": -1}, "min_neighbors"),
+        (face_detection.OpenCVFaceDetector, {"scale_factor": 1.0}, "scale_factor"),
     ],
 )
 def test_detector_specific_bad_arguments(cls, kwargs, argname):
@@ -173,11 +175,13 @@ def test_detector_specific_bad_arguments(cls, kwargs, argname):
 
 
 def test_get_face_detector_names():
+    default = get_face_detector()
+    assert isinstance(default, FaceDetector)
+    assert isinstance(default, face_detection.BlazeFaceDetector)
+    assert default.name == "blazeface" == face_detection.DEFAULT_DETECTOR
     _need("mtcnn")
-    det = get_face_detector()
-    assert isinstance(det, FaceDetector)
-    assert isinstance(det, detection.MTCNNFaceDetector)
-    assert det.name == "mtcnn" == detection.DEFAULT_DETECTOR
+    det = get_face_detector("mtcnn")
+    assert isinstance(det, face_detection.MTCNNFaceDetector) and det.name == "mtcnn"
     _need("opencv-haar")
     haar = get_face_detector("haar")
     assert isinstance(haar, FaceDetector)
@@ -199,17 +203,18 @@ def test_missing_extra_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "mtcnn", None)  # makes `import mtcnn` raise ImportError
     hint = r'pip install "facelandmarks\[detect\]"'
     with pytest.raises(ImportError, match=hint):
-        detection.MTCNNFaceDetector()
+        face_detection.MTCNNFaceDetector()
     with pytest.raises(ImportError, match=hint):
-        get_face_detector()
-    # The pure-NumPy parts keep working without the extra.
+        get_face_detector("mtcnn")
+    # The default detector and the pure-NumPy parts keep working without the extra.
+    assert get_face_detector().name == "blazeface"
     assert len(frame_from_box((0.0, 0.0, 10.0, 10.0))) == 4
 
 
 def test_missing_opencv_names_the_install_command(monkeypatch):
     monkeypatch.setitem(sys.modules, "cv2", None)
     with pytest.raises(ImportError, match=r'pip install "opencv-python-headless>=4.5.4,<5"'):
-        detection.OpenCVFaceDetector()
+        face_detection.OpenCVFaceDetector()
     with pytest.raises(ImportError, match="opencv-python-headless"):
         get_face_detector("opencv-haar")
 
@@ -221,7 +226,7 @@ def test_opencv_without_cascades_says_which_version(monkeypatch, tmp_path):
 
     monkeypatch.setattr(cv2.data, "haarcascades", str(tmp_path) + "/")
     with pytest.raises(ImportError, match=r"opencv-python-headless>=4.5.4,<5"):
-        detection.OpenCVFaceDetector()
+        face_detection.OpenCVFaceDetector()
 
 
 # --------------------------------------------------------------------------------------
@@ -234,10 +239,10 @@ def test_sort_and_nms_keeps_best_of_overlaps():
         [[0, 0, 10, 10], [1, 1, 11, 11], [50, 50, 60, 60], [0, 0, 10, 10.5]], dtype=float
     )
     scores = np.array([3.0, 9.0, 5.0, 1.0])
-    out = detection._sort_and_nms(boxes, scores, 0.3)
+    out = face_detection.base.sort_and_nms(boxes, scores, 0.3)
     assert [f.score for f in out] == [9.0, 5.0]
     assert out[0].box == (1.0, 1.0, 11.0, 11.0)
-    assert detection._sort_and_nms(np.zeros((0, 4)), np.zeros(0), 0.3) == []
+    assert face_detection.base.sort_and_nms(np.zeros((0, 4)), np.zeros(0), 0.3) == []
 
 
 # --------------------------------------------------------------------------------------
@@ -272,7 +277,7 @@ def test_frame_from_box_follows_the_calibration(name):
     assert frame[3] - frame[1] == pytest.approx(100.0 * sh, rel=0.01)
     face = FaceBox(box=(100.0, 200.0, 200.0, 300.0), score=1.0)
     assert frame_from_box(face, name) == frame
-    default = FRAME_FROM_BOX[detection.DEFAULT_DETECTOR]
+    default = FRAME_FROM_BOX[face_detection.DEFAULT_DETECTOR]
     assert frame_from_box(face) == frame_from_box(face, "default")
     assert frame_from_box((0.0, 0.0, 1.0, 1.0), "default")[2] == pytest.approx(
         0.5 + default[0] + 0.5 * (default[2] + default[3] * 0.75) / 2
@@ -326,3 +331,11 @@ def test_finds_the_face_on_muct_and_frames_it(muct, detector):
     assert np.all(np.abs(np.median(centres, axis=0)) < 0.15)
     assert np.all((widths > 0.5) & (widths < 1.5))
     assert np.all(np.abs(centres) < 0.5)
+
+
+def test_old_import_path_still_works_with_a_deprecation_warning():
+    sys.modules.pop("facelandmarks.detection", None)
+    with pytest.warns(DeprecationWarning, match="renamed facelandmarks.face_detection"):
+        from facelandmarks import detection as old
+    assert old.FaceBox is FaceBox and old.frame_from_box is frame_from_box
+    assert set(old.__all__) == set(face_detection.__all__)

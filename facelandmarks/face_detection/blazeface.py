@@ -3,7 +3,7 @@
 Two TensorFlow Lite models from the ``mediapipe`` 0.10.21 wheel
 (``mediapipe/modules/face_detection/``, Apache-2.0; the licence ships next to them in
 ``facelandmarks/models/``), run through :mod:`facelandmarks.lite` (LiteRT when installed, else
-TensorFlow), everything else in NumPy (the SSD geometry in :mod:`facelandmarks.ssd`):
+TensorFlow), everything else in NumPy (the SSD geometry in :mod:`facelandmarks.face_detection.ssd`):
 
 * ``"short"``: short range, 128x128 input, 896 anchors; faces that fill a good part of the
   photo (selfies, portraits, cropped datasets).
@@ -43,9 +43,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from facelandmarks.detection import FaceBox, _check_image
+from facelandmarks.face_detection.base import FaceBox, check_image
+from facelandmarks.face_detection.ssd import decode, letterbox, ssd_anchors, weighted_nms
 from facelandmarks.lite import LiteModel
-from facelandmarks.ssd import decode, letterbox, ssd_anchors, weighted_nms
 from facelandmarks.weights import WeightsIntegrityError
 
 logger = logging.getLogger(__name__)
@@ -180,7 +180,7 @@ class BlazeFaceDetector:
         ImportError: no TensorFlow Lite interpreter is installed.
 
     Example:
-        >>> from facelandmarks.io import load_image
+        >>> from facelandmarks.images import load_image
         >>> det = BlazeFaceDetector()
         >>> faces = det.detect(load_image("examples/astronaut.png"))
         >>> len(faces), faces[0].keypoint_names[0]
@@ -277,7 +277,7 @@ class BlazeFaceDetector:
 
         Args:
             image: ``uint8`` array ``(H, W, 3)``, RGB (e.g. from
-                :func:`facelandmarks.io.load_image`), any size.
+                :func:`facelandmarks.images.load_image`), any size.
 
         Returns:
             :class:`~facelandmarks.detection.FaceBox` es, best score first (``score``: 0..1),
@@ -291,7 +291,7 @@ class BlazeFaceDetector:
             TypeError: ``image`` is not a numpy array.
             ValueError: ``image`` is not ``uint8`` ``(H, W, 3)`` or is empty.
         """
-        image = _check_image(image)
+        image = check_image(image)
         faces: list[FaceBox] = []
         for stage in self._stages:
             faces = self._run(stage, image)

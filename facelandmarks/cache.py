@@ -1,0 +1,324 @@
+"""The weights cache: where downloaded files live, how they are verified and fetched.
+
+:mod:`facelandmarks.weights` (the preset registry) calls this module; users call the functions
+re-exported there. Downloads use ``gdown`` (Google Drive and plain http(s) alike: confirmation
+pages, incomplete transfers, timeouts) into ``<file>.part-<pid>-<random>`` next to the final
+file, which is verified and renamed into place; a ``filelock`` lock makes concurrent processes
+fetch a file once (gdown's own ``cached_download`` locks only its final rename, in
+``~/.cache/gdown``, and returns an existing file unchecked when there is no hash, so it is not
+used). Importing this module imports neither Keras nor gdown.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import glob
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from facelandmarks import saving
+from facelandmarks.fileio import atomic_write_bytes, sha256_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from facelandmarks.weights import WeightSpec
+
+logger = logging.getLogger(__name__)
+
+ENV_HOME = "FACELANDMARKS_HOME"
+"""Environment variable naming the library's home; weights are cached in ``<it>/weights``."""
+
+DEFAULT_TIMEOUT = 60.0
+"""Seconds a download may wait for the server (to connect, and between bytes)."""
+
+# Errors of local file operations that mean "choose another cache directory".
+_DISK_ERRNOS = frozenset(
+    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+)
+_ELSEWHERE = (
+    f"To keep weights in another directory, set the {ENV_HOME} environment variable (weights "
+    "then go to $FACELANDMARKS_HOME/weights), or pass it as cache_dir=... in Python or "
+    "--cache-dir DIR to `facelandmarks download`."
+)
+
+
+class WeightsDownloadError(RuntimeError):
+    """Pretrained weights could not be downloaded, or the download failed verification.
+
+    Attributes:
+        preset: name of the preset.
+        url: human-readable URL of the source.
+        path: where the verified file is expected (where to save a copy fetched by hand).
+        cause: short description of what went wrong.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        preset: str = "",
+        url: str | None = None,
+        path: Path | None = None,
+        cause: str = "",
+    ):
+        super().__init__(message)
+        self.preset, self.url, self.path, self.cause = preset, url, path, cause
+
+
+class WeightsCacheError(OSError):
+    """The weights cache directory cannot be created or written (read-only, full disk, ...).
+
+    Attributes:
+        directory: the cache directory concerned; ``errno`` is the underlying error's.
+    """
+
+    def __init__(self, message: str, *, directory: Path | None = None, errno_: int | None = None):
+        super().__init__(message)
+        self.directory = directory
+        if errno_ is not None:
+            self.errno = errno_
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # errno is not in __dict__; keep it (and `directory`) across pickling.
+        return (type(self), (self.args[0],), {**self.__dict__, "errno": self.errno})
+
+
+def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The directory where downloaded weights are cached (not created here).
+
+    Precedence, first match wins: the ``cache_dir`` argument; ``$FACELANDMARKS_HOME/weights``
+    if that variable is set and not empty; ``$XDG_CACHE_HOME/facelandmarks`` if that is an
+    absolute path; ``~/.cache/facelandmarks``. ``~`` is expanded and the result made absolute.
+
+    Example:
+        >>> cache_dir("/data/weights")
+        PosixPath('/data/weights')
+    """
+    return _resolve_cache_dir(cache_dir)
+
+
+def _resolve_cache_dir(directory: str | os.PathLike[str] | None) -> Path:
+    if directory is not None:
+        return Path(os.fspath(directory)).expanduser().absolute()
+    home = os.environ.get(ENV_HOME, "")
+    if home:
+        return (Path(home).expanduser() / "weights").absolute()
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    # The XDG spec says relative paths are invalid and must be ignored.
+    if xdg and Path(xdg).expanduser().is_absolute():
+        return Path(xdg).expanduser() / "facelandmarks"
+    return Path.home() / ".cache" / "facelandmarks"
+
+
+def check_weights_file(path: str | os.PathLike[str], spec: WeightSpec) -> str | None:
+    """Verify a local file against a spec.
+
+    Checks the format's magic bytes (naming a web page as such), the size when ``spec.size``
+    is known, then the SHA-256 when ``spec.sha256`` is known, else the content as far as the
+    format allows (:func:`facelandmarks.saving.check_file`).
+
+    Returns:
+        ``None`` if the file passes, else a short human-readable reason it does not.
+    """
+    path = Path(path)
+    try:
+        if not path.is_file():
+            return f"{path} does not exist or is not a regular file"
+        problem = saving.check_magic(path, spec.format)  # first: says "web page" when it is
+        size = path.stat().st_size
+        if problem is None and spec.size is not None and size != spec.size:
+            problem = f"it has {size} bytes, expected {spec.size}"
+        if problem is None and spec.sha256 is None:
+            problem = saving.check_file(path, spec.format)
+        elif problem is None and (actual := sha256_of(path)) != spec.sha256:
+            problem = f"its sha256 is {actual}, expected {spec.sha256}"
+        return problem
+    except OSError as exc:
+        return f"it cannot be read ({exc})"
+
+
+def _download_error(
+    spec: WeightSpec, final: Path, cause: str, note: str = ""
+) -> WeightsDownloadError:
+    url = spec.url
+    message = (
+        f"Could not download the pretrained weights {spec.name!r} from {url}: {cause}.\n{note}"
+        f"To install them by hand, download {url} (e.g. in a browser) and save the file as\n"
+        f"    {final}\n"
+        f"It is verified when next used. {_ELSEWHERE}"
+    )
+    return WeightsDownloadError(message, preset=spec.name, url=url, path=final, cause=cause)
+
+
+def _cache_error(directory: Path, exc: OSError, what: str) -> WeightsCacheError:
+    code = exc.errno
+    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        reason = "the disk is full (or over quota)"
+    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        reason = "the directory is not writable (read-only or no permission)"
+    else:
+        reason = exc.strerror or str(exc)
+    message = (
+        f"Cannot {what} in the weights cache directory {directory}: {reason} ({exc}).\n{_ELSEWHERE}"
+    )
+    return WeightsCacheError(message, directory=directory, errno_=code)
+
+
+def _why(exc: Exception, received: int, timeout: float) -> str:
+    """What a gdown/requests exception means, in words (by class name: requests is gdown's
+    dependency, not ours)."""
+    text = (str(exc).strip().splitlines() or [""])[0]
+    kinds = {cls.__name__ for cls in type(exc).__mro__}
+    response = getattr(exc, "response", None)
+    if "HTTPError" in kinds and response is not None:
+        return f"HTTP error {response.status_code} {response.reason}"
+    if "RequestException" in kinds and "timed out" in str(exc):
+        return f"the server sent nothing for {timeout} s after {received} bytes (stalled)"
+    if "ConnectionError" in kinds:
+        if received:
+            return f"the connection broke after {received} bytes ({text})"
+        return f"cannot reach the server ({text})"
+    if "incomplete" in text.lower():
+        return f"incomplete transfer ({text})"
+    if type(exc).__name__ == "FileURLRetrievalError":
+        return f"Google Drive did not hand out the file (gdown {type(exc).__name__}: {text})"
+    return f"{type(exc).__name__}: {text}"
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def _fetch(spec: WeightSpec, final: Path, verbose: int, timeout: float, note: str) -> None:
+    """Download with gdown into a temp file next to ``final``, verify, rename into place."""
+    import gdown
+
+    tmp = final.with_name(f"{final.name}.part-{os.getpid()}-{secrets.token_hex(4)}")
+    received = [0]
+    bar: list[Any] = []
+
+    def progress(done: int, total: int | None) -> None:
+        received[0] = done
+        if verbose:
+            if not bar:
+                from keras.utils import Progbar  # the Keras way; imported only to show it
+
+                bar.append(Progbar(total, unit_name="B"))
+            bar[0].update(done)
+
+    logger.info("Downloading pretrained weights %r from %s to %s", spec.name, spec.url, final)
+    try:
+        try:
+            # gdown handles Google Drive's confirmation pages, plain URLs, incomplete transfers
+            # and timeouts; quiet: this library never prints (progress goes to the Keras bar).
+            gdown.download(
+                spec.url,
+                output=str(tmp),
+                quiet=True,
+                use_cookies=False,
+                timeout=timeout,
+                progress=progress,
+            )
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+                raise _cache_error(final.parent, exc, "write the downloaded file") from exc
+            raise _download_error(spec, final, _why(exc, received[0], timeout), note) from exc
+        problem = check_weights_file(tmp, spec)
+        if problem is not None:
+            if "web page" in problem and "drive.google.com" in (spec.url or ""):
+                problem += (
+                    ": Google Drive sent a page, probably a quota or permission page ('too "
+                    "many users have viewed or downloaded this file recently'); try again "
+                    "later, or download it in a browser"
+                )
+            cause = f"the downloaded file failed verification: {problem}"
+            raise _download_error(spec, final, cause, note)
+        try:
+            os.replace(tmp, final)
+        except OSError as exc:
+            raise _cache_error(final.parent, exc, "move the downloaded file into place") from exc
+    finally:
+        _remove(tmp)
+        for leftover in final.parent.glob(f"{glob.escape(tmp.name)}*"):  # gdown's own .part
+            _remove(leftover)
+    logger.info("Saved verified pretrained weights %r to %s", spec.name, final)
+
+
+def store(path: Path, data: bytes) -> Path:
+    """Write ``data`` into the cache at ``path`` atomically.
+
+    Raises:
+        WeightsCacheError: the directory cannot be created or written.
+    """
+    try:
+        return atomic_write_bytes(path, data)
+    except OSError as exc:
+        raise _cache_error(path.parent, exc, "write") from exc
+
+
+def download(
+    spec: WeightSpec,
+    *,
+    cache_dir: str | os.PathLike[str] | None = None,
+    force: bool = False,
+    verbose: int = 1,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> Path:
+    """The verified cached copy of a downloadable ``spec``, downloaded first if needed.
+
+    See :func:`facelandmarks.weights.download_weights` (arguments, errors): a verified file is
+    returned without network or lock; otherwise, under ``<file>.lock`` (removed again when the
+    download fails), a corrupt cached file is reported, removed and fetched again.
+    """
+    directory = _resolve_cache_dir(cache_dir)
+    final = directory / spec.filename
+    if not force and check_weights_file(final, spec) is None:  # also in a read-only cache
+        logger.debug("Using cached weights %s", final)
+        return final
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _cache_error(directory, exc, "create the directory") from exc
+
+    from filelock import FileLock, Timeout
+
+    lock_path = final.with_name(final.name + ".lock")
+    lock = FileLock(str(lock_path))
+    try:
+        try:
+            lock.acquire(timeout=0)
+        except Timeout:
+            logger.info("Waiting for another process that is downloading %s", final)
+            lock.acquire()
+    except OSError as exc:
+        raise _cache_error(directory, exc, "create the lock file") from exc
+    done = False
+    try:
+        note = ""
+        problem = check_weights_file(final, spec) if final.exists() else None
+        if final.exists() and problem is None and not force:
+            done = True  # another process downloaded it while we waited
+            return final
+        if problem is not None:
+            logger.warning(
+                "The cached file %s of the weights %r is corrupt (%s); it was removed and is "
+                "downloaded again.",
+                final,
+                spec.name,
+                problem,
+            )
+            note = f"The cached file {final} was corrupt ({problem}) and has been removed.\n"
+            _remove(final)
+        for stale in final.parent.glob(f"{glob.escape(final.name)}.part-*"):  # killed runs
+            _remove(stale)
+        _fetch(spec, final, verbose, timeout, note)
+        done = True
+        return final
+    finally:
+        lock.release()
+        if not done:
+            _remove(lock_path)

@@ -1,0 +1,235 @@
+"""Inference engines: what runs each stage's forward pass, and the TensorFlow Lite cache.
+
+An engine is a callable ``engine(batch) -> xyn``: float32 ``(B, H, W, 3)`` RGB pixels in
+``[0, 255]`` in, float32 ``(B, 2P)`` normalised coordinates ``(x0, y0, x1, y1, ...)`` in
+``[0, 1]`` of the stage's frame out (docs/coordinates.md). Two kinds:
+
+* :class:`KerasEngine`: the stage's Keras model in inference mode, through one compiled
+  ``tf.function``.
+* a TensorFlow Lite interpreter (:func:`lite_engine`, the one place that builds one) on a
+  flatbuffer that is either shipped with the preset or converted once per weights file, stage
+  and TensorFlow version and kept on disk (:func:`cached_tflite_bytes`), keyed by the SHA-256
+  of the weights, never by anything that changes between processes.
+
+:class:`StageEngines` chooses one engine per stage for a runtime (``"auto"``, ``"keras"``,
+``"tflite"``; see :class:`facelandmarks.LandmarkDetector`). A new runtime plugs in as another
+engine kind there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from facelandmarks.fileio import atomic_write_bytes, sha256_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
+    from facelandmarks.weights import WeightSpec
+
+logger = logging.getLogger(__name__)
+
+RUNTIMES = ("auto", "keras", "tflite")
+_CHECK = 32  # bytes of SHA-256 appended to cached flatbuffers
+
+
+def check_runtime(runtime: Any) -> str:
+    """``runtime`` if it is one of :data:`RUNTIMES`, else a ``ValueError`` naming it."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}. Received: runtime={runtime!r}")
+    return runtime
+
+
+class KerasEngine:
+    """One stage's forward pass on TensorFlow: the model in inference mode, compiled once.
+
+    Args:
+        model: the stage's Keras model.
+    """
+
+    name = "keras"
+
+    def __init__(self, model: keras.Model) -> None:
+        self.model = model
+        self._fn: Any = None
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        import tensorflow as tf
+
+        if self._fn is None:
+            model = self.model
+            self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        return self._fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
+
+
+def lite_engine(content: bytes, num_threads: int | None = None) -> Any:
+    """A TensorFlow Lite engine for a flatbuffer (the one place that makes an interpreter)."""
+    from facelandmarks.export import LiteStage
+
+    return LiteStage(content, num_threads)
+
+
+def cached_tflite_bytes(
+    model: keras.Model, key: str, directory: Path, *, convert: bool = True
+) -> bytes | None:
+    """:func:`facelandmarks.export.tflite_bytes` through an on-disk cache (once per machine).
+
+    ``key`` must identify the weights exactly (:class:`StageEngines` uses the SHA-256 of the
+    weights, the stage index and the TensorFlow version). Cache files end with the SHA-256 of
+    their content: a truncated or corrupt one is converted again and replaced atomically, never
+    used. A cache that cannot be written (read-only, full) only costs the conversion next time;
+    it is logged, not raised. With ``convert=False``, a missing or corrupt entry returns
+    ``None`` instead of converting.
+    """
+    from facelandmarks import export
+
+    path = directory / f"{key}.tflite"
+    try:
+        data = path.read_bytes()
+    except OSError:
+        data = b""
+    if len(data) > _CHECK and hashlib.sha256(data[:-_CHECK]).digest() == data[-_CHECK:]:
+        return data[:-_CHECK]
+    if data:
+        what = "converting again" if convert else "not used"
+        logger.warning("cached TensorFlow Lite file %s is corrupt; %s", path, what)
+    if not convert:
+        return None
+    content = export.tflite_bytes(model)
+    try:
+        atomic_write_bytes(path, content + hashlib.sha256(content).digest())
+    except OSError as err:
+        logger.warning("could not cache the TensorFlow Lite conversion in %s: %s", directory, err)
+    return content
+
+
+@dataclass
+class WeightsSource:
+    """Which weights a detector's models hold, so their TensorFlow Lite files can be found.
+
+    Attributes:
+        path: the weights file they were loaded from.
+        spec: the preset's spec (its SHA-256 and shipped TensorFlow Lite files), if a preset.
+        cache_dir: the weights cache directory (conversions go to its ``tflite/``).
+    """
+
+    path: Path | None = None
+    spec: WeightSpec | None = None
+    cache_dir: str | os.PathLike[str] | None = None
+
+    @functools.cached_property
+    def sha256(self) -> str | None:
+        """SHA-256 of the weights: the preset's, else the file's (hashed on first use)."""
+        if self.spec is not None and self.spec.sha256:
+            return self.spec.sha256
+        return None if self.path is None else sha256_of(self.path)
+
+
+class StageEngines(Sequence):
+    """One engine per stage for a runtime: ``engines[k]`` runs stage ``k``.
+
+    ``"keras"``: :class:`KerasEngine` everywhere. ``"tflite"``: TensorFlow Lite everywhere,
+    converting (and caching) stages that have no shipped or cached flatbuffer; errors raise.
+    ``"auto"``: TensorFlow Lite where that costs no conversion, Keras elsewhere; if TensorFlow
+    Lite fails to load, every stage runs on Keras and one warning says why. Engines are made
+    on first use.
+
+    Args:
+        models: the stages' Keras models.
+        runtime: one of :data:`RUNTIMES`.
+        num_threads: TensorFlow Lite interpreter threads (default: the CPU count).
+        source: where the weights came from (``None``: unknown, e.g. freshly built or
+            trained; then nothing is cached and ``"auto"`` runs Keras).
+    """
+
+    def __init__(
+        self,
+        models: Sequence[keras.Model],
+        runtime: str = "auto",
+        *,
+        num_threads: int | None = None,
+        source: WeightsSource | None = None,
+    ) -> None:
+        self.models = models
+        self.runtime = check_runtime(runtime)
+        self.num_threads = num_threads
+        self.source = source
+        self._keras: dict[int, KerasEngine] = {}
+        self._lite: dict[int, Any] = {}
+        self._lite_failed = False
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def __getitem__(self, k: int) -> Any:  # type: ignore[override]
+        lite = self._lite_for(k)
+        if lite is not None:
+            return lite
+        engine = self._keras.get(k)
+        if engine is None or engine.model is not self.models[k]:
+            engine = self._keras[k] = KerasEngine(self.models[k])
+        return engine
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """``"tflite"`` or ``"keras"`` per stage (resolves, and with ``"tflite"`` converts,
+        every stage first: one TensorFlow Lite failure under ``"auto"`` turns them all off)."""
+        for k in range(len(self)):
+            self._lite_for(k)
+        return tuple("keras" if self._lite_for(k) is None else "tflite" for k in range(len(self)))
+
+    def _lite_for(self, k: int) -> Any:
+        if self.runtime == "keras" or self._lite_failed:
+            return None
+        if k in self._lite:
+            return self._lite[k]
+        try:
+            engine = self._load_lite(k, convert=self.runtime == "tflite")
+        except Exception as err:
+            if self.runtime == "tflite":
+                raise
+            logger.warning(
+                "TensorFlow Lite is unavailable (%s: %s); predict runs on TensorFlow "
+                '(runtime="keras"), which is about 2x slower on a CPU',
+                type(err).__name__,
+                err,
+            )
+            self._lite_failed = True
+            return None
+        self._lite[k] = engine
+        return engine
+
+    def _load_lite(self, k: int, convert: bool) -> Any:
+        """Stage ``k``'s flatbuffer shipped with the preset, else cached, else converted (only
+        with ``convert``; else ``None``)."""
+        from facelandmarks import export
+        from facelandmarks import weights as fl_weights
+
+        model, source = self.models[k], self.source
+        spec = source.spec if source is not None else None
+        if spec is not None and spec.sha256:
+            shipped = fl_weights.embedded_tflite_bytes(spec, k)
+            if shipped is not None:
+                logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
+                return lite_engine(shipped, self.num_threads)
+        sha = source.sha256 if source is not None else None
+        if sha is None:
+            if not convert:
+                return None
+            logger.info("converting %s to TensorFlow Lite", model.name)
+            return lite_engine(export.tflite_bytes(model), self.num_threads)
+        import tensorflow as tf
+
+        key = f"{sha[:16]}-stage{k}-tf{tf.__version__}"
+        directory = fl_weights.cache_dir(source.cache_dir) / "tflite"
+        content = cached_tflite_bytes(model, key, directory, convert=convert)
+        return None if content is None else lite_engine(content, self.num_threads)

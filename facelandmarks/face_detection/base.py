@@ -1,0 +1,146 @@
+"""What every face detector shares: the :class:`FaceBox` result, the :class:`FaceDetector`
+protocol, argument checks, and score-sorted non-maximum suppression (NumPy only).
+
+Boxes are ``(x0, y0, x1, y1)`` in *edge* coordinates of the image as the caller passed it: the
+whole image is ``(0, 0, W, H)``, and the pixel whose centre is ``(x, y)`` spans
+``x - 0.5 .. x + 0.5`` (see :mod:`facelandmarks.scaling`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+INSTALL_HINT = 'pip install "facelandmarks[detect]"'
+"""How to install the default (MTCNN) face detector."""
+
+
+@dataclass(frozen=True)
+class FaceBox:
+    """One detected face.
+
+    Attributes:
+        box: ``(x0, y0, x1, y1)`` floats, edge coordinates in pixels of the image as passed to
+            ``detect`` (origin top-left, ``y`` down; the whole image is ``(0, 0, W, H)``).
+        score: detector confidence, higher is surer; only comparable between boxes of the same
+            detector. :class:`MTCNNFaceDetector`: MTCNN's confidence, 0..1.
+            :class:`OpenCVFaceDetector`: the number of raw cascade hits merged into the box.
+            :class:`BlazeFaceDetector`: the sigmoid of its logit, 0..1.
+        keypoints: float32 ``(K, 2)`` ``(x, y)`` pixel-centre coordinates of the same image
+            (the first pixel's centre is ``(0, 0)``), or ``None`` when the detector gives none.
+            Not part of ``==`` and ``hash``.
+        keypoint_names: the ``K`` keypoints' names, e.g. BlazeFace's ``("right_eye",
+            "left_eye", "nose_tip", "mouth_center", "right_ear", "left_ear")`` ("right": the
+            subject's right, on the image's left for a frontal face); ``()`` without keypoints.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    keypoints: np.ndarray | None = field(default=None, compare=False)
+    keypoint_names: tuple[str, ...] = ()
+
+    @property
+    def width(self) -> float:
+        """Box width in pixels."""
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        """Box height in pixels."""
+        return self.box[3] - self.box[1]
+
+
+@runtime_checkable
+class FaceDetector(Protocol):
+    """Anything that finds faces in an RGB image.
+
+    ``detect`` takes a ``uint8`` ``(H, W, 3)`` RGB array and returns :class:`FaceBox` es sorted
+    by score, best first, with overlapping duplicates removed; ``[]`` when there is no face.
+    """
+
+    def detect(self, image: np.ndarray) -> list[FaceBox]:
+        """Find the faces in ``image`` (``uint8`` ``(H, W, 3)`` RGB)."""
+        ...
+
+
+def check_image(image: Any) -> np.ndarray:
+    if not isinstance(image, np.ndarray):
+        raise TypeError(
+            "detect expects `image` as a numpy uint8 array of shape (H, W, 3), RGB. "
+            f"Received: {type(image).__name__}"
+        )
+    if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        raise ValueError(
+            "detect expects `image` as a uint8 array of shape (H, W, 3), RGB (use "
+            "facelandmarks.images.load_image to read a file or convert other arrays). "
+            f"Received: dtype {image.dtype}, shape {image.shape}"
+        )
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise ValueError(f"detect expects a non-empty `image`. Received: shape {image.shape}")
+    return image
+
+
+def is_int(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
+def check_sizes(min_size: Any, max_side: Any) -> None:
+    if min_size is not None and (not is_int(min_size) or min_size < 1):
+        raise ValueError(
+            f"min_size must be a positive int (pixels) or None. Received: min_size={min_size!r}"
+        )
+    if max_side is not None and (not is_int(max_side) or max_side < 32):
+        raise ValueError(
+            f"max_side must be an int >= 32 (pixels) or None. Received: max_side={max_side!r}"
+        )
+
+
+def check_fraction(value: Any, argname: str) -> None:
+    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+    if not (ok and 0.0 < value <= 1.0):
+        raise ValueError(f"{argname} must be a number in (0, 1]. Received: {argname}={value!r}")
+
+
+def working_scale(
+    height: int, width: int, max_side: int | None, min_size: int | None, window: int
+) -> float:
+    """Scale of the working copy: longest side <= max_side, unless min_size needs more."""
+    scale = 1.0 if max_side is None else min(1.0, max_side / max(height, width))
+    if min_size is not None:
+        scale = max(scale, window / min_size)
+    return min(scale, 1.0)
+
+
+def min_pixels(min_size: int | None, scale: float, window: int) -> int:
+    """Smallest face side to search for in the working copy."""
+    if min_size is None:
+        return window
+    return max(window, math.floor(min_size * scale))
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of box ``a`` (4,) with each row of ``b`` (N, 4), edge coordinates."""
+    iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0.0, None)
+    ih = np.clip(np.minimum(a[3], b[:, 3]) - np.maximum(a[1], b[:, 1]), 0.0, None)
+    inter = iw * ih
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+    return inter / np.maximum(union, 1e-12)
+
+
+def sort_and_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[FaceBox]:
+    """Sort by score (ties: by position), then drop boxes overlapping a better one."""
+    if len(boxes) == 0:
+        return []
+    order = np.lexsort((boxes[:, 1], boxes[:, 0], -scores))
+    kept: list[int] = []
+    for i in order:
+        if kept and np.any(iou(boxes[i], boxes[kept]) > iou_threshold):
+            continue
+        kept.append(int(i))
+    return [
+        FaceBox(box=tuple(float(v) for v in boxes[i]), score=float(scores[i]))  # type: ignore[arg-type]
+        for i in kept
+    ]

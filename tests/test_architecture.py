@@ -1,0 +1,104 @@
+"""The package's shape: no import cycle, light modules stay light, public types are public."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _tool():
+    spec = importlib.util.spec_from_file_location(
+        "import_graph", REPO / "tools" / "import_graph.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_package_has_no_import_cycle() -> None:
+    tool = _tool()
+    graph = tool.build_graph(REPO / "facelandmarks")
+    assert "facelandmarks.detector" in graph and "facelandmarks.face_detection.base" in graph
+    assert tool.find_cycles(graph) == []
+
+
+def test_the_cycle_finder_sees_lazy_and_relative_imports_but_not_type_checking(
+    tmp_path: Path,
+) -> None:
+    pkg = tmp_path / "pkg"
+    (pkg / "sub").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "a.py").write_text("def f():\n    from pkg import b\n")
+    (pkg / "b.py").write_text("from .sub import c\n")
+    (pkg / "sub" / "__init__.py").write_text("")
+    (pkg / "sub" / "c.py").write_text("import pkg.a\n")
+    (pkg / "d.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg import e\n"
+    )
+    (pkg / "e.py").write_text("from pkg.d import x\n")
+    tool = _tool()
+    graph = tool.build_graph(pkg)
+    assert graph["pkg.a"] == {"pkg.b": True}  # lazy
+    assert graph["pkg.b"] == {"pkg.sub.c": False}
+    assert graph["pkg.d"] == {}  # TYPE_CHECKING imports never run
+    assert tool.find_cycles(graph) == [["pkg.a", "pkg.b", "pkg.sub.c"]]
+    assert tool.floors({"x": {}, "y": {"x": False}, "z": {"y": True, "x": False}}) == {
+        "x": 0,
+        "y": 1,
+        "z": 2,
+    }
+    assert tool.main(["--package-dir", str(pkg)]) == 1
+
+
+LIGHT = [
+    "facelandmarks",
+    "facelandmarks.points",
+    "facelandmarks.scaling",
+    "facelandmarks.metrics",
+    "facelandmarks.config",
+    "facelandmarks.datasets",
+    "facelandmarks.images",
+    "facelandmarks.fileio",
+    "facelandmarks.saving",
+    "facelandmarks.cache",
+    "facelandmarks.weights",
+    "facelandmarks.export",
+    "facelandmarks.face_detection",
+]
+
+
+def test_light_modules_import_neither_keras_nor_tensorflow() -> None:
+    code = (
+        "import importlib, sys\n"
+        f"for name in {LIGHT!r}:\n"
+        "    importlib.import_module(name)\n"
+        "from facelandmarks import FaceBox, WeightSpec, saving\n"
+        "heavy = [m for m in ('keras', 'tensorflow', 'gdown', 'filelock') if m in sys.modules]\n"
+        "sys.exit(f'imported {heavy}' if heavy else 0)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.slow
+def test_every_public_name_resolves_and_the_result_types_are_public() -> None:
+    import facelandmarks
+    from facelandmarks.face_detection import FaceBox
+    from facelandmarks.inference import Face
+    from facelandmarks.weights import WeightSpec
+
+    for name in facelandmarks.__all__:
+        assert getattr(facelandmarks, name) is not None, name
+    assert {"Face", "FaceBox", "WeightSpec", "LandmarkDetector"} <= set(facelandmarks.__all__)
+    assert facelandmarks.Face is Face and facelandmarks.FaceBox is FaceBox
+    assert facelandmarks.WeightSpec is WeightSpec
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        _ = facelandmarks.Nope

@@ -1,0 +1,115 @@
+"""facelandmarks.saving: detector files by content, and checks that catch damaged files."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facelandmarks import legacy, saving
+from facelandmarks.config import DetectorConfig, StageConfig
+
+
+def test_a_good_legacy_layout_passes_and_is_sniffed(tmp_path: Path, legacy_layout) -> None:
+    path = legacy_layout(tmp_path / "w.h5")
+    assert path.stat().st_size > 1_000_000
+    assert saving.sniff_format(path) == "legacy-h5"
+    assert saving.check_file(path, "legacy-h5") is None
+
+
+@pytest.mark.parametrize("keep", [0.999, 0.9, 0.5, 0.1])
+def test_a_truncated_legacy_file_fails_the_check(
+    tmp_path: Path, keep: float, legacy_layout
+) -> None:
+    data = legacy_layout(tmp_path / "good.h5").read_bytes()
+    bad = tmp_path / "w.h5"
+    bad.write_bytes(data[: int(len(data) * keep)])
+    problem = saving.check_file(bad, "legacy-h5")
+    assert problem is not None and "truncated or damaged" in problem
+    with pytest.raises(legacy.LegacyWeightsError, match="truncated or damaged"):
+        saving.load_detector(bad)
+
+
+def test_garbage_behind_an_hdf5_signature_fails_the_check(tmp_path: Path) -> None:
+    bad = tmp_path / "w.h5"
+    noise = np.random.default_rng(1).integers(0, 256, 1_500_000, dtype=np.uint8).tobytes()
+    bad.write_bytes(b"\x89HDF\r\n\x1a\n" + noise)
+    assert saving.sniff_format(bad) == "legacy-h5"
+    assert "truncated or damaged" in saving.check_file(bad, "legacy-h5")
+
+
+def test_a_legacy_file_with_a_wrong_shape_fails_the_check(tmp_path: Path, legacy_layout) -> None:
+    path = legacy_layout(tmp_path / "w.h5", head_shape=(2048, 136))
+    assert "(2048, 136)" in saving.check_file(path, "legacy-h5")
+
+
+def test_wrong_kind_of_file(tmp_path: Path, legacy_layout) -> None:
+    page = tmp_path / "w.h5"
+    page.write_bytes(b"\n<!DOCTYPE html><html>quota</html>")
+    assert saving.sniff_format(page) is None
+    assert "web page" in saving.check_file(page, "legacy-h5")
+    assert "web page" in saving.check_file(page, "keras")
+    h5 = legacy_layout(tmp_path / "x.h5")
+    assert "not a zip (.keras) file" in saving.check_file(h5, "keras")
+    zipped = _archive(tmp_path / "z.keras", {"format_version": 1})
+    assert "not a HDF5 file" in saving.check_file(zipped, "legacy-h5")
+    with pytest.raises(ValueError, match="neither a detector saved"):
+        saving.load_detector(page)
+    with pytest.raises(FileNotFoundError, match="absent"):
+        saving.load_detector(tmp_path / "absent.keras")
+
+
+def _archive(path: Path, meta: dict | None) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("model.weights.h5", b"\0" * 200_000)
+        if meta is not None:
+            zf.writestr(saving.META_NAME, json.dumps(meta))
+    return path
+
+
+def test_keras_container_checks(tmp_path: Path) -> None:
+    ok = _archive(tmp_path / "ok.keras", {"format_version": 1, "config": {}})
+    assert saving.check_file(ok, "keras") is None
+    plain = _archive(tmp_path / "plain.keras", None)
+    assert "not a facelandmarks detector" in saving.check_file(plain, "keras")
+    newer = _archive(tmp_path / "newer.keras", {"format_version": saving.FORMAT_VERSION + 1})
+    assert "newer facelandmarks" in saving.check_file(newer, "keras")
+    for path in (plain, newer):
+        with pytest.raises(ValueError, match=path.name):
+            saving.load_detector(path)
+    data = ok.read_bytes()
+    truncated = tmp_path / "t.keras"
+    truncated.write_bytes(data[: len(data) // 2])
+    assert "truncated or damaged" in saving.check_file(truncated, "keras")
+    with pytest.raises(ValueError, match="truncated or damaged"):
+        saving.load_detector(truncated)
+    flipped = bytearray(data)
+    flipped[1000] ^= 0xFF  # inside the first member's data: its CRC no longer matches
+    (tmp_path / "f.keras").write_bytes(bytes(flipped))
+    assert "damaged" in saving.check_file(tmp_path / "f.keras", "keras")
+
+
+@pytest.mark.slow
+def test_save_load_round_trip_keeps_config_and_weights(tmp_path: Path) -> None:
+    stage = StageConfig(
+        backbone="mobilenetv3small",
+        input_size=(32, 32),
+        preprocessing="backbone",
+        normalization="group",
+    )
+    config = DetectorConfig(stages=(stage, StageConfig(**{**stage.__dict__, "framing": "points"})))
+    models = [
+        saving.build_stage(s, config.num_points, f"stage{i}") for i, s in enumerate(config.stages)
+    ]
+    path = saving.save_detector(tmp_path / "d.keras", config, models)
+    assert saving.check_file(path, "keras") is None
+    loaded_config, loaded = saving.load_detector(path)
+    assert loaded_config == config
+    for a, b in zip(models, loaded, strict=True):
+        for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
+            np.testing.assert_array_equal(wa, wb)
+    with pytest.raises(ValueError, match=r"must end in '\.keras'"):
+        saving.save_detector(tmp_path / "d.h5", config, models)
