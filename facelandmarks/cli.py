@@ -231,86 +231,100 @@ def _save_atomically(picture: Any, target: Path) -> None:
 def _cmd_predict(args: argparse.Namespace) -> int:
     from facelandmarks import images as fl_images
 
-    images = [str(p) for p in args.images]
-    sizes = []
-    for image in images:
-        with _bad_input():
-            sizes.append(fl_images.image_size(image))
-    targets = _draw_targets(args.draw, images) if args.draw else None
+    inputs = [str(p) for p in args.images]
+    listed = [name for _, name, _ in fl_images.iter_items(inputs)]
+    if not listed:
+        raise CLIError(f"no image files found in {inputs!r}", 2)
+    targets = _draw_targets(args.draw, listed) if args.draw else None
     if targets is not None:
-        _refuse_overwriting_inputs(targets, images)
-
-    det = _load_detector(args.weights, args.runtime)
-
+        _refuse_overwriting_inputs(targets, listed)
+    det = _load_detector(args.weights, args.runtime, args.scheme)
     writer = None
     if args.csv:
         writer = csv.writer(sys.stdout, lineterminator="\n")
-        header = ["image", "face"]
+        header = ["image", "scheme", "face", "score", "x0", "y0", "x1", "y1"]
         header += [f"{axis}{i:02d}" for i in range(det.num_points) for axis in ("x", "y")]
-        writer.writerow(header)
+        writer.writerow([*header, "error"])
     if targets is not None:
         from facelandmarks.drawing import draw_landmarks
-
-    bs = args.batch_size
-    for start in range(0, len(images), bs):
-        chunk = images[start : start + bs]
-        with _bad_input(errors=_BAD_FILE_ERRORS):
-            if args.detect:
-                per_image = [
-                    [(f.box, f.score, f.landmarks) for f in faces]
-                    for faces in det.predict_faces(chunk, batch_size=bs)
-                ]
-            else:
-                xy = det.predict(chunk, batch_size=bs)
-                per_image = [
-                    [((0, 0, w, h), None, pts)]
-                    for (w, h), pts in zip(sizes[start : start + bs], xy, strict=True)
-                ]
-        logger.info("predicted %d/%d images", start + len(chunk), len(images))
-        for k, (image, faces) in enumerate(zip(chunk, per_image, strict=True)):
-            w, h = sizes[start + k]
+    failed = 0
+    with _bad_input("--face-detector: " if args.face_detector else ""):
+        results = det.iter_faces(
+            listed,
+            framing=args.framing,
+            face_detector=args.face_detector,
+            max_faces=args.max_faces,
+            batch_size=args.batch_size,
+            on_error="skip",
+            keep_images=targets is not None,
+        )
+        for result in results:
+            if result.error is not None:
+                failed += 1
+                logger.error("%s: %s", result.name, result.error)
             if writer is not None:
-                for f, (_, _, pts) in enumerate(faces):
-                    writer.writerow([image, f, *(_csv_num(v) for v in np.ravel(pts))])
+                _csv_rows(writer, result, det)
             else:
-                record = {
-                    "image": image,
-                    "width": int(w),
-                    "height": int(h),
-                    "faces": [
-                        {
-                            "box": [_num(v) for v in box],
-                            "score": None if score is None else _num(score),
-                            "landmarks": [[_num(x), _num(y)] for x, y in pts],
-                        }
-                        for box, score, pts in faces
-                    ],
-                }
-                _print_json(record)
-            if targets is not None:
-                target = targets[start + k]
-                empty = np.zeros((0, det.num_points, 2))
-                points = np.stack([p for _, _, p in faces]) if faces else empty
-                boxes = np.stack([b for b, _, _ in faces]) if (faces and args.detect) else None
-                picture = draw_landmarks(image, points, boxes=boxes, indices=args.indices)
-                try:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    _save_atomically(picture, target)
-                except OSError as exc:
-                    raise CLIError(
-                        f"--draw: cannot write {str(target)!r}: {_message(exc)}", 2
-                    ) from exc
-                logger.info("wrote %s", target)
-        sys.stdout.flush()
+                _print_json(_record(result, det.scheme))
+            if targets is not None and result.image is not None:
+                _draw(draw_landmarks, result, targets[result.index], args.indices, det.num_points)
+            sys.stdout.flush()
+    logger.info("predicted %d images, %d failed", len(listed), failed)
+    if failed:
+        raise CLIError(
+            f"{failed} of {len(listed)} images could not be read (named above and in their "
+            "output rows); the others' results are printed",
+            2,
+        )
     return 0
 
 
-def _load_detector(weights: str, runtime: str = "auto") -> Any:
+def _record(result: Any, scheme: str) -> dict[str, Any]:
+    record: dict[str, Any] = {"image": result.name, "scheme": scheme}
+    if result.size is not None:
+        record["width"], record["height"] = result.size
+    record["faces"] = [
+        {
+            "box": [_num(v) for v in face.box],
+            "score": None if face.score is None else _num(face.score),
+            "landmarks": [[_num(x), _num(y)] for x, y in face.landmarks],
+        }
+        for face in result.faces
+    ]
+    if result.error is not None:
+        record["error"] = result.error
+    return record
+
+
+def _csv_rows(writer: Any, result: Any, det: Any) -> None:
+    """One row per face; an image without a face (or unreadable) still gets one row."""
+    blank = [""] * (5 + 2 * det.num_points)
+    if not result.faces:
+        writer.writerow([result.name, det.scheme, "", *blank[1:], result.error or "no face"])
+    for k, face in enumerate(result.faces):
+        score = "" if face.score is None else _csv_num(face.score)
+        values = [_csv_num(v) for v in (*face.box, *np.ravel(face.landmarks))]
+        writer.writerow([result.name, det.scheme, k, score, *values, ""])
+
+
+def _draw(draw_landmarks: Any, result: Any, target: Path, indices: bool, k: int) -> None:
+    points = np.stack([f.landmarks for f in result.faces]) if result.faces else np.zeros((0, k, 2))
+    boxes = np.stack([f.box for f in result.faces]) if result.faces else None
+    picture = draw_landmarks(result.image, points, boxes=boxes, indices=indices)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _save_atomically(picture, target)
+    except OSError as exc:
+        raise CLIError(f"--draw: cannot write {str(target)!r}: {_message(exc)}", 2) from exc
+    logger.info("wrote %s", target)
+
+
+def _load_detector(weights: str, runtime: str = "auto", scheme: str | None = None) -> Any:
     from facelandmarks.detector import LandmarkDetector
 
-    logger.info("loading detector weights=%r runtime=%r", weights, runtime)
-    with _bad_input("--weights: "):
-        return LandmarkDetector(weights, runtime=runtime, verbose=0)
+    logger.info("loading detector weights=%r runtime=%r scheme=%r", weights, runtime, scheme)
+    with _bad_input("--weights/--scheme: "):
+        return LandmarkDetector(weights, runtime=runtime, scheme=scheme, verbose=0)
 
 
 # --------------------------------------------------------------------------------------
@@ -349,7 +363,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     det = _load_detector(args.weights, args.runtime)
     logger.info("evaluating on %s", what)
     with _bad_input(errors=_BAD_FILE_ERRORS):
-        scores = det.evaluate(test, batch_size=args.batch_size)
+        scores = det.evaluate(test, framing=args.framing, batch_size=args.batch_size)
     scores = _clean(dict(scores))
     if args.json:
         _print_json(scores, indent=2)
@@ -469,18 +483,30 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         parents=[common],
         help="predict landmarks of images",
-        description="Predict the 76 landmarks of each image. Prints one JSON object per "
-        "image (JSON lines) or CSV. Coordinates are (x, y) pixels of the image as viewed "
-        "(EXIF orientation applied), origin top-left, rounded to 2 decimals.",
+        description="Find the faces in each image and predict their landmarks (76 MUCT points "
+        "by default, --scheme ibug68 for the 68 iBUG points). Prints one JSON object per "
+        "image (JSON lines) or CSV rows. Coordinates are (x, y) pixels of the image as viewed "
+        "(EXIF orientation applied), origin top-left, rounded to 2 decimals. An image that "
+        "cannot be read gets an 'error' field, the others go on, and the exit status is 2.",
     )
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files")
+    p.add_argument(
+        "images", nargs="+", metavar="IMAGE", help="image files (a folder: the images in it)"
+    )
+    p.add_argument(
+        "--scheme",
+        default=None,
+        help="point scheme: muct76 (default) or ibug68 (the model's heads)",
+    )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
     )
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON lines output (the default)")
     fmt.add_argument(
-        "--csv", action="store_true", help="CSV output: image,face,x00,y00,...,x75,y75"
+        "--csv",
+        action="store_true",
+        help="CSV output: image,scheme,face,score,x0,y0,x1,y1,x00,y00,...,error (one row per "
+        "face; an image without a face gets one row with an empty face column)",
     )
     p.add_argument(
         "--draw",
@@ -488,13 +514,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="write annotated images: a file with one image, a directory with several",
     )
     p.add_argument("--indices", action="store_true", help="with --draw, number the points")
-    p.add_argument("--detect", action="store_true", help="find faces first (several per image)")
+    p.add_argument(
+        "--framing",
+        choices=("detect", "image"),
+        default="detect",
+        help="detect: find the faces (default); image: each image is already a face crop",
+    )
+    p.add_argument("--detect", action="store_true", help="the same as --framing detect")
+    p.add_argument(
+        "--face-detector",
+        default=None,
+        metavar="NAME",
+        help="blazeface (default), blazeface-short, blazeface-full, mtcnn, opencv-haar",
+    )
+    p.add_argument(
+        "--max-faces", type=_positive_int, default=None, metavar="N", help="largest N faces only"
+    )
     p.add_argument(
         "--batch-size",
         type=_positive_int,
         default=32,
         metavar="N",
-        help="images per model call (default: %(default)s)",
+        help="faces per model call (default: %(default)s)",
     )
     _add_runtime_argument(p)
     p.set_defaults(handler=_cmd_predict)
@@ -530,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=32,
         metavar="N",
         help="images per model call (default: %(default)s)",
+    )
+    p.add_argument(
+        "--framing",
+        choices=("detect", "image"),
+        default="detect",
+        help="detect: find each face first (default; faces missed are counted); image: each "
+        "image is the model's frame (the whole-image MUCT models on MUCT photos)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     _add_runtime_argument(p)

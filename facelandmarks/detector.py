@@ -3,14 +3,16 @@
 It composes replaceable parts, each in its own module: :mod:`facelandmarks.saving` (files <->
 config and stage models), :mod:`facelandmarks.weights` (presets and the cache),
 :mod:`facelandmarks.engines` (what runs each stage: TensorFlow Lite or Keras),
-:mod:`facelandmarks.inference` (the cascade of stages, test-time flip and batching) and
-:mod:`facelandmarks.face_detection`. Training (``fit`` and its helpers) still lives here while it
-is being rewritten.
+:mod:`facelandmarks.face_detection` (where faces are), :mod:`facelandmarks.inference` (frames,
+the cascade of stages, batching), :mod:`facelandmarks.tracking` (video) and
+:mod:`facelandmarks.training` (``fit``). Keras and TensorFlow are imported only when something
+needs them: predicting with the shipped models runs on TensorFlow Lite without them.
 
 Coordinate contract (see docs/coordinates.md): every landmark array that goes in or out is
-float32 ``(N, P, 2)`` (``P = 76`` for the MUCT scheme), last axis ``(x, y)`` in pixels of the
-image *as the caller passed it* (after EXIF orientation for files and PIL images), origin at the
-top-left, ``y`` down, pixel centres at integer coordinates. ``NaN`` marks an unavailable point.
+float32 ``(N, K, 2)`` (``K`` = the point scheme's count: 76 MUCT, 68 iBUG), last axis ``(x, y)``
+in pixels of the image *as the caller passed it* (after EXIF orientation for files and PIL
+images), origin at the top-left, ``y`` down, pixel centres at integer coordinates. ``NaN`` marks
+an unavailable point, or a face that was not found.
 """
 
 from __future__ import annotations
@@ -23,27 +25,25 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import keras
 import numpy as np
 
 from facelandmarks import inference, saving
-from facelandmarks import metrics as fl_metrics
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.engines import RUNTIMES, StageEngines, WeightsSource, check_runtime
-from facelandmarks.inference import Face
-from facelandmarks.losses import get_loss
-from facelandmarks.model import BACKBONES, build_stage
-from facelandmarks.points import NUM_POINTS
+from facelandmarks.inference import Face, ImageFaces, Placement
 
 if TYPE_CHECKING:  # pragma: no cover
+    import keras
+
     from facelandmarks.weights import WeightSpec
 
-__all__ = ["RUNTIMES", "Face", "LandmarkDetector"]
+__all__ = ["RUNTIMES", "Face", "ImageFaces", "LandmarkDetector"]
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = "default"
+FRAMINGS = ("detect", "image")
 
 
 def _resolve_verbose(verbose: int | str) -> int:
@@ -55,64 +55,65 @@ def _resolve_verbose(verbose: int | str) -> int:
 
 
 class LandmarkDetector:
-    """Face landmark detector: a Keras model plus the framing that feeds it.
+    """Face landmark detector: find faces, frame each like the training data, predict points.
 
     Args:
-        weights: ``"default"`` (the model shipped inside the package; no network),
-            a preset name (see :func:`facelandmarks.list_weights`; downloaded and cached on
-            first use), a path to a file (one saved by :meth:`save`, or the original 2019
-            project's ``weights.h5``, recognised by content), or ``None`` for a fresh, untrained
-            model built from the other arguments (no download at all).
+        weights: ``"default"`` (the model shipped inside the package; no network), a preset
+            name (see :func:`facelandmarks.list_weights`; downloaded and cached on first use),
+            a path to a file (one saved by :meth:`save`, or the original 2019 project's
+            ``weights.h5``, recognised by content), or ``None`` for a fresh, untrained model
+            built from the other arguments (no download at all).
+        scheme: the point scheme to predict, among the model's heads (:attr:`schemes`):
+            ``"muct76"`` (the 76 MUCT points) or ``"ibug68"`` (the 68 points of iBUG / 300-W /
+            dlib); default: the model's first head (76 MUCT points for the default model).
+        face_detector: how :meth:`predict`, :meth:`predict_faces` and :meth:`track` find faces:
+            a name for :func:`facelandmarks.face_detection.get_face_detector` or an object with
+            ``detect(rgb) -> list[FaceBox]`` and a ``name``. Default: the detector the model
+            was trained with (``"blazeface"``, shipped) or, for older models, ``"blazeface"``.
         backbone: with ``weights=None``: a key of :data:`facelandmarks.model.BACKBONES`
             (``"resnet50"``, the original's, by default).
         input_size: with ``weights=None``: ``(height, width)``; default ``(320, 240)``.
         backbone_weights: with ``weights=None``: ``None`` (random init) or ``"imagenet"``
             (Keras downloads the ImageNet backbone weights: needs network once).
         normalization: with ``weights=None``: ``"batch"`` or ``"group"``.
-        config: with ``weights=None``: a full :class:`DetectorConfig` (e.g. several stages);
-            overrides the four arguments above.
+        config: with ``weights=None``: a full :class:`DetectorConfig` (e.g. several stages or
+            heads); overrides the four arguments above.
         cache_dir: where downloaded weights are cached (see
             :func:`facelandmarks.weights.cache_dir`).
-        strategy: an optional ``tf.distribute.Strategy`` (e.g. ``MirroredStrategy()`` for
-            several GPUs, ``MultiWorkerMirroredStrategy()`` for several machines configured by
-            ``TF_CONFIG``); the model is built and trained under its scope, and ``fit``'s
-            ``batch_size`` is the global batch, split across replicas.
-        runtime: inference engine of :meth:`predict`. ``"tflite"``: each stage converted to
-            TensorFlow Lite and run with the XNNPACK CPU kernels (the forward pass about 4x
-            faster at batch 1 on a CPU, outputs equal to about 1e-3 px; a conversion takes
-            several seconds per stage on first use and is cached on disk per weights file).
+        strategy: an optional ``tf.distribute.Strategy``; the model is built and trained under
+            its scope, and ``fit``'s ``batch_size`` is the global batch.
+        runtime: inference engine. ``"tflite"``: each stage on TensorFlow Lite (LiteRT when
+            installed; converted and cached on first use when no file ships with the preset).
             ``"keras"``: TensorFlow. ``"auto"`` (the default): TensorFlow Lite for each stage
-            whose conversion costs nothing (shipped with the preset, as for the default model,
-            or already in the cache), TensorFlow otherwise, and TensorFlow for all stages if
-            TensorFlow Lite fails to load (logged as a warning). :attr:`engines` says which
-            engine each stage uses. Training always uses TensorFlow. See docs/export.md and
-            :meth:`set_runtime`.
+            whose conversion costs nothing (shipped or cached), TensorFlow otherwise.
+            :attr:`engines` says which. See docs/export.md.
         verbose: download progress: ``"auto"``/1 bar, 0 silent.
 
     Raises:
-        ValueError: unknown preset / backbone / bad argument, or a file that is not a detector.
+        ValueError: unknown preset / scheme / backbone / bad argument, or a file that is not a
+            detector.
         FileNotFoundError: a path that does not exist.
         facelandmarks.weights.WeightsDownloadError: a preset could not be downloaded.
 
     Example:
-        >>> det = LandmarkDetector(weights=None, backbone="mobilenetv3small",
-        ...                        input_size=(64, 48))
-        >>> det.predict(np.zeros((100, 80, 3), np.uint8)).shape
+        >>> det = LandmarkDetector()                             # doctest: +SKIP
+        >>> det.predict("examples/astronaut.png").shape          # doctest: +SKIP
         (1, 76, 2)
+        >>> LandmarkDetector(scheme="ibug68").num_points         # doctest: +SKIP
+        68
     """
 
     spec: WeightSpec | None = None
     """The preset's :class:`~facelandmarks.WeightSpec` when loaded from a preset, else None."""
     runtime: str = "auto"
     """The runtime chosen with ``runtime=`` or :meth:`set_runtime`."""
-    _source: WeightsSource | None = None  # the weights file the models hold, if unchanged
-    _engines: StageEngines | None = None
-    _lite_threads: int | None = None
 
     def __init__(
         self,
         weights: str | os.PathLike | None = DEFAULT_WEIGHTS,
         *,
+        scheme: str | None = None,
+        face_detector: str | Any = None,
         backbone: str = "resnet50",
         input_size: tuple[int, int] = (320, 240),
         backbone_weights: str | None = None,
@@ -125,62 +126,23 @@ class LandmarkDetector:
     ) -> None:
         self.strategy = strategy
         check_runtime(runtime)  # before loading: a typo should not cost a download
-        with self._scope():
-            self._init(
-                weights,
-                backbone,
-                input_size,
-                backbone_weights,
-                normalization,
-                config,
-                cache_dir,
-                verbose,
-            )
+        self.history: list[Any] = []
+        self._models: list[keras.Model] | None = None
+        self._source: WeightsSource | None = None
+        self._engines: StageEngines | None = None
+        self._lite_threads: int | None = None
+        self._finder: Any = None
+        if weights is None:
+            self.config = config or _single_stage_config(backbone, input_size, normalization)
+            with self._scope():
+                self._models = _build(self.config, backbone_weights)
+        else:
+            self._load(weights, cache_dir, verbose)
+        self._scheme = self._check_scheme(scheme)
+        self._face_detector = face_detector
         self.set_runtime(runtime)
 
-    def _scope(self):
-        """The distribution strategy's scope (variables and optimizers are made inside it)."""
-        if self.strategy is None:
-            return contextlib.nullcontext()
-        return self.strategy.scope()
-
-    def _init(
-        self,
-        weights,
-        backbone,
-        input_size,
-        backbone_weights,
-        normalization,
-        config,
-        cache_dir,
-        verbose,
-    ) -> None:
-        self.history: list[keras.callbacks.History] = []
-        self._untrained: set[int] = set()
-        if weights is None:
-            if config is None:
-                if backbone not in BACKBONES:
-                    raise ValueError(
-                        f"backbone must be one of {sorted(BACKBONES)}. Received: "
-                        f"backbone={backbone!r}"
-                    )
-                config = DetectorConfig(
-                    stages=(
-                        StageConfig(
-                            backbone=backbone,
-                            input_size=tuple(input_size),
-                            preprocessing=BACKBONES[backbone].default_preprocessing,
-                            normalization=normalization,
-                        ),
-                    )
-                )
-            self.config = config
-            self.models = [
-                build_stage(s, config, f"stage{i}", backbone_weights)
-                for i, s in enumerate(config.stages)
-            ]
-            self._untrained = set(range(len(self.models)))
-            return
+    def _load(self, weights: Any, cache_dir: Any, verbose: int | str) -> None:
         if not isinstance(weights, (str, os.PathLike)):
             raise TypeError(
                 "weights must be None, a preset name or a file path. "
@@ -195,24 +157,39 @@ class LandmarkDetector:
             name, cache_dir=cache_dir, verbose=_resolve_verbose(verbose)
         )
         self.spec = spec
-        self.config, self.models = saving.load_detector(path)
+        self.config, _ = saving.read_config(path)
         self._source = WeightsSource(Path(path), spec, cache_dir)
+
+    def _scope(self):
+        """The distribution strategy's scope (variables and optimizers are made inside it)."""
+        return contextlib.nullcontext() if self.strategy is None else self.strategy.scope()
+
+    def _check_scheme(self, scheme: str | None) -> str:
+        if scheme is None:
+            return self.config.point_scheme
+        if scheme not in self.config.scheme_names:
+            raise ValueError(
+                f"this model predicts {list(self.config.scheme_names)}. Received: "
+                f"scheme={scheme!r} (the shipped default predicts 'muct76' and 'ibug68')"
+            )
+        return scheme
 
     # ------------------------------------------------------------------ properties
     @property
     def models(self) -> list[keras.Model]:
-        """One Keras model per stage, coarse to fine (see :mod:`facelandmarks.engines` for
-        what each maps). Assigning a new list gives them fresh engines under the same runtime;
-        they no longer count as the weights file they replace (no shipped or cached
-        TensorFlow Lite files)."""
+        """One Keras model per stage, coarse to fine (loaded on first use: predicting on
+        shipped TensorFlow Lite files never needs them). Assigning a new list gives them fresh
+        engines under the same runtime; they no longer count as the weights file they replace."""
+        if self._models is None:
+            with self._scope():
+                self._models = saving.load_models(self._source.path)  # type: ignore[union-attr]
         return self._models
 
     @models.setter
     def models(self, models: Sequence[keras.Model]) -> None:
         self._models = list(models)
-        if self._engines is not None:
-            self._source = None
-            self.set_runtime(self.runtime, num_threads=self._lite_threads)
+        self._source = None
+        self.set_runtime(self.runtime, num_threads=self._lite_threads)
 
     @property
     def model(self) -> keras.Model:
@@ -220,14 +197,30 @@ class LandmarkDetector:
         return self.models[-1]
 
     @property
+    def scheme(self) -> str:
+        """The point scheme :meth:`predict` returns (``"muct76"``, ``"ibug68"``, ...)."""
+        return self._scheme
+
+    @property
+    def schemes(self) -> tuple[str, ...]:
+        """Every scheme the model predicts (its heads); pick one with ``scheme=``."""
+        return self.config.scheme_names
+
+    @property
     def num_points(self) -> int:
-        """Landmarks per face ``P``."""
-        return self.config.num_points
+        """Landmarks per face ``K`` of :attr:`scheme`."""
+        sl = self.config.head_slice(self._scheme)
+        return sl.stop - sl.start
 
     @property
     def input_size(self) -> tuple[int, int]:
         """``(height, width)`` of the last stage's model input."""
         return self.config.stages[-1].input_size
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """The engine each stage's forward pass runs on, ``"tflite"`` or ``"keras"``."""
+        return self._engines.names  # type: ignore[union-attr]
 
     def __repr__(self) -> str:
         stages = ", ".join(
@@ -235,105 +228,242 @@ class LandmarkDetector:
             for s in self.config.stages
         )
         src = f", weights={self.spec.name!r}" if self.spec else ""
-        return f"LandmarkDetector(stages=[{stages}], points={self.num_points}{src})"
+        return f"LandmarkDetector(stages=[{stages}], scheme={self.scheme!r}{src})"
+
+    # ------------------------------------------------------------------ faces
+    def _detector(self, face_detector: Any = None) -> tuple[Any, str]:
+        """The face detector object and its name (built once per name)."""
+        chosen = face_detector if face_detector is not None else self._face_detector
+        if chosen is None:
+            chosen = self.config.face_detector or "default"
+        if not isinstance(chosen, str):
+            return chosen, str(getattr(chosen, "name", "default"))
+        from facelandmarks.face_detection import get_face_detector
+
+        if self._finder is None or self._finder[0] != chosen:
+            self._finder = (chosen, get_face_detector(chosen))
+        det = self._finder[1]
+        trained = self.config.face_detector
+        if self.config.stages[0].framing == "face" and trained and det.name != trained:
+            logger.warning(
+                "this model was trained on %s boxes; %s places faces differently, so expect "
+                "larger errors",
+                trained,
+                det.name,
+            )
+        return det, det.name
+
+    def _finder_for(self, framing: str, boxes: Any, face_detector: Any, max_faces: Any):
+        if framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {FRAMINGS}. Received: framing={framing!r}")
+        if max_faces is not None and (not isinstance(max_faces, int) or max_faces < 1):
+            raise ValueError(f"max_faces must be None or >= 1. Received: {max_faces!r}")
+        if framing == "image":
+            return lambda i, name, rgb: [inference.WHOLE_IMAGE]
+        if boxes is not None:
+            boxes = list(boxes)
+            calib = self._detector(face_detector)[1] if face_detector is not None else "blazeface"
+
+            def given(i: int, name: str, rgb: np.ndarray) -> list[Placement]:
+                if i >= len(boxes):
+                    raise ValueError(
+                        f"boxes must have one entry per image. Received: {len(boxes)} entries "
+                        "for more images"
+                    )
+                return [Placement(b, None, None, calib) for b in _check_boxes(boxes[i], name)]
+
+            return given
+        finder, name = self._detector(face_detector)
+
+        def detect(i: int, image_name: str, rgb: np.ndarray) -> list[Placement]:
+            _warn_if_tiny(rgb, image_name)
+            places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
+            places.sort(key=_area, reverse=True)
+            if not places:
+                logger.warning(
+                    "no face found in %s (%dx%d); its landmarks are NaN (for a photo that is "
+                    "already a face crop, use framing='image')",
+                    image_name,
+                    rgb.shape[1],
+                    rgb.shape[0],
+                )
+            return places if max_faces is None else places[:max_faces]
+
+        return detect
 
     # ------------------------------------------------------------------ predict
+    def iter_faces(
+        self,
+        images: Any,
+        *,
+        framing: str = "detect",
+        boxes: Sequence[Any] | None = None,
+        face_detector: str | Any = None,
+        max_faces: int | None = None,
+        batch_size: int = 32,
+        on_error: str = "raise",
+        keep_images: bool = False,
+        verbose: int | str = 0,
+    ) -> Iterator[ImageFaces]:
+        """Faces and landmarks image after image: the streaming form of :meth:`predict_faces`.
+
+        Args:
+            images: a path (a folder stands for the images in it), a PIL image, an
+                ``(H, W, 3)`` uint8 RGB array (also ``(H, W)`` gray, ``(H, W, 4)`` RGBA), a
+                sequence or iterator of these (sizes may differ), an ``(N, H, W, 3)`` uint8
+                array, or a :class:`LandmarkDataset`.
+            framing: ``"detect"`` (find faces) or ``"image"`` (each image *is* the face's frame:
+                for data already cut the way the model was trained, e.g. MUCT portraits for the
+                whole-image MUCT models).
+            boxes: face boxes instead of running the detector: one entry per image, each a
+                sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
+            face_detector: overrides the detector chosen at construction.
+            max_faces: keep only the largest ``max_faces`` faces of each image.
+            batch_size: faces per model call.
+            on_error: ``"raise"``: an unreadable image raises (naming it); ``"skip"``: it gives
+                an :class:`ImageFaces` with ``error`` set (and a logged warning), and the rest
+                go on.
+            keep_images: put each decoded image in :attr:`ImageFaces.image` (to draw on).
+            verbose: 0 silent, 1 a progress bar.
+
+        Returns:
+            An iterator of :class:`ImageFaces`, one per image in input order; faces largest
+            first, each a :class:`Face` with float32 ``(K, 2)`` landmarks in pixels of its image.
+
+        Raises:
+            ValueError: bad arguments; with ``on_error="raise"``, an unreadable image.
+            ImportError: the chosen face detector's optional dependency is missing.
+        """
+        if isinstance(images, LandmarkDataset):
+            images = images.image_paths
+        find = self._finder_for(framing, boxes, face_detector, max_faces)
+        return inference.iter_faces(
+            self.config,
+            self._engines,
+            images,
+            find,
+            scheme=self._scheme,
+            batch_size=batch_size,
+            on_error=on_error,
+            keep_images=keep_images,
+            verbose=_resolve_verbose(verbose),
+        )
+
     def predict(
         self,
         images: Any,
         *,
+        framing: str = "detect",
         batch_size: int = 32,
+        on_error: str = "raise",
         verbose: int | str = 0,
     ) -> np.ndarray:
-        """Predict landmarks for one image or many.
+        """Landmarks of the main (largest) face of each image.
 
         Args:
-            images: a path, a PIL image, an ``(H, W, 3)`` uint8 RGB array (also ``(H, W)``
-                gray, ``(H, W, 4)`` RGBA), a sequence or iterator of these (sizes may differ),
-                an ``(N, H, W, 3)`` uint8 array, or a :class:`LandmarkDataset`. Images stream
-                through in batches, so long lists and datasets use bounded memory.
-            batch_size: images per model call.
-            verbose: 0 silent (default), 1 or ``"auto"`` a Keras progress bar.
+            images, framing, batch_size, on_error, verbose: as in :meth:`iter_faces`.
 
         Returns:
-            float32 ``(N, P, 2)``: ``(x, y)`` in pixels of *each* input image as given (after
-            EXIF orientation), origin top-left, pixel centres at integers. One image in gives
-            ``(1, P, 2)``. Points may fall outside the image when the face extends beyond it.
+            float32 ``(N, K, 2)``: ``(x, y)`` in pixels of *each* input image as given (after
+            EXIF orientation), origin top-left, pixel centres at integers, in :attr:`scheme`.
+            One image in gives ``(1, K, 2)``; no image, ``(0, K, 2)``. An image where no face
+            was found (or, with ``on_error="skip"``, that could not be read) gives a row of
+            NaN, and a logged warning names it. Points may fall outside the image when the
+            face extends beyond it.
 
         Raises:
             FileNotFoundError, ValueError, TypeError: an input that is not a readable image
-                (the message names it).
+                (the message names it), with ``on_error="raise"``.
+
+        Example:
+            >>> det = LandmarkDetector()                                    # doctest: +SKIP
+            >>> det.predict(["a.jpg", "b.png"]).shape                       # doctest: +SKIP
+            (2, 76, 2)
         """
-        return inference.predict_images(
-            self.config,
-            self._engines,
+        rows = []
+        for result in self.iter_faces(
             images,
+            framing=framing,
+            max_faces=1,
             batch_size=batch_size,
-            verbose=_resolve_verbose(verbose),
-        )
+            on_error=on_error,
+            verbose=verbose,
+        ):
+            faces = result.faces
+            rows.append(
+                faces[0].landmarks if faces else np.full((self.num_points, 2), np.nan, np.float32)
+            )
+        if not rows:
+            return np.zeros((0, self.num_points, 2), np.float32)
+        return np.stack(rows).astype(np.float32)
 
     def predict_faces(
         self,
         images: Any,
         *,
         boxes: Sequence[Any] | None = None,
-        face_detector: str | Any = "default",
+        face_detector: str | Any = None,
+        max_faces: int | None = None,
         batch_size: int = 32,
+        on_error: str = "raise",
         verbose: int | str = 0,
     ) -> list[list[Face]]:
-        """Find every face in each image, then predict its landmarks (ordinary photos).
-
-        Each face box is widened to the framing the landmark model was trained on (a MUCT-like
-        portrait around the face, see :func:`facelandmarks.face_detection.frame_from_box`), the
-        model runs on that crop, and the points are mapped back to the image.
+        """Every face in each image, with its landmarks (group photos, several faces).
 
         Args:
-            images: as :meth:`predict`.
-            boxes: optional face boxes instead of running a detector: one entry per image, each
-                a sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
-                They are framed with the calibration of ``face_detector`` (boxes from another
-                detector: pass the name of the one whose boxes they resemble most).
-            face_detector: a name for :func:`facelandmarks.face_detection.get_face_detector`
-                (needs ``pip install "facelandmarks[detect]"``) or an object with
-                ``detect(rgb) -> list[FaceBox]`` and a ``name`` attribute naming the
-                calibration to use.
-            batch_size: faces per model call.
-            verbose: 0 silent, 1 a progress bar over images.
+            images, boxes, face_detector, max_faces, batch_size, on_error, verbose: as in
+                :meth:`iter_faces`.
 
         Returns:
-            One list per image (in input order) of :class:`Face`, best detector score first;
-            an image with no face gives ``[]``. ``Face.landmarks`` is float32 ``(P, 2)``,
-            ``(x, y)`` in pixels of that image; ``Face.box`` is the face box in edge
+            One list per image (input order) of :class:`Face`, largest first; ``[]`` for an
+            image without a face (or unreadable, with ``on_error="skip"``: use
+            :meth:`iter_faces` to tell the two apart). ``Face.landmarks`` is float32
+            ``(K, 2)``, ``(x, y)`` pixels of that image; ``Face.box`` the face box in edge
             coordinates; ``Face.score`` the detector's score (``None`` for given boxes).
 
         Raises:
-            ImportError: the detection extra is not installed (and no ``boxes`` were given).
-            ValueError: ``boxes`` does not have one entry per image, or a malformed box.
+            ImportError: the chosen detector's optional dependency is missing.
+            ValueError: ``boxes`` without one entry per image, a malformed box, bad arguments.
         """
-        return inference.predict_faces(
-            self.config,
-            self._engines,
-            images,
-            boxes=boxes,
-            face_detector=face_detector,
-            batch_size=batch_size,
-            verbose=_resolve_verbose(verbose),
+        results = list(
+            self.iter_faces(
+                images,
+                boxes=boxes,
+                face_detector=face_detector,
+                max_faces=max_faces,
+                batch_size=batch_size,
+                on_error=on_error,
+                verbose=verbose,
+            )
         )
+        if boxes is not None and len(results) != len(boxes):
+            raise ValueError(
+                f"boxes must have one entry per image. Received: {len(boxes)} entries for "
+                f"{len(results)} images"
+            )
+        return [r.faces for r in results]
 
-    @property
-    def engines(self) -> tuple[str, ...]:
-        """The engine each stage's forward pass runs on, ``"tflite"`` or ``"keras"``.
+    def track(self, frames: Iterable[Any], **options: Any) -> Iterator[ImageFaces]:
+        """Landmarks through a video: see :class:`facelandmarks.tracking.FaceTracker` for
+        ``options`` (``detect_every``, ``smoothing``, ``fps``, ``max_faces``).
 
-        Resolves the runtime (see the ``runtime`` argument) for every stage; with
-        ``runtime="tflite"`` that converts any stage not converted yet.
+        Args:
+            frames: any iterable of images (arrays from a video reader, paths, PIL images).
+
+        Returns:
+            An iterator of :class:`ImageFaces`, one per frame.
         """
-        return self._engines.names
+        from facelandmarks.tracking import FaceTracker
+
+        tracker = FaceTracker(self, **options)
+        return (tracker.update(frame) for frame in frames)
 
     # ------------------------------------------------------------------ evaluate
     def evaluate(
         self,
         data: LandmarkDataset | tuple[Any, np.ndarray],
         *,
+        framing: str = "detect",
         batch_size: int = 32,
         verbose: int | str = 0,
         return_predictions: bool = False,
@@ -341,23 +471,31 @@ class LandmarkDetector:
         """Score predictions against ground truth with the standard metrics.
 
         Args:
-            data: a :class:`LandmarkDataset`, or ``(images, landmarks)`` where ``landmarks``
-                is ``(N, 76, 2)`` pixels of each image (NaN = unavailable).
+            data: a :class:`LandmarkDataset`, or ``(images, landmarks)`` with ``landmarks``
+                float32 ``(N, K, 2)`` pixels of each image (NaN = unavailable) in
+                :attr:`scheme`. A dataset in another scheme (say, iBUG 68 for a 76-point
+                model) is scored on the points the two schemes share.
+            framing: as in :meth:`iter_faces`.
             batch_size, verbose: as in :meth:`predict`.
-            return_predictions: also return the float32 ``(N, P, 2)`` pixel predictions
-                under ``"predictions"``.
+            return_predictions: also return the float32 ``(N, K, 2)`` pixel predictions
+                under ``"predictions"`` (NaN rows: faces not found).
 
         Returns:
-            The dict of :func:`facelandmarks.metrics.evaluate_landmarks`: ``"nme"``
-            (inter-ocular, outer corners 27-32), ``"nme_pupil"`` (31-36), ``"median_nme"``,
-            ``"mean_error_px"``, ``"failure_rate@0.08"``, ``"failure_rate@0.10"``,
-            ``"auc@0.08"``, ``"auc@0.10"``, ``"n_images"``, ``"n_points"``.
+            The dict of :func:`facelandmarks.metrics.evaluate_landmarks` over the faces found
+            (``"nme"``: inter-ocular, ``"median_nme"``, ``"failure_rate@0.10"``,
+            ``"auc@0.10"``, ...), plus ``"n_missed"`` (faces not found) and
+            ``"missed_or_failed@0.10"`` (share of all images missed or above NME 0.10), and
+            ``"scored_points"`` (``"all"`` or the shared points' count).
 
         Raises:
             ValueError: mismatched lengths or shapes, or ground truth without eye corners.
         """
+        from facelandmarks import metrics as fl_metrics
+
+        scheme = self._scheme
         if isinstance(data, LandmarkDataset):
             images, truth = data.image_paths, data.landmarks
+            scheme = data.scheme or scheme
         elif isinstance(data, tuple) and len(data) == 2:
             images, truth = data
         else:
@@ -365,14 +503,34 @@ class LandmarkDetector:
                 "evaluate expects a LandmarkDataset or a tuple (images, landmarks). "
                 f"Received: {type(data).__name__}"
             )
-        pred = self.predict(images, batch_size=batch_size, verbose=verbose)
+        pred = self.predict(images, framing=framing, batch_size=batch_size, verbose=verbose)
         truth = np.asarray(truth, dtype=np.float32)
-        if truth.shape != pred.shape:
+        points = None
+        scored = pred
+        if scheme != self._scheme:
+            from facelandmarks.schemes import get_scheme
+
+            scored = get_scheme(self._scheme).transfer(pred, scheme)
+            points = get_scheme(scheme).correspondence(self._scheme)[0]
+        if truth.shape != scored.shape:
             raise ValueError(
-                f"landmarks must have shape {pred.shape} to match the {len(pred)} images. "
+                f"landmarks must have shape {scored.shape} to match the {len(pred)} images. "
                 f"Received: {truth.shape}"
             )
-        scores: dict[str, Any] = dict(fl_metrics.evaluate_landmarks(pred, truth))
+        found = np.isfinite(pred).all(axis=(1, 2))
+        scores: dict[str, Any] = {}
+        if found.any():
+            scores.update(
+                fl_metrics.evaluate_landmarks(
+                    scored[found], truth[found], scheme=scheme, points=points
+                )
+            )
+        missed = int((~found).sum())
+        scores["n_missed"] = missed
+        if found.any():
+            failed = scores["failure_rate@0.10"] * int(found.sum())
+            scores["missed_or_failed@0.10"] = (failed + missed) / len(pred)
+        scores["scored_points"] = "all" if points is None else len(points)
         if return_predictions:
             scores["predictions"] = pred
         return scores
@@ -380,61 +538,39 @@ class LandmarkDetector:
     # ------------------------------------------------------------------ fit
     def fit(
         self,
-        train: LandmarkDataset,
-        validation_data: LandmarkDataset | None = None,
+        train: LandmarkDataset | Sequence[LandmarkDataset],
+        validation_data: LandmarkDataset | Sequence[LandmarkDataset] | None = None,
         *,
-        epochs: int = 8,
-        batch_size: int = 16,
-        learning_rate: float = 1e-3,
-        augment: Any = None,
         stages: Sequence[int] | None = None,
-        callbacks: Iterable[keras.callbacks.Callback] | None = None,
-        monitor_nme: bool = True,
-        cache: bool = False,
-        lr_schedule: str | None = None,
+        callbacks: Iterable[Any] | None = None,
         checkpoint_dir: str | os.PathLike | None = None,
-        restore_best: bool = True,
-        early_stopping: int | None = None,
-        mixed_precision: bool | str = False,
-        seed: int = 0,
         verbose: int | str = "auto",
-    ) -> keras.callbacks.History:
-        """Train on a landmark dataset (the original recipe by default).
+        **options: Any,
+    ) -> Any:
+        """Train on landmark datasets (the original recipe by default).
+
+        Several datasets may be given, in any of the model's schemes (each face supervises its
+        own scheme's head and, through exact correspondences, the others'). Face-framed stages
+        run the face detector over the images first (cached in ``checkpoint_dir``).
 
         Args:
             train: training images and pixel landmarks (``NaN`` = unavailable: excluded from
-                the loss).
-            validation_data: optional held-out dataset: validation loss each epoch, and (with
-                ``monitor_nme``) the inference-mode NME ``val_nme``.
-            epochs, batch_size, learning_rate: Adam, as the original (8, 16, 1e-3).
-            augment: a :class:`facelandmarks.training.Augmentation`, ``True`` for the default
-                one, or ``None``/``False`` for none (the original used none).
+                the loss), or a list of such datasets.
+            validation_data: optional held-out dataset(s): ``val_nme`` (inference-mode NME,
+                per set and scheme) after each epoch.
             stages: indices of the stages to train (default all, first to last).
             callbacks: extra Keras callbacks.
-            monitor_nme: compute ``val_nme`` in inference mode after each epoch (catches
-                normalisation layers whose inference statistics lag behind training); only
-                for the 76-point MUCT scheme, whose eye corners normalise it.
-            cache: keep decoded images in RAM between epochs.
-            lr_schedule: ``None`` (constant, the original) or ``"cosine"`` (cosine decay to 0
-                over the run).
-            checkpoint_dir: if given, each stage writes ``stage<k>/backup`` (Keras
-                ``BackupAndRestore``: an interrupted ``fit`` called again with the same
-                directory resumes from the last finished epoch) and ``stage<k>/best.weights.h5``
-                (best ``val_nme``, or training loss without validation data).
-            restore_best: with ``checkpoint_dir``, load the best checkpoint when a stage ends.
-            early_stopping: ``None`` (train every epoch) or a patience: a stage stops after
-                that many epochs without a new best of its monitored value (``val_nme``, else
-                ``val_loss`` with validation data, else the training ``loss``), and, with
-                ``restore_best``, ends with its best epoch's weights. Its count restarts when
-                an interrupted ``fit`` resumes.
-            mixed_precision: ``False`` (float32 throughout, the default); ``True`` or
-                ``"mixed_float16"`` (float16 compute, float32 weights, loss scaling: the fast
-                path on NVIDIA GPUs); ``"mixed_bfloat16"`` (TPUs, recent CPUs and GPUs); or
-                ``"auto"`` (``"mixed_float16"`` when TensorFlow sees a GPU, else off). The
-                output head always computes in float32, and the model is float32 again when
-                ``fit`` returns. On a CPU without bfloat16 support it is slower, not faster.
-            seed: shuffling and augmentation seed.
+            checkpoint_dir: checkpoints that survive a kill: an interrupted ``fit`` called
+                again with the same folder resumes after the last finished epoch, with the
+                same best epoch an uninterrupted run would keep.
             verbose: Keras ``fit`` verbosity.
+            **options: the fields of :class:`facelandmarks.training.config.FitOptions`:
+                ``epochs`` (8), ``batch_size`` (16), ``learning_rate`` (1e-3),
+                ``lr_schedule`` (None or "cosine"), ``augment`` (an
+                :class:`~facelandmarks.training.Augmentation`, True, False/None, or "wild"),
+                ``cache``, ``seed``, ``early_stopping`` (patience or None),
+                ``mixed_precision`` (False, True, "auto", "mixed_bfloat16"), ``restore_best``
+                (keep the best epoch; default True with validation data).
 
         Returns:
             The ``keras.callbacks.History`` of the last stage trained (all are kept in
@@ -442,150 +578,39 @@ class LandmarkDetector:
             ``checkpoint_dir`` and only loaded.
 
         Raises:
-            TypeError / ValueError: bad data or arguments.
+            TypeError / ValueError: bad data or arguments (named).
         """
-        from facelandmarks.training import Augmentation, make_tf_dataset
+        from facelandmarks.training.core import fit_detector
 
-        for name, data in (("train", train), ("validation_data", validation_data)):
-            if data is not None and not isinstance(data, LandmarkDataset):
-                raise TypeError(
-                    f"{name} must be a LandmarkDataset (see facelandmarks.load_muct or "
-                    f"LandmarkDataset(...)). Received: {type(data).__name__}"
-                )
-            if data is not None and data.num_points != self.num_points:
-                raise ValueError(
-                    f"{name} has {data.num_points} points per image; this detector predicts "
-                    f"{self.num_points}."
-                )
-        for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-            if not _is_positive_int(value):
-                raise ValueError(f"{name} must be a positive integer. Received: {value!r}")
-        if not (isinstance(learning_rate, (int, float)) and learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0. Received: {learning_rate!r}")
-        if augment is True:
-            augment = Augmentation()
-        elif augment is False:
-            augment = None
-        elif augment is not None and not isinstance(augment, Augmentation):
-            raise TypeError(
-                f"augment must be an Augmentation, True, False or None. "
-                f"Received: {type(augment).__name__}"
-            )
-        if lr_schedule not in (None, "cosine"):
-            raise ValueError(f"lr_schedule must be None or 'cosine'. Received: {lr_schedule!r}")
-        if early_stopping is not None and not _is_positive_int(early_stopping):
-            raise ValueError(
-                "early_stopping must be None or a patience in epochs (an int >= 1). "
-                f"Received: {early_stopping!r}"
-            )
-        precision = _resolve_mixed_precision(mixed_precision)
-        stage_ids = list(range(len(self.models))) if stages is None else list(stages)
-        bad = [k for k in stage_ids if not (isinstance(k, int) and 0 <= k < len(self.models))]
-        if bad:
-            raise ValueError(f"stages must be indices below {len(self.models)}. Received: {bad}")
-        # Training changes the weights: TensorFlow Lite copies are converted again on demand,
-        # and no longer match the file they were loaded from.
+        config, histories = fit_detector(
+            self.config,
+            self.models,
+            train,
+            validation_data,
+            options=options,
+            stages=stages,
+            callbacks=list(callbacks or []),
+            checkpoint_dir=checkpoint_dir,
+            face_detector=self._face_detector,
+            scope=self._scope,
+            verbose=_resolve_verbose(verbose),
+        )
+        self.config = config
+        self.history.extend(h for h in histories if h is not None)
+        # trained weights: no shipped or cached TensorFlow Lite file matches them any more
         self._source = None
         self.set_runtime(self.runtime, num_threads=self._lite_threads)
-        verbose = _resolve_verbose(verbose)
-        history = None
-        for k in stage_ids:
-            stage, model = self.config.stages[k], self.models[k]
-            logger.info("training stage %d (%s, %s)", k, stage.backbone, stage.framing)
-            lr: float | keras.optimizers.schedules.LearningRateSchedule = learning_rate
-            if lr_schedule == "cosine":
-                steps = -(-len(train) // batch_size) * epochs
-                lr = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps)
-            with self._scope():
-                optimizer = keras.optimizers.Adam(lr)
-                if precision == "mixed_float16":
-                    optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
-            train_ds = make_tf_dataset(
-                train,
-                stage,
-                batch_size=batch_size,
-                training=True,
-                augment=augment,
-                seed=seed,
-                cache=cache,
-                mirror=self.config.mirror,
-            )
-            val_ds = None
-            cbs = list(callbacks or [])
-            if validation_data is not None:
-                val_ds = make_tf_dataset(
-                    validation_data, stage, batch_size=batch_size, training=False, cache=cache
-                )
-                if monitor_nme and self.num_points == NUM_POINTS:
-                    cbs.insert(0, _NMEMonitor(self, validation_data, k, batch_size))
-                elif monitor_nme:
-                    logger.info("val_nme needs the 76-point MUCT eye corners; not computed")
-            best_path = None
-            if checkpoint_dir is not None:
-                stage_dir = Path(checkpoint_dir) / f"stage{k}"
-                stage_dir.mkdir(parents=True, exist_ok=True)
-                done = stage_dir / "final.weights.h5"
-                if done.is_file():
-                    model.load_weights(str(done))
-                    self._untrained.discard(k)
-                    logger.info("stage %d already trained in %s: loaded, skipped", k, done)
-                    continue
-                monitor = _monitored(cbs, validation_data)
-                best_path = stage_dir / "best.weights.h5"
-                cbs.append(
-                    keras.callbacks.ModelCheckpoint(
-                        str(best_path),
-                        monitor=monitor,
-                        mode="min",
-                        save_best_only=True,
-                        save_weights_only=True,
-                    )
-                )
-                cbs.append(keras.callbacks.BackupAndRestore(str(stage_dir / "backup")))
-            if early_stopping is not None:
-                cbs.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor=_monitored(cbs, validation_data),
-                        mode="min",
-                        patience=early_stopping,
-                        restore_best_weights=restore_best,
-                        verbose=1 if verbose else 0,
-                    )
-                )
-            if k in self._untrained:
-                _init_head_to_mean(model, train, stage)
-                self._untrained.discard(k)
-            with _dtype_policy(model, precision):
-                with self._scope():
-                    model.compile(optimizer=optimizer, loss=get_loss(self.config.loss))
-                history = model.fit(
-                    train_ds,
-                    validation_data=val_ds,
-                    epochs=epochs,
-                    steps_per_epoch=-(-len(train) // batch_size),
-                    callbacks=cbs,
-                    verbose=verbose,
-                    shuffle=False,  # the tf.data pipeline shuffles, deterministically per seed
-                )
-            if precision is not None:
-                # float32 again; compile anew so no function traced under the policy is reused
-                with self._scope():
-                    model.compile(optimizer=model.optimizer, loss=get_loss(self.config.loss))
-            self.history.append(history)
-            if best_path is not None:
-                if restore_best and best_path.is_file():
-                    model.load_weights(str(best_path))
-                    logger.info("stage %d: restored best checkpoint %s", k, best_path)
-                _atomic_save_weights(model, best_path.parent / "final.weights.h5")
-        return history
+        return histories[-1] if histories else None
 
-    # ------------------------------------------------------------------ save / load
+    # ------------------------------------------------------------------ settings, files
     def set_runtime(self, runtime: str, *, num_threads: int | None = None) -> LandmarkDetector:
-        """Choose the inference engine of :meth:`predict` (see the ``runtime`` argument).
+        """Choose the inference engine (see the ``runtime`` argument).
 
         Args:
             runtime: ``"auto"``, ``"keras"`` or ``"tflite"``.
-            num_threads: TensorFlow Lite interpreter threads (default: the CPU count).
+            num_threads: TensorFlow Lite interpreter threads (default 1: on a busy or
+                2-core CPU one thread is fastest for these small models; see
+                :mod:`facelandmarks.lite`).
 
         Returns:
             ``self``, for chaining: ``LandmarkDetector().set_runtime("tflite")``.
@@ -593,8 +618,13 @@ class LandmarkDetector:
         Raises:
             ValueError: an unknown runtime.
         """
+        models: Any = self._models if self._models is not None else (lambda: self.models)
         self._engines = StageEngines(
-            self.models, runtime, num_threads=num_threads, source=self._source
+            models,
+            check_runtime(runtime),
+            num_stages=len(self.config.stages),
+            num_threads=num_threads,
+            source=self._source,
         )
         self.runtime = runtime
         self._lite_threads = num_threads
@@ -605,9 +635,8 @@ class LandmarkDetector:
     ) -> LandmarkDetector:
         """Average each prediction with the one on the mirrored input (test-time flip).
 
-        Costs one more image per batch through those stages. On the shipped model, flipping
-        the last stage lowers held-out NME from 0.0325 to 0.0316 for about 1 ms more per photo
-        with ``runtime="tflite"`` (6 ms with TensorFlow); see docs/model-card.md.
+        Costs one more crop per face through those stages (about 1.4 ms with TensorFlow Lite
+        for the default model).
 
         Args:
             enabled: turn the flip on or off.
@@ -620,10 +649,11 @@ class LandmarkDetector:
             ValueError: bad stage indices, or ``enabled`` for a point scheme without a mirror
                 permutation (``config.mirror`` is None).
         """
-        ids = list(range(len(self.models))) if stages is None else list(stages)
-        bad = [k for k in ids if not (isinstance(k, int) and 0 <= k < len(self.models))]
+        n = len(self.config.stages)
+        ids = list(range(n)) if stages is None else list(stages)
+        bad = [k for k in ids if not (isinstance(k, int) and 0 <= k < n)]
         if bad:
-            raise ValueError(f"stages must be indices below {len(self.models)}. Received: {bad}")
+            raise ValueError(f"stages must be indices below {n}. Received: {bad}")
         if enabled and self.config.mirror is None:
             raise ValueError(
                 "test-time flip needs the point scheme's mirror permutation; this detector's "
@@ -649,10 +679,7 @@ class LandmarkDetector:
     def save(self, path: str | os.PathLike) -> Path:
         """Save the detector (all stages and the config) to one ``.keras`` file, atomically.
 
-        The file is a Keras archive (loadable by ``keras.saving.load_model`` after
-        ``import facelandmarks``) holding a container model whose layers are the stages, plus
-        ``facelandmarks.json`` (config and format version). Load with
-        ``LandmarkDetector(weights=path)``.
+        Load it with ``LandmarkDetector(weights=path)``.
 
         Args:
             path: destination; must end in ``.keras``.
@@ -667,112 +694,71 @@ class LandmarkDetector:
         return saving.save_detector(path, self.config, self.models)
 
 
-def _is_positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _single_stage_config(backbone: str, input_size: Any, normalization: str) -> DetectorConfig:
+    from facelandmarks.config import BACKBONE_NAMES
 
+    if backbone not in BACKBONE_NAMES:
+        raise ValueError(
+            f"backbone must be one of {sorted(BACKBONE_NAMES)}. Received: backbone={backbone!r}"
+        )
+    from facelandmarks.model import BACKBONES
 
-def _monitored(callbacks: list, validation_data: Any) -> str:
-    """The value checkpoints and early stopping watch: val_nme, else val_loss, else loss."""
-    if any(isinstance(c, _NMEMonitor) for c in callbacks):
-        return "val_nme"
-    return "val_loss" if validation_data is not None else "loss"
-
-
-MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
-
-
-def _resolve_mixed_precision(value: bool | str) -> str | None:
-    """``fit``'s ``mixed_precision`` argument -> a Keras dtype policy name, or ``None``."""
-    if value is False or value is None:
-        return None
-    if value is True:
-        return "mixed_float16"
-    if value == "auto":
-        import tensorflow as tf
-
-        gpus = tf.config.list_logical_devices("GPU")
-        if gpus:
-            logger.info("mixed precision on: %d GPU(s) visible", len(gpus))
-        return "mixed_float16" if gpus else None
-    if value in MIXED_PRECISION_POLICIES:
-        return value
-    raise ValueError(
-        "mixed_precision must be False, True, 'auto' or one of "
-        f"{MIXED_PRECISION_POLICIES}. Received: {value!r}"
+    return DetectorConfig(
+        stages=(
+            StageConfig(
+                backbone=backbone,
+                input_size=tuple(input_size),
+                preprocessing=BACKBONES[backbone].default_preprocessing,
+                normalization=normalization,
+            ),
+        )
     )
 
 
-@contextlib.contextmanager
-def _dtype_policy(model: keras.Model, policy: str | None) -> Iterator[None]:
-    """Train ``model`` under a mixed-precision policy, then put every layer back.
+def _build(config: DetectorConfig, backbone_weights: str | None) -> list[Any]:
+    from facelandmarks.model import build_stage
 
-    Every layer computes in the policy's dtype except the output head (the model's last layer),
-    which stays float32 so that the sigmoid outputs and the loss are float32. Weights stay
-    float32 under both mixed policies, so nothing is converted.
-    """
-    if policy is None:
-        yield
-        return
-    layers = list(model._flatten_layers(include_self=True, recursive=True))
-    head = model.layers[-1]
-    saved = [(layer, layer.dtype_policy) for layer in layers]
-    logger.info("training %s with the %s policy (head in float32)", model.name, policy)
+    return [
+        build_stage(s, config, f"stage{i}", backbone_weights) for i, s in enumerate(config.stages)
+    ]
+
+
+def _area(p: Placement) -> float:
+    b = p.box or (0.0, 0.0, 0.0, 0.0)
+    return (b[2] - b[0]) * (b[3] - b[1])
+
+
+MIN_SIDE = 32
+"""Images (or faces) smaller than this many pixels a side give unreliable landmarks."""
+
+
+def _warn_if_tiny(rgb: np.ndarray, name: str) -> None:
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        logger.warning(
+            "%s is only %dx%d pixels: too small to find a face or place landmarks reliably "
+            "(the models see faces about 80 pixels wide)",
+            name,
+            rgb.shape[1],
+            rgb.shape[0],
+        )
+
+
+def _check_boxes(entry: Any, name: str) -> list[tuple[float, float, float, float]]:
     try:
-        for layer in layers:
-            if layer is not head:
-                layer.dtype_policy = policy
-        yield
-    finally:
-        for layer, old in saved:
-            layer.dtype_policy = old
-
-
-def _atomic_save_weights(model: keras.Model, path: Path) -> None:
-    tmp = path.with_name(path.name.replace(".weights.h5", ".tmp.weights.h5"))
-    model.save_weights(str(tmp))
-    os.replace(tmp, path)
-
-
-def _init_head_to_mean(model: keras.Model, data: LandmarkDataset, stage: StageConfig) -> None:
-    """Start a fresh head at the mean training shape: bias = logit(mean normalised target).
-
-    Without this the sigmoid head starts at the frame centre (0.5, 0.5) for every point and
-    spends the first epochs (and saturating gradients) getting to the mean shape.
-    """
-    from facelandmarks.training import make_tf_dataset
-
-    sample = data.subset(np.linspace(0, len(data) - 1, min(len(data), 128)).astype(int))
-    targets = [t.numpy() for _, t in make_tf_dataset(sample, stage, batch_size=64, training=False)]
-    mean = np.nanmean(np.concatenate(targets), axis=0)
-    mean = np.where(np.isfinite(mean), mean, 0.5).clip(1e-3, 1 - 1e-3)
-    dense = model.get_layer("landmarks")
-    kernel, _ = dense.get_weights()
-    dense.set_weights([kernel, np.log(mean / (1 - mean)).astype(np.float32)])
-    logger.info("head bias set to the mean shape of %d training images", len(sample))
-
-
-class _NMEMonitor(keras.callbacks.Callback):
-    """Adds ``val_nme`` (inference mode, pixels of the original images) to the epoch logs."""
-
-    def __init__(
-        self, detector: LandmarkDetector, data: LandmarkDataset, stage: int, batch_size: int
-    ) -> None:
-        super().__init__()
-        self.detector = detector
-        self.data = data
-        self.stage = stage
-        self.batch_size = batch_size
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        det = self.detector
-        # Stages up to this one, scored as if this were the last, always on TensorFlow (the
-        # weights change every epoch: a TensorFlow Lite copy would be stale).
-        sub = object.__new__(LandmarkDetector)
-        sub.config = dataclasses.replace(det.config, stages=det.config.stages[: self.stage + 1])
-        sub.models = det.models[: self.stage + 1]
-        sub.spec = None
-        sub.set_runtime("keras")
-        scores = sub.evaluate(self.data, batch_size=self.batch_size)
-        if logs is not None:
-            logs["val_nme"] = scores["nme"]
-        logger.info("epoch %d: val_nme %.4f", epoch + 1, scores["nme"])
+        arr = np.asarray(entry, dtype=np.float64) if len(entry) else np.zeros((0, 4))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"boxes for {name} must be numbers. Received: {entry!r}") from err
+    if arr.ndim == 1 and arr.shape == (4,):
+        arr = arr[None]
+    if (
+        arr.ndim != 2
+        or arr.shape[1] != 4
+        or not np.all(np.isfinite(arr))
+        or np.any(arr[:, 2] <= arr[:, 0])
+        or np.any(arr[:, 3] <= arr[:, 1])
+    ):
+        raise ValueError(
+            f"boxes for {name} must be (x0, y0, x1, y1) with x1 > x0, y1 > y0. "
+            f"Received: {np.asarray(entry).tolist()!r}"
+        )
+    return [tuple(float(v) for v in b) for b in arr]

@@ -22,7 +22,7 @@ import functools
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -72,10 +72,11 @@ class KerasEngine:
 
 
 def lite_engine(content: bytes, num_threads: int | None = None) -> Any:
-    """A TensorFlow Lite engine for a flatbuffer (the one place that makes an interpreter)."""
-    from facelandmarks.export import LiteStage
+    """A TensorFlow Lite engine for a flatbuffer (the one place that makes an interpreter):
+    LiteRT's interpreter when installed, TensorFlow's otherwise (:mod:`facelandmarks.lite`)."""
+    from facelandmarks.lite import LiteModel
 
-    return LiteStage(content, num_threads)
+    return LiteModel(content, num_threads=num_threads)
 
 
 def cached_tflite_bytes(
@@ -144,7 +145,9 @@ class StageEngines(Sequence):
     on first use.
 
     Args:
-        models: the stages' Keras models.
+        models: the stages' Keras models, or a function that loads them (called only when an
+            engine needs Keras: with shipped TensorFlow Lite files, predicting never loads
+            Keras or TensorFlow).
         runtime: one of :data:`RUNTIMES`.
         num_threads: TensorFlow Lite interpreter threads (default: the CPU count).
         source: where the weights came from (``None``: unknown, e.g. freshly built or
@@ -153,13 +156,15 @@ class StageEngines(Sequence):
 
     def __init__(
         self,
-        models: Sequence[keras.Model],
+        models: Sequence[keras.Model] | Callable[[], Sequence[keras.Model]],
         runtime: str = "auto",
         *,
+        num_stages: int | None = None,
         num_threads: int | None = None,
         source: WeightsSource | None = None,
     ) -> None:
-        self.models = models
+        self._models = models
+        self._num_stages = len(models) if num_stages is None else num_stages  # type: ignore[arg-type]
         self.runtime = check_runtime(runtime)
         self.num_threads = num_threads
         self.source = source
@@ -167,8 +172,15 @@ class StageEngines(Sequence):
         self._lite: dict[int, Any] = {}
         self._lite_failed = False
 
+    @property
+    def models(self) -> Sequence[keras.Model]:
+        """The stages' Keras models (loaded on first use when given as a function)."""
+        if callable(self._models):
+            self._models = self._models()
+        return self._models
+
     def __len__(self) -> int:
-        return len(self.models)
+        return self._num_stages
 
     def __getitem__(self, k: int) -> Any:  # type: ignore[override]
         lite = self._lite_for(k)
@@ -214,13 +226,14 @@ class StageEngines(Sequence):
         from facelandmarks import export
         from facelandmarks import weights as fl_weights
 
-        model, source = self.models[k], self.source
+        source = self.source
         spec = source.spec if source is not None else None
         if spec is not None and spec.sha256:
             shipped = fl_weights.embedded_tflite_bytes(spec, k)
             if shipped is not None:
                 logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
                 return lite_engine(shipped, self.num_threads)
+        model = self.models[k]
         sha = source.sha256 if source is not None else None
         if sha is None:
             if not convert:

@@ -224,6 +224,64 @@ def iter_images(images: Any) -> Iterator[tuple[str, np.ndarray]]:
     return _iterate(kind, obj)
 
 
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
+)
+"""File name endings (lower case) taken as images when a folder is given as input."""
+
+
+def folder_images(folder: str | os.PathLike[str]) -> list[str]:
+    """The image files directly inside ``folder`` (by :data:`IMAGE_SUFFIXES`), sorted by name.
+
+    Raises:
+        NotADirectoryError: ``folder`` is not a directory.
+    """
+    path = _path_string(folder)
+    if not os.path.isdir(path):
+        raise NotADirectoryError(f"not a folder: {path!r}")
+    names = sorted(os.listdir(path))
+    return [
+        os.path.join(path, n)
+        for n in names
+        if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES
+        and os.path.isfile(os.path.join(path, n))
+    ]
+
+
+def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:
+    """The images of a ``predict`` argument one by one, *without loading them*, so that a
+    caller can load each and handle its errors alone: ``(index, display_name, item)``.
+
+    A folder path (given alone or in a list) stands for the image files in it
+    (:func:`folder_images`); ``index`` counts images after that expansion. Types are checked as
+    in :func:`iter_images`; an iterator is advanced one item at a time.
+
+    Raises:
+        TypeError: ``images`` is of an unaccepted type (at call time) or an item is (when
+            reached).
+    """
+    kind, obj = _classify(images, "iter_items")
+    return _items(kind, obj)
+
+
+def _items(kind: str, obj: Any) -> Iterator[tuple[int, str, ImageLike]]:
+    if kind == "batch":
+        for i in range(obj.shape[0]):
+            yield i, f"<array #{i}>", obj[i]
+        return
+    index = 0
+    for position, item in enumerate([obj] if kind == "single" else obj):
+        if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
+            for path in folder_images(item):
+                yield index, path, path
+                index += 1
+            continue
+        if not _is_single_type(item):
+            raise _type_error(item, f"images[{position}]")
+        yield index, _display_name(item, index), item
+        index += 1
+
+
 def count_images(images: Any) -> int | None:
     """Number of images in ``images`` where it is known without loading or consuming anything.
 
@@ -242,12 +300,17 @@ def count_images(images: Any) -> int | None:
         (2, None)
     """
     kind, obj = _classify(images, "count_images")
+    if kind == "single" and isinstance(obj, (str, os.PathLike)) and os.path.isdir(obj):
+        return len(folder_images(obj))
     if kind == "single":
         return 1
     if kind == "batch":
         return int(obj.shape[0])
     if kind == "collection" and isinstance(obj, Sized):
-        return len(obj)
+        return sum(
+            len(folder_images(x)) if isinstance(x, (str, os.PathLike)) and os.path.isdir(x) else 1
+            for x in obj
+        )
     return None
 
 

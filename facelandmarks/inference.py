@@ -1,25 +1,29 @@
-"""Landmarks for images: the cascade of stages, test-time flip, and batching over images and faces.
+"""Landmarks for images: where each face's crop comes from, the cascade of stages, and batching.
 
 Everything here works from a :class:`~facelandmarks.config.DetectorConfig` and one engine per
-stage (see :mod:`facelandmarks.engines`): it knows nothing of files, weights or Keras.
+stage (see :mod:`facelandmarks.engines`); it knows nothing of files, weights or Keras, and it
+imports no TensorFlow: crops are cut on NumPy and Pillow (:mod:`facelandmarks.crop`).
 
-The path of one image through :func:`predict_batch` (coordinate space at each arrow)::
+The path of one face through :func:`predict_batch` (coordinate space at each arrow)::
 
-    RGB uint8 (H, W, 3)                                              pixels of the image
-      -> stage k frame: the whole image, a given face frame, or a box  (edge coordinates,
-         around stage k-1's points (Framing)                            pixels of the image)
-      -> crop float32 (h, w, 3) = render_numpy(image, frame)           pixels of the crop
-      -> engine -> xyn (P, 2) in [0, 1] of the frame                   normalised frame
+    RGB uint8 (H, W, 3)                                                  pixels of the image
+      -> first frame: a face ROI from the detector's box and eyes, or      (edge coordinates,
+         from the previous video frame's landmarks; the detector's box      pixels of the
+         widened to the MUCT frame (whole-image models); or the image       image)
+      -> crop float32 (h, w, 3) = render_crop(image, frame)               pixels of the crop
+      -> engine -> xyn (P_all, 2) in [0, 1] of the frame                   normalised frame
          (+ the mirrored crop, un-mirrored and averaged: test-time flip)
-      -> Framing.to_pixels -> xy (P, 2)                                pixels of the image
+      -> Framing.to_pixels -> xy (P_all, 2), the scheme's head kept       pixels of the image
+      -> next stage: a box around those points ...
 
-Arrays in and out follow docs/coordinates.md: float32 ``(N, P, 2)``, ``(x, y)`` in pixels of
+Arrays in and out follow docs/coordinates.md: float32 ``(N, K, 2)``, ``(x, y)`` in pixels of
 each image as given, origin top-left, pixel centres at integers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,49 +31,118 @@ import numpy as np
 
 from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig, StageConfig
-from facelandmarks.datasets.base import LandmarkDataset
-from facelandmarks.imageops import render_numpy
-from facelandmarks.scaling import Framing, box_from_points
+from facelandmarks.crop import render_crop
+from facelandmarks.framing import Framing, box_from_points, roi_from_box, roi_from_points
+
+logger = logging.getLogger(__name__)
 
 Engine = Callable[[np.ndarray], np.ndarray]
-"""One stage's forward pass: float32 ``(B, H, W, 3)`` pixels -> float32 ``(B, 2P)`` xyn."""
+"""One stage's forward pass: float32 ``(B, H, W, 3)`` pixels -> float32 ``(B, 2 P_all)``."""
 
 Box = tuple[float, float, float, float]
+EYES = ("right_eye", "left_eye")  # the subject's: on the image's left, then its right
 
 
 @dataclass(frozen=True)
 class Face:
-    """One face found by :meth:`facelandmarks.LandmarkDetector.predict_faces`.
+    """One face and its landmarks.
 
     Attributes:
-        box: ``(x0, y0, x1, y1)`` face box, edge coordinates in pixels of the image.
-        score: the face detector's score (higher is surer; not a probability), or ``None``
-            for a box the caller gave.
-        landmarks: float32 ``(P, 2)``: ``(x, y)`` pixels of the image.
+        box: ``(x0, y0, x1, y1)`` face box, edge coordinates in pixels of the image: the face
+            detector's (or the caller's) box; for a face followed by :meth:`track` without
+            detection, the box its frame implies.
+        score: the face detector's score (0..1 for BlazeFace; higher is surer), or ``None``
+            for a box the caller gave or a tracked face.
+        landmarks: float32 ``(K, 2)``: ``(x, y)`` pixels of the image, in the scheme ``scheme``.
+        scheme: the point scheme of ``landmarks`` (``"muct76"``, ``"ibug68"``, ...).
     """
 
     box: Box
     score: float | None
     landmarks: np.ndarray
+    scheme: str = ""
 
 
-def stage_framing(
-    stage: StageConfig, rgb: np.ndarray, previous_xy: np.ndarray | None, frame: Box | None
-) -> Framing:
-    """Which part of ``rgb`` stage ``stage`` sees: a :class:`~facelandmarks.scaling.Framing`.
+@dataclass(frozen=True)
+class ImageFaces:
+    """The result for one input image of :meth:`facelandmarks.LandmarkDetector.iter_faces`.
 
-    ``framing="image"`` stages see ``frame`` (edge coordinates) or else the whole image;
-    ``framing="points"`` stages a box around the previous stage's points ``previous_xy``
-    (float32 ``(P, 2)`` pixels), widened by ``stage.box_margin`` to the stage's aspect.
+    Attributes:
+        index: position of the image in the input (0-based).
+        name: the file path, or ``"<array #i>"`` / ``"<PIL image #i>"``.
+        faces: the faces found, largest first (``[]``: none, or the image failed).
+        size: ``(width, height)`` of the image as used (EXIF-upright), ``None`` if unreadable.
+        error: why the image could not be used (``on_error="skip"``), else ``None``.
+        image: the decoded uint8 ``(H, W, 3)`` RGB pixels when asked for (``keep_images``), to
+            draw on without decoding the file again; else ``None``.
     """
-    if stage.framing == "image" and frame is not None:
-        return Framing(frame, stage.out_size, pixel_offset=stage.pixel_offset)
-    if stage.framing == "image":
-        h, w = rgb.shape[:2]
-        return Framing.whole_image((w, h), stage.out_size, pixel_offset=stage.pixel_offset)
-    box = box_from_points(
-        previous_xy, margin=stage.box_margin, aspect=stage.out_size[0] / stage.out_size[1]
-    )
+
+    index: int
+    name: str
+    faces: list[Face]
+    size: tuple[int, int] | None
+    error: str | None = None
+    image: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a face is, for the first stage's frame: a ``roi`` ``(cx, cy, side, angle)`` (face
+    stages), or a detector ``box`` with optional ``eyes`` ``((x, y) image-left, image-right)``
+    and the ``detector`` name (whole-image stages frame it with that detector's calibration),
+    or neither (the whole image)."""
+
+    box: Box | None = None
+    eyes: np.ndarray | None = None
+    roi: np.ndarray | None = None
+    detector: str = "blazeface"
+    score: float | None = None
+
+
+WHOLE_IMAGE = Placement()
+
+
+def placement_of(face: Any, detector: str) -> Placement:
+    """A :class:`Placement` from a :class:`~facelandmarks.face_detection.FaceBox`."""
+    names = tuple(getattr(face, "keypoint_names", ()) or ())
+    eyes = None
+    if face.keypoints is not None and all(n in names for n in EYES):
+        kp = np.asarray(face.keypoints, np.float64)
+        eyes = np.stack([kp[names.index(n)] for n in EYES])
+    return Placement(tuple(float(v) for v in face.box), eyes, None, detector, float(face.score))
+
+
+def first_framing(stage: StageConfig, rgb: np.ndarray, where: Placement) -> Framing:
+    """The first stage's frame of a face (see :class:`Placement`)."""
+    h, w = rgb.shape[:2]
+    offset = stage.pixel_offset
+    if where.roi is None and where.box is None:
+        return Framing.whole_image((w, h), stage.out_size, pixel_offset=offset)
+    if stage.framing == "face":
+        roi = where.roi
+        if roi is None:
+            eyes = where.eyes
+            roi = roi_from_box(
+                np.asarray([where.box]),
+                None if eyes is None else eyes[None, 0],
+                None if eyes is None else eyes[None, 1],
+                scale=stage.face_scale,
+                offset=stage.face_offset,
+            )[0]
+        side = float(roi[2])
+        half_h = side * stage.out_size[1] / stage.out_size[0] / 2
+        cx, cy = float(roi[0]), float(roi[1])
+        box = (cx - side / 2, cy - half_h, cx + side / 2, cy + half_h)
+        return Framing(box, stage.out_size, pixel_offset=offset, angle=float(roi[3]))
+    from facelandmarks.face_detection import frame_from_box
+
+    if where.box is None:
+        raise ValueError("a whole-image stage is framed from a face box, not a face ROI")
+    return Framing(frame_from_box(where.box, where.detector), stage.out_size, pixel_offset=offset)
+
+
+def _points_framing(stage: StageConfig, xy: np.ndarray) -> Framing:
+    box = box_from_points(xy, margin=stage.box_margin, aspect=stage.out_size[0] / stage.out_size[1])
     return Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
 
 
@@ -78,12 +151,14 @@ def _unflip(
 ) -> np.ndarray:
     """Average the predictions on the ``n`` crops with those on their mirrored copies.
 
-    Flipping the crop mirrors its frame (x0, x1) in the image: pixel centre
-    x -> x0 + x1 - 1 - x, i.e. normalised x -> 1 - x - (1 - 2 * offset) / (x1 - x0) (1 - x for
-    pixel-centre heads); points are re-indexed by the mirror permutation.
+    Flipping a crop mirrors the image about its frame's vertical axis: a pixel centre at ``x``
+    (along the frame) goes to ``x0 + x1 - 1 - x``, i.e. normalised
+    ``x -> 1 - x - (1 - 2 * offset) / (x1 - x0)`` (``1 - x`` for pixel-centre heads), with
+    ``x1 - x0`` the frame's width in image pixels; the points are re-indexed by the mirror
+    permutation.
     """
     mirrored = xyn[n:, list(mirror)]
-    widths = np.array([f.box[2] - f.box[0] for f in framings], dtype=np.float32)
+    widths = np.array([f.size[0] for f in framings], dtype=np.float32)
     mirrored[..., 0] = 1.0 - mirrored[..., 0] - (1.0 - 2.0 * stage.pixel_offset) / widths[:, None]
     return (xyn[:n] + mirrored) / 2
 
@@ -92,182 +167,153 @@ def predict_batch(
     config: DetectorConfig,
     engines: Sequence[Engine],
     images: Sequence[np.ndarray],
-    frames: Sequence[Box | None] | None = None,
-) -> np.ndarray:
-    """Landmarks for a batch of images through every stage of ``config``.
+    placements: Sequence[Placement],
+    scheme: str,
+) -> tuple[np.ndarray, list[Framing]]:
+    """Landmarks of a batch of faces through every stage of ``config``.
 
     Args:
-        config: the detector's stages, point count and mirror permutation.
+        config: the detector's stages, heads and mirror permutation.
         engines: one engine per stage (``engines[k]`` runs stage ``k``).
-        images: uint8 ``(H, W, 3)`` RGB arrays (sizes may differ).
-        frames: optional ``(x0, y0, x1, y1)`` edge-coordinate frames, one per image, that
-            replace the whole image as the first stage's view (faces in a photo); ``None``
-            entries keep the whole image.
+        images: uint8 ``(H, W, 3)`` RGB arrays, one per face (the same array may repeat).
+        placements: where each face is (:class:`Placement`).
+        scheme: which head's points to return.
 
     Returns:
-        float32 ``(B, P, 2)``: ``(x, y)`` in pixels of each image.
+        ``(float32 (B, K, 2) landmarks in pixels of each image, the first stage's frames)``.
     """
+    head = config.head_slice(scheme)
     xy: Any = None
+    first: list[Framing] = []
     for k, stage in enumerate(config.stages):
-        framings = [
-            stage_framing(
-                stage, rgb, None if xy is None else xy[i], None if frames is None else frames[i]
-            )
-            for i, rgb in enumerate(images)
-        ]
-        batch = np.stack(
-            [
-                render_numpy(rgb, f.center_matrix(), stage.input_size)
-                for rgb, f in zip(images, framings, strict=True)
+        if k == 0:
+            framings = first = [
+                first_framing(stage, rgb, p) for rgb, p in zip(images, placements, strict=True)
             ]
+        else:
+            framings = [_points_framing(stage, pts) for pts in xy]
+        gray = stage.color == "gray"
+        batch = np.stack(
+            [render_crop(rgb, f, gray=gray) for rgb, f in zip(images, framings, strict=True)]
         )
         flip = stage.test_time_flip and config.mirror is not None
         if flip:
             batch = np.concatenate([batch, batch[:, :, ::-1]])
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
-        xyn = xyn.reshape(len(batch), config.num_points, 2)
+        xyn = xyn.reshape(len(batch), config.total_points, 2)
         if flip:
             xyn = _unflip(xyn, len(images), framings, stage, config.mirror)
-        xy = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
-    return xy.astype(np.float32)
+        xy = np.stack([f.to_pixels(p[head]) for f, p in zip(framings, xyn, strict=True)])
+    return xy.astype(np.float32), first
 
 
-def _batched(
+def face_box_of(framing: Framing, stage: StageConfig) -> Box:
+    """The face box a face stage's frame implies (its ROI shrunk by ``face_scale``), for
+    faces that were not detected (tracked): axis-aligned, edge coordinates."""
+    cx, cy = framing.center
+    half = framing.size[0] / stage.face_scale / 2
+    return (cx - half, cy - half, cx + half, cy + half)
+
+
+def _box(where: Placement, frame: Framing, rgb: np.ndarray, config: DetectorConfig) -> Box:
+    """The box reported with a face: the detector's or caller's; the whole image for whole-image
+    framing; the box a tracked face's frame implies."""
+    if where.box is not None:
+        return tuple(float(v) for v in where.box)  # type: ignore[return-value]
+    if where.roi is None:
+        return (0.0, 0.0, float(rgb.shape[1]), float(rgb.shape[0]))
+    return face_box_of(frame, config.stages[0])
+
+
+Finder = Callable[[int, str, np.ndarray], list[Placement]]
+
+
+def iter_faces(
     config: DetectorConfig,
     engines: Sequence[Engine],
     images: Any,
-    find: Callable[[int, str, np.ndarray], list[tuple[Box | None, Any, Any]]],
-    batch_size: int,
-    verbose: int,
-) -> list[list[tuple[Any, Any, np.ndarray]]]:
-    """Landmarks of every face ``find(index, name, rgb)`` lists, ``batch_size`` per engine call.
+    find: Finder,
+    *,
+    scheme: str,
+    batch_size: int = 32,
+    on_error: str = "raise",
+    keep_images: bool = False,
+    verbose: int = 0,
+) -> Iterator[ImageFaces]:
+    """Landmarks of every face ``find(index, name, rgb)`` places, image after image.
 
-    ``find`` returns ``[(frame, box, score), ...]`` for one image (``frame`` ``None``: the whole
-    image). Faces of consecutive images share batches; images stream through (bounded memory).
-    Returns one list of ``(box, score, xy)`` per image, in input order.
+    Faces of consecutive images share engine calls (up to ``batch_size`` faces); images
+    stream through, so memory stays bounded. See
+    :meth:`facelandmarks.LandmarkDetector.iter_faces` for the arguments.
+
+    Raises:
+        ValueError: a bad ``batch_size`` or ``on_error``; with ``on_error="raise"``, an
+            unreadable image (named).
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-    if isinstance(images, LandmarkDataset):
-        images = images.image_paths
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
     bar = None
     if verbose:
         import keras
 
-        total = fl_images.count_images(images)
-        bar = keras.utils.Progbar(total, verbose=verbose, unit_name="image")
-    results: list[list[tuple[Any, Any, np.ndarray]]] = []
-    pending: list[tuple[int, np.ndarray, Box | None, Any, Any]] = []
-
-    def flush() -> None:
-        xy = predict_batch(config, engines, [p[1] for p in pending], [p[2] for p in pending])
-        for (i, _, _, box, score), points in zip(pending, xy, strict=True):
-            results[i].append((box, score, points))
-        pending.clear()
-
-    for i, (name, rgb) in enumerate(fl_images.iter_images(images)):
-        results.append([])
-        for frame, box, score in find(i, name, rgb):
-            pending.append((i, rgb, frame, box, score))
-            if len(pending) >= batch_size:
-                flush()
-        if bar is not None:
-            bar.update(i + 1)
-    if pending:
-        flush()
-    return results
-
-
-def predict_images(
-    config: DetectorConfig,
-    engines: Sequence[Engine],
-    images: Any,
-    *,
-    batch_size: int = 32,
-    verbose: int = 0,
-) -> np.ndarray:
-    """:meth:`facelandmarks.LandmarkDetector.predict`: each whole image through the stages.
-
-    Returns:
-        float32 ``(N, P, 2)``: ``(x, y)`` in pixels of each input image.
-
-    Raises:
-        ValueError: no images, a bad ``batch_size``, or an unreadable image (named).
-    """
-    whole = [(None, None, None)]
-    results = _batched(config, engines, images, lambda *_: whole, batch_size, verbose)
-    if not results:
-        raise ValueError("predict received no images (an empty sequence).")
-    return np.stack([faces[0][2] for faces in results])
-
-
-def _check_boxes(entry: Any, name: str) -> list[Box]:
-    arr = np.asarray(entry, dtype=np.float64) if len(entry) else np.zeros((0, 4))
-    if arr.ndim == 1 and arr.shape == (4,):
-        arr = arr[None]
-    if (
-        arr.ndim != 2
-        or arr.shape[1] != 4
-        or not np.all(np.isfinite(arr))
-        or np.any(arr[:, 2] <= arr[:, 0])
-        or np.any(arr[:, 3] <= arr[:, 1])
-    ):
-        raise ValueError(
-            f"boxes for {name} must be (x0, y0, x1, y1) with x1 > x0, y1 > y0. "
-            f"Received: {np.asarray(entry).tolist()!r}"
+        bar = keras.utils.Progbar(
+            fl_images.count_images(images), verbose=verbose, unit_name="image"
         )
-    return [tuple(b) for b in arr]
+    queue: list[tuple[int, str, np.ndarray | None, list[Placement], str | None]] = []
+    n_faces = 0
 
-
-def predict_faces(
-    config: DetectorConfig,
-    engines: Sequence[Engine],
-    images: Any,
-    *,
-    boxes: Sequence[Any] | None = None,
-    face_detector: str | Any = "default",
-    batch_size: int = 32,
-    verbose: int = 0,
-) -> list[list[Face]]:
-    """:meth:`facelandmarks.LandmarkDetector.predict_faces`: detect, frame, predict each face.
-
-    Returns:
-        One list of :class:`Face` per image, in input order (detector's order within one).
-
-    Raises:
-        ImportError: the detector's optional dependency is missing.
-        ValueError: ``boxes`` without one entry per image, a malformed box, a bad
-            ``batch_size``.
-    """
-    from facelandmarks import face_detection
-
-    name_of = face_detector if isinstance(face_detector, str) else None
-    calibration = name_of or getattr(face_detector, "name", "default")
-    finder = None
-    if boxes is None:
-        finder = face_detection.get_face_detector(name_of) if name_of else face_detector
-    else:
-        boxes = list(boxes)
-
-    def find(i: int, name: str, rgb: np.ndarray) -> list[tuple[Box, Box, float | None]]:
-        if finder is not None:
-            found = [(f.box, float(f.score)) for f in finder.detect(rgb)]
-        elif i < len(boxes):
-            found = [(b, None) for b in _check_boxes(boxes[i], name)]
-        else:
-            raise ValueError(
-                f"boxes must have one entry per image. Received: {len(boxes)} entries "
-                "for more images"
+    def flush() -> Iterator[ImageFaces]:
+        todo = [(q, p) for q in queue for p in q[3]]
+        results: dict[int, list[Face]] = {q[0]: [] for q in queue}
+        for start in range(0, len(todo), batch_size):
+            chunk = todo[start : start + batch_size]
+            xy, frames = predict_batch(
+                config, engines, [q[2] for q, _ in chunk], [p for _, p in chunk], scheme
             )
-        return [
-            (face_detection.frame_from_box(b, calibration), tuple(float(v) for v in b), score)
-            for b, score in found
-        ]
+            for (q, p), pts, frame in zip(chunk, xy, frames, strict=True):
+                results[q[0]].append(Face(_box(p, frame, q[2], config), p.score, pts, scheme))
+        for index, name, rgb, _, error in queue:
+            size = None if rgb is None else (int(rgb.shape[1]), int(rgb.shape[0]))
+            image = rgb if keep_images else None
+            yield ImageFaces(index, name, results[index], size, error, image)
+            if bar is not None:
+                bar.add(1)
+        queue.clear()
 
-    results = _batched(config, engines, images, find, batch_size, verbose)
-    if boxes is not None and len(results) != len(boxes):
-        raise ValueError(
-            f"boxes must have one entry per image. Received: {len(boxes)} entries for "
-            f"{len(results)} images"
-        )
-    return [[Face(box, score, xy) for box, score, xy in faces] for faces in results]
+    for index, name, item in fl_images.iter_items(images):
+        try:
+            rgb = fl_images.load_image(item, name=name)
+        except (OSError, ValueError, TypeError) as err:
+            if on_error == "raise":
+                raise
+            logger.warning("skipped %s: %s", name, err)
+            queue.append((index, name, None, [], str(err)))
+            continue
+        found = find(index, name, rgb)
+        queue.append((index, name, rgb, found, None))
+        n_faces += len(found)
+        if n_faces >= batch_size:
+            yield from flush()
+            n_faces = 0
+    if queue:
+        yield from flush()
+
+
+def tracked_placement(config: DetectorConfig, scheme: str, xy: np.ndarray) -> Placement | None:
+    """Where a face followed in video is in the next frame: its ROI from its last landmarks
+    (:func:`facelandmarks.framing.roi_from_points` with the model's calibration), or ``None``
+    when the model cannot be tracked that way (no face stage or no calibration)."""
+    from facelandmarks.schemes import get_scheme
+
+    calibration = config.roi_from_points.get(scheme)
+    if config.stages[0].framing != "face" or calibration is None:
+        return None
+    eyes = get_scheme(scheme).eyes
+    if eyes is None:
+        return None
+    roi = roi_from_points(xy[None], eyes, calibration)[0]
+    if not np.isfinite(roi).all():
+        return None
+    return Placement(roi=roi)

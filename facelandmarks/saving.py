@@ -36,6 +36,8 @@ __all__ = [
     "FORMAT_VERSION",
     "check_file",
     "load_detector",
+    "load_models",
+    "read_config",
     "save_detector",
     "sniff_format",
 ]
@@ -126,33 +128,29 @@ def _read_meta(zf: zipfile.ZipFile, path: Path) -> dict:
     return meta
 
 
-def load_detector(path: str | os.PathLike[str]) -> tuple[DetectorConfig, list[keras.Model]]:
-    """Read a detector file of either format (told apart by content).
+_LEGACY_CONFIG = DetectorConfig(
+    stages=(LEGACY_2019_STAGE,),
+    description="The original 2019 project's weights (Keras 2.2.4, ResNet50, MUCT).",
+)
+
+
+def read_config(path: str | os.PathLike[str]) -> tuple[DetectorConfig, str]:
+    """The :class:`DetectorConfig` of a detector file and its format, without Keras.
 
     Returns:
-        ``(config, models)``: the :class:`DetectorConfig` and one Keras model per stage.
+        ``(config, fmt)`` with ``fmt`` one of :data:`FORMATS`.
 
     Raises:
         FileNotFoundError: ``path`` is not a file.
-        ValueError: the file is neither format, or is damaged (the message says which);
-            :class:`facelandmarks.legacy.LegacyWeightsError` (a ``ValueError``) for an HDF5
-            file that is not the 2019 model.
+        ValueError: the file is neither format, or is damaged (the message says which).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {str(path)!r}")
     fmt = sniff_format(path)
     if fmt == "legacy-h5":
-        from facelandmarks import legacy
-
-        config = DetectorConfig(
-            stages=(LEGACY_2019_STAGE,),
-            description="The original 2019 project's weights (Keras 2.2.4, ResNet50, MUCT).",
-        )
-        return config, [legacy.load_legacy_model(path)]
+        return _LEGACY_CONFIG, fmt
     if fmt == "keras":
-        import keras
-
         try:
             with zipfile.ZipFile(path) as zf:
                 meta = _read_meta(zf, path)
@@ -161,13 +159,44 @@ def load_detector(path: str | os.PathLike[str]) -> tuple[DetectorConfig, list[ke
                 f"{str(path)!r} cannot be read as a .keras archive ({err}); it is truncated or "
                 "damaged."
             ) from err
-        config = DetectorConfig.from_dict(meta["config"])
-        container = keras.saving.load_model(path, compile=False)
-        return config, [container.get_layer(n) for n in meta["stage_layers"]]
+        return DetectorConfig.from_dict(meta["config"]), fmt
     raise ValueError(
         f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
         "original 2019 weights.h5 (Keras 2 HDF5)."
     )
+
+
+def load_models(path: str | os.PathLike[str]) -> list[keras.Model]:
+    """The stages' Keras models of a detector file (imports Keras).
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`read_config`;
+            :class:`facelandmarks.legacy.LegacyWeightsError` (a ``ValueError``) for an HDF5
+            file that is not the 2019 model.
+    """
+    path = Path(path)
+    _, fmt = read_config(path)
+    if fmt == "legacy-h5":
+        from facelandmarks import legacy
+
+        return [legacy.load_legacy_model(path)]
+    import keras
+
+    from facelandmarks import model as _registers_custom_layers  # noqa: F401
+
+    with zipfile.ZipFile(path) as zf:
+        meta = _read_meta(zf, path)
+    container = keras.saving.load_model(path, compile=False)
+    return [container.get_layer(n) for n in meta["stage_layers"]]
+
+
+def load_detector(path: str | os.PathLike[str]) -> tuple[DetectorConfig, list[keras.Model]]:
+    """Read a detector file of either format (told apart by content): ``(config, models)``.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`read_config` and :func:`load_models`.
+    """
+    return read_config(path)[0], load_models(path)
 
 
 def save_detector(

@@ -107,23 +107,54 @@ def test_weights_json(capsys) -> None:
     assert all({"description", "url", "default"} <= set(row) for row in rows)
 
 
+def assert_bad_images_reported(out: str, err: str, *names: str) -> list[dict]:
+    """Every bad image is named on stderr (one line each, no traceback) and gets a JSON record
+    with an ``error`` field; the last stderr line says how many failed."""
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    assert lines[-1].startswith("facelandmarks: error: ") and "could not be read" in lines[-1]
+    for name in names:
+        assert any(name in line and "ERROR" in line for line in lines[:-1]), (name, err)
+    records = [json.loads(line) for line in out.splitlines()]
+    bad = [r for r in records if "error" in r]
+    assert sorted(Path(r["image"]).name for r in bad) == sorted(names)
+    assert all(r["faces"] == [] for r in bad)
+    return records
+
+
 def test_missing_image_exits_2(capsys, tmp_path: Path) -> None:
     missing = str(tmp_path / "nope.jpg")
     code, out, err = run(capsys, "predict", missing)
-    assert code == 2 and out == ""
-    assert_one_line_error(err, "nope.jpg", "not found")
+    assert code == 2
+    (record,) = assert_bad_images_reported(out, err, "nope.jpg")
+    assert "not found" in record["error"]
 
 
 def test_text_file_as_image_exits_2(capsys, text_file: str) -> None:
     code, out, err = run(capsys, "predict", text_file)
-    assert code == 2 and out == ""
-    assert_one_line_error(err, "notes.jpg", "not an image")
+    assert code == 2
+    (record,) = assert_bad_images_reported(out, err, "notes.jpg")
+    assert "not an image" in record["error"]
 
 
-def test_directory_as_image_exits_2(capsys, tmp_path: Path) -> None:
+def test_folder_without_images_exits_2(capsys, tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("no pictures here")
     code, _, err = run(capsys, "predict", str(tmp_path))
     assert code == 2
-    assert_one_line_error(err, "directory")
+    assert_one_line_error(err, "no image files found", str(tmp_path))
+
+
+@pytest.mark.slow
+def test_a_folder_is_read_as_its_images(capsys, tiny, images, tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("b.png", "a.jpg"):
+        (folder / name).write_bytes(Path(images[0]).read_bytes())
+    (folder / "readme.txt").write_text("not an image")
+    code, out, err = run(capsys, "predict", str(folder), "--weights", tiny[0])
+    assert code == 0, err
+    names = [Path(json.loads(line)["image"]).name for line in out.splitlines()]
+    assert names == ["a.jpg", "b.png"]
 
 
 def test_draw_with_unknown_extension_exits_2(capsys, images) -> None:
@@ -241,19 +272,22 @@ def tiny(tmp_path_factory):
 @pytest.mark.slow
 def test_predict_json_lines(capsys, tiny, images) -> None:
     path, det = tiny
-    code, out, err = run(capsys, "predict", *images, "--weights", path, "--batch-size", "1")
+    code, out, err = run(
+        capsys, "predict", *images, "--weights", path, "--batch-size", "1", "--framing", "image"
+    )
     assert code == 0, err
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["image"] for r in records] == images
-    expected = det.predict(images)
+    expected = det.predict(images, framing="image")
+    assert np.isfinite(expected).all()
     for record, size, xy in zip(records, [(40, 60), (70, 50)], expected, strict=True):
-        assert set(record) == {"image", "width", "height", "faces"}
+        assert set(record) == {"image", "scheme", "width", "height", "faces"}
+        assert record["scheme"] == "muct76"
         assert (record["width"], record["height"]) == size
         assert len(record["faces"]) == 1
         face = record["faces"][0]
         assert set(face) == {"box", "score", "landmarks"}
         assert face["box"] == [0, 0, size[0], size[1]] and face["score"] is None
-        assert all(isinstance(v, int) for v in face["box"])
         got = np.array(face["landmarks"], dtype=float)
         assert got.shape == (NUM_POINTS, 2)
         np.testing.assert_allclose(got, xy, atol=0.006)
@@ -263,27 +297,38 @@ def test_predict_json_lines(capsys, tiny, images) -> None:
 @pytest.mark.slow
 def test_predict_csv(capsys, tiny, images) -> None:
     path, det = tiny
-    code, out, err = run(capsys, "predict", *images, "--weights", path, "--csv", "--verbose")
+    code, out, err = run(
+        capsys, "predict", *images, "--weights", path, "--csv", "--verbose", "--framing", "image"
+    )
     assert code == 0, err
     assert "facelandmarks: INFO: " in err  # --verbose logs go to stderr, not into the CSV
     rows = list(csv.reader(io.StringIO(out)))
     header = rows[0]
-    assert header[:2] == ["image", "face"]
-    assert header[2:6] == ["x00", "y00", "x01", "y01"] and header[-2:] == ["x75", "y75"]
-    assert len(header) == 2 + 2 * NUM_POINTS
-    assert [r[:2] for r in rows[1:]] == [[images[0], "0"], [images[1], "0"]]
-    expected = det.predict(images)
+    assert header[:8] == ["image", "scheme", "face", "score", "x0", "y0", "x1", "y1"]
+    assert header[8:12] == ["x00", "y00", "x01", "y01"] and header[-3:] == ["x75", "y75", "error"]
+    assert len(header) == 9 + 2 * NUM_POINTS
+    assert [r[:3] for r in rows[1:]] == [[images[0], "muct76", "0"], [images[1], "muct76", "0"]]
+    expected = det.predict(images, framing="image")
+    assert np.isfinite(expected).all()
     for row, xy in zip(rows[1:], expected, strict=True):
-        assert all(len(v.split(".")[1]) == 2 for v in row[2:])
-        values = np.array(row[2:], dtype=float).reshape(NUM_POINTS, 2)
+        assert all(len(v.split(".")[1]) == 2 for v in row[4:-1]) and row[-1] == ""
+        values = np.array(row[8:-1], dtype=float).reshape(NUM_POINTS, 2)
         np.testing.assert_allclose(values, xy, atol=0.006)
+    # a photo without a face still gets its row (an empty face column), and the exit is 0
+    code, out, err = run(capsys, "predict", images[0], "--weights", path, "--csv")
+    assert code == 0, err
+    (row,) = list(csv.reader(io.StringIO(out)))[1:]
+    assert row[:3] == [images[0], "muct76", ""] and row[-1] == "no face"
 
 
 @pytest.mark.slow
 def test_predict_draw_one_file_and_a_directory(capsys, tiny, images, tmp_path: Path) -> None:
     path, _ = tiny
     single = tmp_path / "sub" / "one.jpg"
-    code, _, err = run(capsys, "predict", images[0], "--weights", path, "--draw", str(single))
+    whole = ("--framing", "image")
+    code, _, err = run(
+        capsys, "predict", images[0], "--weights", path, "--draw", str(single), *whole
+    )
     assert code == 0, err
     with Image.open(single) as im:
         assert im.size == (40, 60) and im.format == "JPEG"
@@ -303,6 +348,7 @@ def test_predict_draw_one_file_and_a_directory(capsys, tiny, images, tmp_path: P
         "--draw",
         str(out_dir),
         "--indices",
+        *whole,
     )
     assert code == 0, err
     assert len(out.splitlines()) == 3
@@ -315,11 +361,19 @@ def test_predict_draw_one_file_and_a_directory(capsys, tiny, images, tmp_path: P
 
 
 @pytest.mark.slow
-def test_predict_bad_image_among_good_ones_exits_2(capsys, tiny, images, text_file) -> None:
+def test_predict_bad_image_among_good_ones_exits_2(capsys, tiny, images, text_file, tmp_path):
+    """Good files always get their results; each bad one is named; the exit status says so."""
     path, _ = tiny
-    code, out, err = run(capsys, "predict", images[0], text_file, "--weights", path)
-    assert code == 2 and out == ""
-    assert_one_line_error(err, "notes.jpg")
+    truncated = tmp_path / "cut.jpg"
+    truncated.write_bytes(Path(images[1]).read_bytes()[:200])
+    argv = [images[0], text_file, images[1], str(truncated), "--weights", path]
+    for batch in ("1", "32"):
+        code, out, err = run(capsys, "predict", *argv, "--framing", "image", "--batch-size", batch)
+        assert code == 2
+        records = assert_bad_images_reported(out, err, "notes.jpg", "cut.jpg")
+        assert [r["image"] for r in records] == [images[0], text_file, images[1], str(truncated)]
+        good = [r for r in records if "error" not in r]
+        assert len(good) == 2 and all(len(r["faces"]) == 1 for r in good)
 
 
 @pytest.mark.slow
@@ -375,14 +429,18 @@ def make_fake_muct(root: Path, subjects: int = 4) -> None:
 def test_evaluate(capsys, tiny, tmp_path: Path) -> None:
     root = tmp_path / "muct"
     make_fake_muct(root)
-    code, out, err = run(capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--json")
+    whole = ("--framing", "image")  # noise pictures: nothing for a face detector to find
+    code, out, err = run(
+        capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--json", *whole
+    )
     assert code == 0, err
     scores = json.loads(out)
     assert {"nme", "median_nme", "auc@0.08", "failure_rate@0.10", "n_images"} <= set(scores)
     assert 1 <= scores["n_images"] < 4  # the held-out subjects only
+    assert scores["n_missed"] == 0
 
     code, out, err = run(
-        capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--split", "all"
+        capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--split", "all", *whole
     )
     assert code == 0, err
     assert "all 4 images" in out.splitlines()[0]
@@ -467,10 +525,14 @@ def test_python_m_help_subprocess() -> None:
 def test_predict_with_the_tflite_runtime(capsys, monkeypatch, tiny, images, tmp_path) -> None:
     path, det = tiny
     monkeypatch.setenv("FACELANDMARKS_HOME", str(tmp_path / "home"))
-    code, out, err = run(capsys, "predict", *images, "--weights", path, "--runtime", "tflite")
+    code, out, err = run(
+        capsys, "predict", *images, "--weights", path, "--runtime", "tflite", "--framing", "image"
+    )
     assert code == 0, err
     got = [np.array(json.loads(line)["faces"][0]["landmarks"]) for line in out.splitlines()]
-    np.testing.assert_allclose(np.stack(got), det.predict(images), atol=0.02)
+    want = det.predict(images, framing="image")
+    assert np.isfinite(want).all()
+    np.testing.assert_allclose(np.stack(got), want, atol=0.02)
     assert list((tmp_path / "home").rglob("*.tflite")), "the conversion is cached"
 
 

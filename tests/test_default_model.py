@@ -82,13 +82,13 @@ def test_default_matches_its_golden_output(default_det, runtime) -> None:
     )
     if runtime == "auto":
         det = default_det
-        assert det.runtime == "auto" and det.engines == ("tflite",) * len(det.models)
+        assert det.runtime == "auto" and det.engines == ("tflite",) * len(det.config.stages)
     else:
         from facelandmarks import LandmarkDetector
 
         det = LandmarkDetector(runtime="keras")
-        assert det.engines == ("keras",) * len(det.models)
-    pts = det.predict(ASTRONAUT)
+        assert det.engines == ("keras",) * len(det.config.stages)
+    pts = det.predict(ASTRONAUT, framing="image")
     assert pts.shape == (1, 76, 2) and pts.dtype == np.float32
     # float32 kernels differ a little between machines; a point moving by 0.05 px is a change
     np.testing.assert_allclose(pts[0], np.array(golden["whole_image"]), atol=0.05)
@@ -125,22 +125,24 @@ def test_shipped_tflite_files_verify_and_a_tampered_one_is_never_used(
         assert det.engines == ("keras", "keras")
     assert "TensorFlow Lite is unavailable" in caplog.text and "fails verification" in caplog.text
     golden = json.loads(GOLDEN.read_text())
-    np.testing.assert_allclose(det.predict(ASTRONAUT)[0], golden["whole_image"], atol=0.05)
+    np.testing.assert_allclose(
+        det.predict(ASTRONAUT, framing="image")[0], golden["whole_image"], atol=0.05
+    )
 
 
 def test_auto_runtime_falls_back_when_tflite_cannot_load(monkeypatch, caplog) -> None:
     import logging
 
     from facelandmarks import LandmarkDetector
-    from facelandmarks import export as fl_export
+    from facelandmarks import lite as fl_lite
 
     def missing():
         raise ImportError("no TensorFlow Lite interpreter in this build")
 
-    monkeypatch.setattr(fl_export, "_interpreter_class", missing)
+    monkeypatch.setattr(fl_lite, "interpreter_class", missing)
     det = LandmarkDetector()
     with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
-        pts = det.predict(ASTRONAUT)
+        pts = det.predict(ASTRONAUT, framing="image")
     assert det.engines == ("keras", "keras")
     assert "no TensorFlow Lite interpreter" in caplog.text
     assert caplog.text.count("TensorFlow Lite is unavailable") == 1  # said once, not per call
@@ -159,6 +161,7 @@ def test_predict_from_several_threads_matches_one_thread(default_det) -> None:
     base = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
     inputs = [base, base[:, ::-1].copy(), base[40:], base[:, 30:]]
     want = [default_det.predict(x)[0] for x in inputs]
+    assert np.isfinite(np.stack(want)).all()  # the face is found in every variant
     with ThreadPoolExecutor(4) as pool:
         got = list(pool.map(lambda i: default_det.predict(inputs[i % 4])[0], range(16)))
     for i, pts in enumerate(got):
@@ -191,7 +194,7 @@ def test_default_accuracy_on_held_out_muct_subjects(default_det, muct) -> None:
     assert len(test) == 925  # the split of the model card; a different folder is not comparable
     from facelandmarks.datasets.muct import scores_by_camera
 
-    scores = scores_by_camera(default_det.predict(test), test)
+    scores = scores_by_camera(default_det.predict(test, framing="image"), test)
     # The target is NME <= 0.035 overall; docs/model-card.md has the measured values.
     assert scores["all"]["nme"] <= 0.035, scores["all"]
     assert scores["all"]["failure_rate@0.10"] <= 0.01, scores["all"]

@@ -33,18 +33,25 @@ def test_predict_shapes_for_every_input_kind(det, tmp_path):
     path = tmp_path / "a.png"
     Image.fromarray(_face_like(120, 90, 1)).save(path)
     pil = Image.fromarray(_face_like(60, 70, 2))
+    whole = {"framing": "image"}  # synthetic pictures: no face for a detector to find
     for single in (arr, str(path), path, pil):
-        out = det.predict(single)
-        assert out.shape == (1, 76, 2) and out.dtype == np.float32
-    many = det.predict([arr, str(path), pil], batch_size=2)
-    assert many.shape == (3, 76, 2)
+        out = det.predict(single, **whole)
+        assert out.shape == (1, 76, 2) and out.dtype == np.float32 and np.isfinite(out).all()
+    many = det.predict([arr, str(path), pil], batch_size=2, **whole)
+    assert many.shape == (3, 76, 2) and np.isfinite(many).all()
     # Same image alone or in a batch of mixed sizes: same answer, up to float32 kernels that
     # differ with the batch size (oneDNN picks them per shape): 1e-3 px, a thousandth of a pixel.
-    np.testing.assert_allclose(many[1], det.predict(path)[0], atol=1e-3)
-    batch4d = det.predict(np.stack([arr, arr[:, ::-1]]))
-    assert batch4d.shape == (2, 76, 2)
-    gen = det.predict(iter([arr, arr]), verbose=0)
+    np.testing.assert_allclose(many[1], det.predict(path, **whole)[0], atol=1e-3)
+    batch4d = det.predict(np.stack([arr, arr[:, ::-1]]), **whole)
+    assert batch4d.shape == (2, 76, 2) and np.isfinite(batch4d).all()
+    gen = det.predict(iter([arr, arr]), verbose=0, **whole)
     assert gen.shape == (2, 76, 2)
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    for name in ("b.png", "a.png", "notes.txt"):
+        (folder / name).write_bytes(path.read_bytes())
+    # a folder stands for the images in it, sorted by name
+    np.testing.assert_allclose(det.predict(folder, **whole), det.predict([path, path], **whole))
 
 
 def test_predictions_are_in_each_images_own_pixels(det):
@@ -52,8 +59,8 @@ def test_predictions_are_in_each_images_own_pixels(det):
     its pixel outputs must scale with the image: x2 = (x + 0.5) * 2 - 0.5."""
     small = _face_like(96, 128, 3)
     big = np.asarray(Image.fromarray(small).resize((192, 256), Image.NEAREST))
-    p_small = det.predict(small)[0]
-    p_big = det.predict(big)[0]
+    p_small = det.predict(small, framing="image")[0]
+    p_big = det.predict(big, framing="image")[0]
     np.testing.assert_allclose(p_big, (p_small + 0.5) * 2 - 0.5, atol=2.0)
     # and the predictions are inside a sane range of the frame
     assert np.all(p_small > -0.5) and np.all(p_small[:, 0] < 96) and np.all(p_small[:, 1] < 128)
@@ -68,8 +75,8 @@ def test_predict_dataset_and_evaluate(det, tmp_path):
     truth = np.random.default_rng(0).uniform(5, 40, (3, 76, 2)).astype(np.float32)
     truth[0, 3] = np.nan
     ds = LandmarkDataset(paths, truth, ["a", "b", "c"], ["1", "2", "3"], ["a", "a", "a"])
-    assert det.predict(ds).shape == (3, 76, 2)
-    scores = det.evaluate(ds, return_predictions=True)
+    assert det.predict(ds, framing="image").shape == (3, 76, 2)
+    scores = det.evaluate(ds, framing="image", return_predictions=True)
     for key in (
         "nme",
         "nme_pupil",
@@ -84,14 +91,16 @@ def test_predict_dataset_and_evaluate(det, tmp_path):
     assert scores["n_images"] == 3
     assert scores["predictions"].shape == (3, 76, 2)
     with pytest.raises(ValueError, match="landmarks must have shape"):
-        det.evaluate((paths, truth[:2]))
+        det.evaluate((paths, truth[:2]), framing="image")
 
 
 def test_save_load_round_trip(det, tmp_path):
     img = _face_like(50, 70, 5)
     path = det.save(tmp_path / "sub" / "model.keras")
     again = LandmarkDetector(weights=path)
-    np.testing.assert_array_equal(again.predict(img), det.predict(img))
+    before = det.predict(img, framing="image")
+    assert np.isfinite(before).all()
+    np.testing.assert_array_equal(again.predict(img, framing="image"), before)
     assert again.config == det.config
     assert [p.name for p in path.parent.iterdir()] == ["model.keras"]  # no temp file left
     with pytest.raises(ValueError, match=r"\.keras"):
@@ -99,8 +108,11 @@ def test_save_load_round_trip(det, tmp_path):
 
 
 def test_bad_inputs_raise_clear_errors(det, tmp_path):
-    with pytest.raises(ValueError, match="no images"):
-        det.predict([])
+    # no image in, no landmarks out: the same shape contract as for N images (and as
+    # predict_faces([]) == [])
+    assert det.predict([]).shape == (0, 76, 2) and det.predict_faces([]) == []
+    with pytest.raises(ValueError, match="framing"):
+        det.predict(_face_like(10, 10), framing="whole")
     with pytest.raises((ValueError, TypeError), match="float64"):
         det.predict(np.zeros((10, 10, 3)))
     with pytest.raises(FileNotFoundError, match=r"nope\.jpg"):
@@ -109,6 +121,30 @@ def test_bad_inputs_raise_clear_errors(det, tmp_path):
         det.predict(_face_like(10, 10), batch_size=0)
     with pytest.raises(TypeError, match="LandmarkDataset"):
         det.fit(np.zeros((2, 76, 2)))
+
+
+def test_a_photo_without_a_face_gives_nan_and_a_warning(det, caplog):
+    """predict never invents a face: no face found -> NaN landmarks, and a warning says so."""
+    blank = np.full((240, 320, 3), 127, np.uint8)
+    with caplog.at_level("WARNING", logger="facelandmarks"):
+        out = det.predict([blank, blank])
+    assert out.shape == (2, 76, 2) and np.isnan(out).all()
+    assert "no face found in <array #0>" in caplog.text
+    assert "no face found in <array #1>" in caplog.text
+
+
+def test_on_error_skip_keeps_the_good_images(det, tmp_path):
+    good = _face_like(48, 64, 1)
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not really a jpeg")
+    with pytest.raises(ValueError, match=r"broken\.jpg"):
+        det.predict([good, str(bad), good], framing="image")
+    out = det.predict([good, str(bad), good], framing="image", on_error="skip")
+    assert np.isfinite(out[[0, 2]]).all() and np.isnan(out[1]).all()
+    results = list(det.iter_faces([good, str(bad)], framing="image", on_error="skip"))
+    assert [r.index for r in results] == [0, 1]
+    assert results[0].error is None and len(results[0].faces) == 1
+    assert "broken.jpg" in results[1].name and results[1].error and results[1].faces == []
 
 
 def test_weights_argument_errors(tmp_path):
@@ -193,8 +229,8 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offse
     )
     det2 = LandmarkDetector(weights=None, config=DetectorConfig(stages=stages))
     img = _face_like(90, 120, 11)
-    a = det2.predict(img)[0]
-    b = det2.predict(np.ascontiguousarray(img[:, ::-1]))[0]
+    a = det2.predict(img, framing="image")[0]
+    b = det2.predict(np.ascontiguousarray(img[:, ::-1]), framing="image")[0]
     np.testing.assert_allclose(mirror_points(b, 90), a, atol=0.05)
     # Without the flips the same model is not equivariant (so the check above can fail).
     plain = LandmarkDetector(weights=None, config=DetectorConfig(stages=stages))
@@ -202,13 +238,13 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offse
     plain.config = DetectorConfig(
         stages=tuple(StageConfig(**{**s.__dict__, "test_time_flip": False}) for s in stages)
     )
-    c = plain.predict(img)[0]
-    d = plain.predict(np.ascontiguousarray(img[:, ::-1]))[0]
+    c = plain.predict(img, framing="image")[0]
+    d = plain.predict(np.ascontiguousarray(img[:, ::-1]), framing="image")[0]
     assert np.abs(mirror_points(d, 90) - c).max() > 0.5
     # set_test_time_flip turns the flipped config back on: the same predictions as det2
     assert plain.set_test_time_flip(True) is plain
     assert all(s.test_time_flip for s in plain.config.stages)
-    np.testing.assert_allclose(plain.predict(img)[0], a, atol=1e-3)
+    np.testing.assert_allclose(plain.predict(img, framing="image")[0], a, atol=1e-3)
     plain.set_test_time_flip(False, stages=[1])
     assert [s.test_time_flip for s in plain.config.stages] == [True, False]
     with pytest.raises(ValueError, match="stages must be indices below 2"):

@@ -39,20 +39,21 @@ def images():
 
 
 def test_tflite_runtime_matches_keras(det, images, tmp_path) -> None:
-    keras_out = det.predict(images, batch_size=2)
+    keras_out = det.predict(images, batch_size=2, framing="image")
+    assert np.isfinite(keras_out).all()
     saved = tmp_path / "d.keras"
     det.save(saved)
     lite = LandmarkDetector(weights=saved, runtime="tflite", cache_dir=tmp_path / "cache")
-    out = lite.predict(images, batch_size=2)
+    out = lite.predict(images, batch_size=2, framing="image")
     # float32 kernels differ (XNNPACK vs oneDNN); 1e-2 px on a ~100 px image
     np.testing.assert_allclose(out, keras_out, atol=1e-2)
-    one = lite.predict(images[1])  # batch size changes: the interpreter is resized
+    one = lite.predict(images[1], framing="image")  # batch size changes: the interpreter is resized
     np.testing.assert_allclose(one[0], keras_out[1], atol=1e-2)
     # the conversion was cached, one file per stage, and is used by the next detector
     cached = sorted((tmp_path / "cache" / "tflite").glob("*.tflite"))
     assert [p.name.split("-")[1] for p in cached] == ["stage0", "stage1"]
     again = LandmarkDetector(weights=saved, runtime="tflite", cache_dir=tmp_path / "cache")
-    np.testing.assert_array_equal(again.predict(images, batch_size=2), out)
+    np.testing.assert_array_equal(again.predict(images, batch_size=2, framing="image"), out)
 
 
 def test_auto_runtime_never_converts_but_uses_a_cached_conversion(
@@ -69,16 +70,16 @@ def test_auto_runtime_never_converts_but_uses_a_cached_conversion(
     monkeypatch.setattr(fl_export, "tflite_bytes", no_conversion)
     auto = LandmarkDetector(weights=saved, cache_dir=cache)
     assert auto.runtime == "auto" and auto.engines == ("keras", "keras")
-    keras_out = auto.predict(images, batch_size=2)
+    keras_out = auto.predict(images, batch_size=2, framing="image")
     assert not (cache / "tflite").exists()
     # once runtime="tflite" has converted (and cached) these weights, auto uses the cache
     monkeypatch.setattr(fl_export, "tflite_bytes", real_convert)
     lite = LandmarkDetector(weights=saved, runtime="tflite", cache_dir=cache)
-    lite_out = lite.predict(images, batch_size=2)
+    lite_out = lite.predict(images, batch_size=2, framing="image")
     monkeypatch.setattr(fl_export, "tflite_bytes", no_conversion)
     auto = LandmarkDetector(weights=saved, cache_dir=cache)
     assert auto.engines == ("tflite", "tflite")
-    np.testing.assert_array_equal(auto.predict(images, batch_size=2), lite_out)
+    np.testing.assert_array_equal(auto.predict(images, batch_size=2, framing="image"), lite_out)
     np.testing.assert_allclose(lite_out, keras_out, atol=1e-2)
     # training changes the weights: the conversion no longer matches them
     from PIL import Image

@@ -11,6 +11,7 @@ import pytest
 
 from facelandmarks import legacy, saving
 from facelandmarks.config import DetectorConfig, StageConfig
+from facelandmarks.model import build_stage
 
 
 def test_a_good_legacy_layout_passes_and_is_sniffed(tmp_path: Path, legacy_layout) -> None:
@@ -101,9 +102,7 @@ def test_save_load_round_trip_keeps_config_and_weights(tmp_path: Path) -> None:
         normalization="group",
     )
     config = DetectorConfig(stages=(stage, StageConfig(**{**stage.__dict__, "framing": "points"})))
-    models = [
-        saving.build_stage(s, config.num_points, f"stage{i}") for i, s in enumerate(config.stages)
-    ]
+    models = [build_stage(s, config, f"stage{i}") for i, s in enumerate(config.stages)]
     path = saving.save_detector(tmp_path / "d.keras", config, models)
     assert saving.check_file(path, "keras") is None
     loaded_config, loaded = saving.load_detector(path)

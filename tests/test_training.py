@@ -161,11 +161,11 @@ def test_fit_under_mirrored_strategy_on_two_logical_cpus(tmp_path):
 def test_killed_fit_resumes_from_last_finished_epoch(tmp_path):
     code, out, err = _script(tmp_path, "kill")
     assert code == 17 and out is None, err[-2000:]
-    assert (tmp_path / "ckpt" / "stage0" / "backup").is_dir()
+    assert (tmp_path / "ckpt" / "stage0" / "state.json").is_file()
     assert (tmp_path / "ckpt" / "stage0" / "best.weights.h5").is_file()
     code, out, err = _script(tmp_path, "resume")
     assert code == 0, err[-2000:]
-    assert out["epochs_run"] == 1  # epochs 1-2 restored from the backup, only epoch 3 ran
+    assert out["epochs_run"] == 1  # epochs 1-2 restored from the checkpoint, only epoch 3 ran
     assert (tmp_path / "ckpt" / "stage0" / "final.weights.h5").is_file()
 
 
@@ -281,12 +281,12 @@ def test_mixed_precision_trains_in_half_and_leaves_a_float32_model(tmp_path, pol
     after = model.get_weights()
     assert all(w.dtype == np.float32 for w in after)
     assert any(not np.array_equal(a, b) for a, b in zip(before, after, strict=True))
-    pts = det.predict(np.zeros((40, 30, 3), np.uint8))
+    pts = det.predict(np.zeros((40, 30, 3), np.uint8), framing="image")
     assert pts.dtype == np.float32 and np.isfinite(pts).all()
 
 
 def test_mixed_precision_auto_is_off_without_a_gpu_and_bad_values_fail(tmp_path):
-    from facelandmarks.detector import _resolve_mixed_precision
+    from facelandmarks.training.fit import resolve_mixed_precision as _resolve_mixed_precision
 
     if tf.config.list_logical_devices("GPU"):
         pytest.skip("a GPU is visible: 'auto' turns mixed precision on")

@@ -149,7 +149,7 @@ class TrainConfig:
         except (TypeError, ValueError) as err:
             raise _fail(where, f"bad 'detector' section: {err}") from err
         sets, val_fraction = _data(raw.get("data"), base, where, muct)
-        fit = _fit(raw.get("fit", {}), len(detector.stages), where)
+        fit = fit_options(raw.get("fit", {}), len(detector.stages), where)
         out = output or raw.get("output", "runs/run")
         if not isinstance(out, str):
             raise _fail(where, f"output must be a path string, not {out!r}")
@@ -235,7 +235,13 @@ def _data(data: Any, base: Path, where: str, muct: str | None) -> tuple[tuple[Da
     return tuple(sets), float(val)
 
 
-def _fit(fit: Any, n_stages: int, where: str) -> FitOptions:
+def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
+    """Check a dict of fit options (a config's ``"fit"`` section, or ``fit``'s keywords) and
+    build :class:`FitOptions` (``epochs`` and ``augment`` become one entry per stage).
+
+    Raises:
+        TrainConfigError: an unknown key or a bad value (named).
+    """
     if not isinstance(fit, dict):
         raise _fail(where, "'fit' must be an object")
     allowed = {f.name for f in dataclasses.fields(FitOptions)}
@@ -257,7 +263,9 @@ def _fit(fit: Any, n_stages: int, where: str) -> FitOptions:
     parsed = []
     names = {f.name for f in dataclasses.fields(Augmentation)}
     for a in augs:
-        if a is None or a is False:
+        if isinstance(a, Augmentation):
+            parsed.append(a)
+        elif a is None or a is False:
             parsed.append(None)
         elif a is True:
             parsed.append(Augmentation())
@@ -291,6 +299,8 @@ def _fit(fit: Any, n_stages: int, where: str) -> FitOptions:
         raise _fail(where, f"fit.lr_schedule must be null or 'cosine', not {opts.lr_schedule!r}")
     if opts.early_stopping is not None and not _positive_int(opts.early_stopping):
         raise _fail(
-            where, f"fit.early_stopping must be null or an int >= 1, not {opts.early_stopping!r}"
+            where,
+            "early_stopping must be None or a patience in epochs (an int >= 1; null in a "
+            f"config file), not {opts.early_stopping!r}",
         )
     return opts

@@ -343,6 +343,7 @@ def fit_stage(
             initial_epoch=done,
             steps_per_epoch=steps_per_epoch,
             callbacks=cbs,
+            shuffle=False,  # the pipeline shuffles, per (seed, epoch)
             verbose=verbose,
         )
     if mixed_precision is not None:
