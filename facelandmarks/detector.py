@@ -562,7 +562,10 @@ class LandmarkDetector:
             callbacks: extra Keras callbacks.
             checkpoint_dir: checkpoints that survive a kill: an interrupted ``fit`` called
                 again with the same folder resumes after the last finished epoch, with the
-                same best epoch an uninterrupted run would keep.
+                same best epoch an uninterrupted run would keep. A run killed before its first
+                epoch ended starts over from the detector's initial weights, which are random:
+                call ``keras.utils.set_random_seed`` before building the detector to make
+                them the same in every attempt (``facelandmarks train`` does).
             verbose: Keras ``fit`` verbosity.
             **options: the fields of :class:`facelandmarks.training.config.FitOptions`:
                 ``epochs`` (8), ``batch_size`` (16), ``learning_rate`` (1e-3),

@@ -154,14 +154,12 @@ class RunCheckpoint(keras.callbacks.Callback):
             return 0
         try:
             state = json.loads(path.read_text())
-            weights = self.directory / state["weights"]
-            model.load_weights(str(weights))
+            if not isinstance(state, dict) or not isinstance(state.get("weights"), str):
+                raise ValueError(f"{STATE_FILE} holds no checkpoint state: {state!r:.200}")
+            int(state["epochs_done"]), state["best"], state["best_epoch"], int(state["wait"])
         except (OSError, ValueError, KeyError, TypeError) as err:
-            raise RuntimeError(
-                f"cannot resume from the checkpoint in {str(self.directory)!r}: "
-                f"{type(err).__name__}: {err}. Delete that folder to train this stage from the "
-                "start."
-            ) from err
+            raise checkpoint_error(self.directory, err) from err
+        load_checkpoint_weights(model, self.directory / state["weights"])
         if state.get("monitor") != self.monitor:
             logger.warning(
                 "checkpoint monitored %r, this run monitors %r: best score reset",
@@ -210,6 +208,28 @@ class RunCheckpoint(keras.callbacks.Callback):
                 self.patience,
             )
             self.model.stop_training = True
+
+
+def checkpoint_error(directory: Path, err: BaseException) -> RuntimeError:
+    """The error for a checkpoint that cannot be read: names the folder, says how to restart."""
+    return RuntimeError(
+        f"cannot resume from the checkpoint in {str(directory)!r}: "
+        f"{type(err).__name__}: {' '.join(str(err).split())}. Delete that folder to train this "
+        "stage from the start."
+    )
+
+
+def load_checkpoint_weights(model: keras.Model, path: Path) -> None:
+    """``model.load_weights(path)`` for a file of a checkpoint folder.
+
+    Raises:
+        RuntimeError: the file is missing, truncated or not a weights file of this model
+            (:func:`checkpoint_error`), never a bare HDF5 error.
+    """
+    try:
+        model.load_weights(str(path))
+    except Exception as err:  # h5py and Keras raise OSError, ValueError, KeyError, ...
+        raise checkpoint_error(Path(path).parent, err) from err
 
 
 def save_weights_atomically(model: keras.Model, path: Path) -> None:
@@ -302,7 +322,7 @@ def fit_stage(
         directory.mkdir(parents=True, exist_ok=True)
         final = directory / "final.weights.h5"
         if final.is_file():
-            model.load_weights(str(final))
+            load_checkpoint_weights(model, final)
             logger.info("%s already trained in %s: loaded, skipped", model.name, final)
             return None
     monitor = "val_nme" if validation is not None else "val_loss" if val_ds is not None else "loss"
@@ -352,7 +372,7 @@ def fit_stage(
             model.compile(optimizer=model.optimizer, loss=loss)
     if ckpt is not None:
         if restore_best and ckpt.best_path.is_file():
-            model.load_weights(str(ckpt.best_path))
+            load_checkpoint_weights(model, ckpt.best_path)
             logger.info("%s: restored best epoch %s", model.name, ckpt.state["best_epoch"])
         save_weights_atomically(model, ckpt.directory / "final.weights.h5")
     return history

@@ -84,6 +84,9 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
             len(part.sides["test"]),
         )
     det_cfg = config.detector
+    # Seeded initial weights: a run killed before its first checkpoint starts again from the
+    # same weights, so it still ends like an uninterrupted run.
+    keras.utils.set_random_seed(config.fit.seed)
     models = [build_stage(s, det_cfg, f"stage{i}") for i, s in enumerate(det_cfg.stages)]
     csv_log = keras.callbacks.CSVLogger(str(out / "log.csv"), append=True)
     t0 = time.time()
