@@ -123,9 +123,25 @@ def _as_boxes(boxes: Any, func: str) -> np.ndarray:
     return arr
 
 
+def _image_radius(width: int, height: int) -> float:
+    return max(1.0, min(width, height) / 160.0)
+
+
+def _face_radius(face: np.ndarray, width: int, height: int) -> float:
+    """Default dot radius for one face: its points' extent / 100 (at least 0.5, a single
+    pixel), so that dots never swamp a small face in a large photo; a face with fewer than two
+    finite points falls back to the image's size."""
+    ok = np.isfinite(face).all(axis=1)
+    if ok.sum() < 2:
+        return _image_radius(width, height)
+    pts = face[ok]
+    extent = float(np.max(pts.max(axis=0) - pts.min(axis=0)))
+    return max(0.5, extent / 100.0)
+
+
 def _as_radius(radius: float | None, width: int, height: int, func: str) -> float:
     if radius is None:
-        return max(1.0, min(width, height) / 160.0)
+        return _image_radius(width, height)
     if (
         isinstance(radius, bool)
         or not isinstance(radius, (int, float, np.integer, np.floating))
@@ -238,10 +254,15 @@ def draw_landmarks(
         indices: also write each point's index (0 to K - 1) next to it.
         contours: draw the scheme's contour lines under the points (MUCT: :data:`CONTOURS`,
             jaw and nose open polylines, brows, eyes and lips closed loops).
-        radius: dot radius in pixels; default ``max(1, min(W, H) / 160)`` (3 px on a
-            480x640 image). A dot is a disc of radius ``round(radius)`` centred on the pixel
-            nearest to the point (a single pixel below 0.5). Lines are
-            ``max(1, round(radius / 2))`` px wide.
+        radius: dot radius in pixels, for every face. Default: per face, its points'
+            extent (the larger side of their bounding box) / 100, at least 0.5 (single-pixel
+            dots on faces under about 55 px across, 3 px dots on a face 300 px across), so
+            dots follow each face's size and never swamp small faces in a large photo; a
+            face with fewer than two
+            finite points gets ``max(1, min(W, H) / 160)``. A dot is a disc of radius
+            ``round(radius)`` centred on the pixel nearest to the point (a single pixel below
+            0.5). A face's lines are ``max(1, round(radius / 2))`` px wide; a box's outline
+            takes the radius of a face the size of the box.
         color: dot (and index) colour, an ``(R, G, B)`` tuple or a colour name.
         contour_color: line colour.
         box_color: box outline colour.
@@ -273,8 +294,8 @@ def draw_landmarks(
     box_fill = _color(box_color, "box_color", func)
     rgb = fl_images.load_image(image)  # always a new array: the caller's image is untouched
     height, width = rgb.shape[:2]
-    r = _as_radius(radius, width, height, func)
-    line_width = max(1, round(r / 2))
+    given = None if radius is None else _as_radius(radius, width, height, func)
+    radii = [given if given is not None else _face_radius(f, width, height) for f in faces]
 
     canvas = Image.fromarray(rgb)
     draw = ImageDraw.Draw(canvas)
@@ -284,21 +305,25 @@ def draw_landmarks(
                 continue
             x0, x1 = sorted((round(box[0]), round(box[2])))
             y0, y1 = sorted((round(box[1]), round(box[3])))
+            side = max(abs(box[2] - box[0]), abs(box[3] - box[1]))
+            r_box = given if given is not None else max(0.5, side / 100.0)
             # Edge coordinates: the last covered pixel is x1 - 1 (at least x0).
             draw.rectangle(
-                [x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)], outline=box_fill, width=line_width
+                [x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)],
+                outline=box_fill,
+                width=max(1, round(r_box / 2)),
             )
     if contours:
-        for face in faces:
-            _draw_contours(draw, face, found, line_fill, line_width)
-    for face in faces:
+        for face, r in zip(faces, radii, strict=True):
+            _draw_contours(draw, face, found, line_fill, max(1, round(r / 2)))
+    for face, r in zip(faces, radii, strict=True):
         for x, y in face:
             if math.isfinite(x) and math.isfinite(y):
                 _dot(draw, x, y, r, fill)
     if indices:
-        size = max(8, round(3.5 * r))
-        font = _font(size)
-        for face in faces:
+        for face, r in zip(faces, radii, strict=True):
+            size = max(8, round(3.5 * r))
+            font = _font(size)
             for i, (x, y) in enumerate(face):
                 if math.isfinite(x) and math.isfinite(y):
                     center = (x + r + size * 0.6, y - r - size * 0.4)

@@ -336,3 +336,35 @@ def test_ibug68_point_chart(tmp_path: Path) -> None:
     )
     with pytest.raises(ValueError, match=r"\(68, 2\)"):
         draw_point_chart(xy[None], scheme="ibug68")
+
+
+def _ring(center: tuple[float, float], diameter: float) -> np.ndarray:
+    """76 points on a circle: a "face" whose extent is ``diameter``."""
+    t = np.linspace(0, 2 * np.pi, NUM_POINTS, endpoint=False)
+    return np.stack([center[0] + diameter / 2 * np.cos(t), center[1] + diameter / 2 * np.sin(t)], 1)
+
+
+def test_default_dots_follow_each_face_not_the_image() -> None:
+    """A small face in a large photo gets single-pixel dots (the image-sized default drew
+    19 px discs on a 3000 px photo, swamping it); a large face in the same picture gets
+    proportionate ones; an explicit radius still applies to every face."""
+    small_face, large_face = _ring((60, 60), 30), _ring((400, 400), 300)
+    for size in (120, 3000):
+        canvas = np.zeros((size, size, 3), np.uint8)
+        marks = changed(canvas, draw_landmarks(canvas, small_face, contours=False))
+        # the same pixels whatever the image size: at most one per point, all near the ring
+        assert marks.sum() <= NUM_POINTS and not marks[:40, :40].any()
+        assert marks[44:77, 44:77].sum() == marks.sum()
+    canvas = np.zeros((1000, 1000, 3), np.uint8)
+    both = np.stack([small_face, large_face])
+    marks = changed(canvas, draw_landmarks(canvas, both, contours=False))
+    one_large_dot = marks[545:556, 395:406].sum()  # around the point at (550, 400)
+    assert (
+        one_large_dot
+        == changed(canvas, draw_landmarks(canvas, both, contours=False, radius=3))[
+            545:556, 395:406
+        ].sum()
+    )  # radius 3 = 300 px / 100
+    assert marks[44:77, 44:77].sum() <= NUM_POINTS
+    explicit = changed(canvas, draw_landmarks(canvas, both, contours=False, radius=3))
+    assert explicit[44:77, 44:77].sum() > 3 * NUM_POINTS  # the small face's points are discs
