@@ -245,12 +245,32 @@ def corrupt(rows: list[list[str]], kind: str) -> tuple[list[list[str]], str]:
         rows[i][0] = name = "face001"
     elif kind == "duplicate":
         rows.append(list(rows[i]))
+    elif kind == "outside":  # x of point 3 far right of the 480 px wide image
+        rows[i][2 + 2 * 3] = "4800"
+    elif kind == "negative":  # y of point 7 above the image (0,0 alone means unavailable)
+        rows[i][2 + 2 * 7 + 1] = "-20"
     else:  # pragma: no cover - test helper misuse
         raise AssertionError(kind)
     return rows, name
 
 
-BAD_ROW_KINDS = ["columns", "number", "nonfinite", "name", "duplicate"]
+BAD_ROW_KINDS = ["columns", "number", "nonfinite", "name", "duplicate", "outside", "negative"]
+
+
+def test_points_outside_the_image_are_named_and_can_be_accepted(tmp_path: Path) -> None:
+    rows, name = corrupt(default_rows()[0], "outside")
+    root = make_muct(tmp_path, rows)
+    with pytest.raises(MuctFormatError, match=r"point 3 at \(4800, .*outside_tolerance"):
+        load_muct(root)
+    ds = load_muct(root, outside_tolerance=float("inf"))
+    assert ds.landmarks[ds.names.index(name), 3, 0] == 4800
+    # within the tolerance (4 px beyond the edge at 479.5): accepted
+    rows[row_number(rows, name) - 2][2 + 2 * 3] = "483"
+    write_csv(root, rows)
+    assert load_muct(root).landmarks[list(load_muct(root).names).index(name), 3, 0] == 483
+    for bad in (-1, "4", None, float("nan"), True):
+        with pytest.raises(ValueError, match="outside_tolerance"):
+            load_muct(root, outside_tolerance=bad)
 
 
 @pytest.mark.parametrize("kind", BAD_ROW_KINDS)

@@ -68,6 +68,7 @@ def load_muct(
     *,
     on_error: str = "raise",
     cameras: str | None = None,
+    outside_tolerance: float = 4.0,
 ) -> LandmarkDataset:
     """Read MUCT landmarks and the list of images present under ``root``.
 
@@ -80,6 +81,10 @@ def load_muct(
             row are not loaded (a warning says how many).
         cameras: optional string of camera letters to keep, e.g. ``"ade"`` for the views where
             every point is available.
+        outside_tolerance: how far, in pixels, a point may lie outside the 480x640 image
+            (beyond the edges at -0.5 and W - 0.5) before its row counts as malformed (an
+            error or, with ``on_error="skip"``, a skipped row); the official CSV's points all
+            lie inside. ``float("inf")`` accepts any finite coordinate.
 
     Returns:
         A :class:`LandmarkDataset`, images sorted by name; ``landmarks`` float32 ``(N, 76, 2)``
@@ -90,10 +95,19 @@ def load_muct(
     Raises:
         FileNotFoundError: ``root``, its ``jpg/`` folder or the CSV does not exist.
         MuctFormatError: malformed CSV (with ``on_error="raise"``).
-        ValueError: bad ``on_error`` or ``cameras``.
+        ValueError: bad ``on_error``, ``cameras`` or ``outside_tolerance``.
     """
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
+    if (
+        isinstance(outside_tolerance, bool)
+        or not isinstance(outside_tolerance, (int, float))
+        or not outside_tolerance >= 0
+    ):
+        raise ValueError(
+            "outside_tolerance must be a number >= 0 (pixels). "
+            f"Received: outside_tolerance={outside_tolerance!r}"
+        )
     if cameras is not None and (not cameras or set(cameras) - set("abcde")):
         raise ValueError(f"cameras must be letters from 'abcde'. Received: cameras={cameras!r}")
     root = Path(root)
@@ -112,7 +126,7 @@ def load_muct(
     on_disk = {
         p.stem[1:] for p in image_dir.iterdir() if p.suffix.lower() == ".jpg" and p.stem[:1] == "i"
     }
-    rows, mirror_rows, row_lines = _read_csv(csv_path, on_error)
+    rows, mirror_rows, row_lines = _read_csv(csv_path, on_error, float(outside_tolerance))
 
     names: list[str] = []
     skipped = 0
@@ -165,7 +179,7 @@ def load_muct(
 
 
 def _read_csv(
-    csv_path: Path, on_error: str
+    csv_path: Path, on_error: str, tolerance: float = 4.0
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, int]]:
     """Parse the landmark CSV: ``{stem: (76, 2) float32}`` for image rows and mirror rows."""
     raw = csv_path.read_bytes()
@@ -208,6 +222,7 @@ def _read_csv(
             xy = values.reshape(NUM_POINTS, 2)
             unavailable = np.all(xy == 0.0, axis=1)
             xy[unavailable] = np.nan
+            _check_inside(xy, tolerance)
             stem = name[2:] if is_mirror else name[1:]
             target = mirror_rows if is_mirror else rows
             if stem in target:
@@ -221,6 +236,22 @@ def _read_csv(
                 raise MuctFormatError(msg) from None
             logger.warning("%s; row skipped", msg)
     return rows, mirror_rows, row_lines
+
+
+def _check_inside(xy: np.ndarray, tol: float) -> None:
+    """MuctFormatError if a point lies more than ``tol`` px outside the 480x640 image."""
+    width, height = IMAGE_SIZE
+    lo = -0.5 - tol
+    with np.errstate(invalid="ignore"):
+        outside = (xy[:, 0] < lo) | (xy[:, 1] < lo)
+        outside |= (xy[:, 0] > width - 0.5 + tol) | (xy[:, 1] > height - 0.5 + tol)
+    if outside.any():
+        i = int(np.flatnonzero(outside)[0])
+        raise MuctFormatError(
+            f"{int(outside.sum())} points lie more than {tol:g} px outside the {width}x{height} "
+            f"image, e.g. point {i} at ({xy[i, 0]:g}, {xy[i, 1]:g}) (pass "
+            "outside_tolerance=float('inf') to accept such points)"
+        )
 
 
 def scores_by_camera(pred_xy: np.ndarray, data: LandmarkDataset) -> dict[str, dict]:
