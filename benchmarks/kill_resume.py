@@ -1,7 +1,7 @@
 """Kill a checkpointed ``LandmarkDetector.fit`` N times (SIGKILL, seeded random instants, some
 in the middle of a checkpoint write), resume after each, and compare with an uninterrupted run.
 
-    python benchmarks/kill_resume.py [--kills 20] [--seed 1] [--epochs 24] [--work DIR]
+    python benchmarks/kill_resume.py [--kills 20] [--seed 1] [--epochs 40] [--work DIR]
 
 Prints one line per kill (its kind, the epochs done before and after, temporary files left),
 whether every resume succeeded, the best epoch of both runs (state.json) and the largest
@@ -30,7 +30,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1, help="seed of the kill schedule")
-    parser.add_argument("--epochs", type=int, default=24, help="epochs of the training run")
+    parser.add_argument("--epochs", type=int, default=40, help="epochs of the training run")
     parser.add_argument("--work", help="folder for the runs (default: a temporary one)")
     args = parser.parse_args()
     os.environ["FL_EPOCHS"] = str(args.epochs)
@@ -43,9 +43,7 @@ def main() -> int:
             f"uninterrupted: {plain['seconds']:.1f} s, first checkpoint after "
             f"{plain['first_checkpoint']:.1f} s, {args.epochs} epochs"
         )
-        report = _kill_resume.run_with_kills(
-            work, args.kills, seed=args.seed, seconds=plain["seconds"]
-        )
+        report = _kill_resume.run_with_kills(work, args.kills, plain, seed=args.seed)
         for i, kill in enumerate(report["log"], 1):
             print(
                 f"kill {i:2d} {kill['kind']:<6} epochs done {kill['epochs_before']} -> "

@@ -158,7 +158,7 @@ def _state(work: Path, run: str) -> dict | None:
 
 def uninterrupted(work: Path, run: str = "plain") -> dict:
     """Train once without a kill; returns ``{"seconds": total, "first_checkpoint": seconds
-    until the first state.json}``."""
+    until the first state.json, "epochs": epochs trained}``."""
     t0 = time.monotonic()
     proc = _start(work, run)
     state = _stage_dir(work, run) / "state.json"
@@ -170,7 +170,8 @@ def uninterrupted(work: Path, run: str = "plain") -> dict:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise RuntimeError(f"uninterrupted run failed ({proc.returncode}): {err[-3000:]}")
-    return {"seconds": time.monotonic() - t0, "first_checkpoint": first}
+    epochs = json.loads(state.read_text())["epochs_done"]
+    return {"seconds": time.monotonic() - t0, "first_checkpoint": first, "epochs": epochs}
 
 
 def _wait_for(proc: subprocess.Popen, stage: Path, how: str, limit: float) -> None:
@@ -194,12 +195,13 @@ def _wait_for(proc: subprocess.Popen, stage: Path, how: str, limit: float) -> No
 KINDS = ("random", "tmp", "state", "write")
 
 
-def run_with_kills(work: Path, kills: int, *, seed: int = 0, seconds: float = 20.0) -> dict:
+def run_with_kills(work: Path, kills: int, plain: dict, *, seed: int = 0) -> dict:
     """Kill a run ``kills`` times at seeded random instants, resuming after each, then let it
     finish; returns what happened (``"failures"``: every child that failed on its own).
 
     Kinds of kill (drawn in turn from a seeded generator): ``random``: after a delay uniform
-    over ``seconds`` (an uninterrupted child's life: start-up, resume, epochs, the final save);
+    over the start-up (imports, model, resume) and the first two epochs of a child, as timed by
+    :func:`uninterrupted`;
     ``tmp``: the moment a checkpoint's temporary file appears (mid-write); ``state``: the moment
     state.json changes (before the old epoch file is removed); ``write``: the child kills
     itself inside its 1st-3rd ``save_weights``, leaving a random share of the file's bytes.
@@ -208,9 +210,12 @@ def run_with_kills(work: Path, kills: int, *, seed: int = 0, seconds: float = 20
     Args:
         work: the folder with :func:`make_data`'s files; the run goes to ``work/killed``.
         kills: how many SIGKILLs land while the child is still training.
+        plain: what :func:`uninterrupted` returned.
         seed: the kill schedule's seed.
-        seconds: how long an uninterrupted child takes.
     """
+    per_epoch = (plain["seconds"] - plain["first_checkpoint"]) / plain["epochs"]
+    window = plain["first_checkpoint"] + 2 * per_epoch
+    seconds = plain["seconds"]
     rng = np.random.default_rng(seed)
     run = "killed"
     stage = _stage_dir(work, run)
@@ -220,7 +225,7 @@ def run_with_kills(work: Path, kills: int, *, seed: int = 0, seconds: float = 20
     while len(log) < kills and attempts < 4 * kills:
         attempts += 1
         kind = KINDS[int(rng.integers(len(KINDS)))]
-        delay = float(rng.uniform(0.0, seconds))
+        delay = float(rng.uniform(0.0, window))
         extra = float(rng.uniform(0.0, 0.04))
         env = {}
         if kind == "write":

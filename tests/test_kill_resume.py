@@ -28,7 +28,7 @@ def test_a_run_killed_at_random_instants_ends_like_an_uninterrupted_one(tmp_path
     kills = int(os.environ.get("FACELANDMARKS_TEST_KILLS", "4"))
     _kill_resume.make_data(tmp_path)
     plain = _kill_resume.uninterrupted(tmp_path)
-    report = _kill_resume.run_with_kills(tmp_path, kills, seed=1, seconds=plain["seconds"])
+    report = _kill_resume.run_with_kills(tmp_path, kills, plain, seed=1)
     assert report["failures"] == [], report
     assert report["kills"] == kills, report
     result = _kill_resume.compare(tmp_path)
