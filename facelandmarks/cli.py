@@ -18,7 +18,9 @@ line as well; ``--debug`` adds the traceback); 130 interrupted.
 This module is the only part of the library that prints (``python -m facelandmarks`` runs it
 too). Results go to stdout, messages and
 logs (``--verbose``: INFO level) to stderr. TensorFlow is imported only by the commands that
-need a model, so ``--help``, ``weights`` and ``download`` start fast.
+need a model, so ``--help``, ``weights`` and ``download`` start fast. Without ``--verbose`` or
+``--debug``, TensorFlow's start-up lines are kept off stderr (``TF_CPP_MIN_LOG_LEVEL=3`` unless
+set, and :mod:`facelandmarks._quiet` for the lines no setting silences).
 """
 
 from __future__ import annotations
@@ -228,13 +230,29 @@ def _save_atomically(picture: Any, target: Path) -> None:
         picture.save(tmp, format=fmt)
 
 
+class _NotTheSkipWarning(logging.Filter):
+    """Drops the library's "skipped NAME: reason" warning: predict reports each failed image
+    itself, as an ERROR line (one line per bad file, not two)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "facelandmarks.inference" and record.msg == "skipped %s: %s")
+
+
 def _cmd_predict(args: argparse.Namespace) -> int:
     from facelandmarks import images as fl_images
 
     inputs = [str(p) for p in args.images]
-    listed = [name for _, name, _ in fl_images.iter_items(inputs)]
+    listed: list[str] = []
+    empty = []
+    for item in inputs:  # a folder stands for the images in it
+        found = fl_images.folder_images(item) if os.path.isdir(item) else [item]
+        listed += found
+        if not found:
+            empty.append(item)
     if not listed:
         raise CLIError(f"no image files found in {inputs!r}", 2)
+    for folder in empty:
+        logger.warning("no image files in folder %s", folder)
     targets = _draw_targets(args.draw, listed) if args.draw else None
     if targets is not None:
         _refuse_overwriting_inputs(targets, listed)
@@ -300,7 +318,7 @@ def _csv_rows(writer: Any, result: Any, det: Any) -> None:
     """One row per face; an image without a face (or unreadable) still gets one row."""
     blank = [""] * (5 + 2 * det.num_points)
     if not result.faces:
-        writer.writerow([result.name, det.scheme, "", *blank[1:], result.error or "no face"])
+        writer.writerow([result.name, det.scheme, "", *blank, result.error or "no face"])
     for k, face in enumerate(result.faces):
         score = "" if face.score is None else _csv_num(face.score)
         values = [_csv_num(v) for v in (*face.box, *np.ravel(face.landmarks))]
@@ -334,8 +352,9 @@ def _load_detector(weights: str, runtime: str = "auto", scheme: str | None = Non
 
 def _cmd_export(args: argparse.Namespace) -> int:
     det = _load_detector(args.weights)
-    with _bad_input(errors=(FileExistsError,)):
-        out = det.export(args.output, format=args.format)
+    # the progress bar goes to stderr: stdout carries only the path
+    with _bad_input(errors=(FileExistsError,)), contextlib.redirect_stdout(sys.stderr):
+        out = det.export(args.output, format=args.format, verbose=1)
     _emit(str(out))
     return 0
 
@@ -362,8 +381,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
     det = _load_detector(args.weights, args.runtime)
     logger.info("evaluating on %s", what)
-    with _bad_input(errors=_BAD_FILE_ERRORS):
-        scores = det.evaluate(test, framing=args.framing, batch_size=args.batch_size)
+    with _bad_input(errors=_BAD_FILE_ERRORS), contextlib.redirect_stdout(sys.stderr):
+        # a progress bar (images) on stderr; the scores go to stdout after it
+        scores = det.evaluate(test, framing=args.framing, batch_size=args.batch_size, verbose=1)
     scores = _clean(dict(scores))
     if args.json:
         _print_json(scores, indent=2)
@@ -662,16 +682,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = getattr(args, "verbose", False)
     debug = getattr(args, "debug", False)
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet = not (verbose or debug)
+    if quiet:
+        # before anything imports TensorFlow: its C++ INFO/WARNING/ERROR start-up lines
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     package_logger = logging.getLogger("facelandmarks")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter(f"{PROG}: %(levelname)s: %(message)s"))
+    handler.addFilter(_NotTheSkipWarning())
     old_level = package_logger.level
     package_logger.addHandler(handler)
     package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
     failure: BaseException
     try:
-        return int(args.handler(args) or 0)
+        if not quiet:
+            return int(args.handler(args) or 0)
+        from facelandmarks._quiet import native_noise_filtered
+
+        with native_noise_filtered():
+            return int(args.handler(args) or 0)
     except CLIError as exc:
         failure, code, message = exc, exc.code, str(exc)
     except KeyboardInterrupt as exc:

@@ -259,7 +259,12 @@ class LandmarkDetector:
         if max_faces is not None and (not isinstance(max_faces, int) or max_faces < 1):
             raise ValueError(f"max_faces must be None or >= 1. Received: {max_faces!r}")
         if framing == "image":
-            return lambda i, name, rgb: [inference.WHOLE_IMAGE]
+
+            def whole(i: int, name: str, rgb: np.ndarray) -> list[Placement]:
+                _warn_if_tiny(rgb, name)
+                return [inference.WHOLE_IMAGE]
+
+            return whole
         if boxes is not None:
             boxes = list(boxes)
             calib = self._detector(face_detector)[1] if face_detector is not None else "blazeface"
@@ -669,15 +674,18 @@ class LandmarkDetector:
         self.config = dataclasses.replace(self.config, stages=new)
         return self
 
-    def export(self, path: str | os.PathLike, *, format: str = "tflite") -> Path:
+    def export(
+        self, path: str | os.PathLike, *, format: str = "tflite", verbose: int | str = 0
+    ) -> Path:
         """Export the stages for deployment: TensorFlow Lite files or SavedModels, plus
         ``detector.json`` (the framing between stages).
 
-        See :func:`facelandmarks.export.export_detector` for the layout and errors.
+        ``verbose=1`` shows a progress bar (a stage takes seconds to convert). See
+        :func:`facelandmarks.export.export_detector` for the layout and errors.
         """
         from facelandmarks.export import export_detector
 
-        return export_detector(self, path, format=format)
+        return export_detector(self, path, format=format, verbose=_resolve_verbose(verbose))
 
     def save(self, path: str | os.PathLike) -> Path:
         """Save the detector (all stages and the config) to one ``.keras`` file, atomically.

@@ -128,7 +128,9 @@ class LiteStage:
             return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
 
 
-def export_detector(det: Stages, path: str | os.PathLike[str], *, format: str = "tflite") -> Path:
+def export_detector(
+    det: Stages, path: str | os.PathLike[str], *, format: str = "tflite", verbose: int = 0
+) -> Path:
     """Write a detector's stages for deployment into the new directory ``path``.
 
     Layout (``format="tflite"``)::
@@ -140,6 +142,12 @@ def export_detector(det: Stages, path: str | os.PathLike[str], *, format: str = 
     (serving signature ``serve``). The directory is written next to ``path`` and renamed into
     place when complete, so a failed export leaves nothing behind; an existing ``path`` is an
     error (nothing of yours is overwritten).
+
+    Args:
+        det: anything with ``config``, ``models`` and ``num_points`` (a ``LandmarkDetector``).
+        path: the directory to create.
+        format: ``"tflite"`` or ``"saved_model"``.
+        verbose: 0 silent, 1 a Keras progress bar (one step per stage; a stage takes seconds).
 
     Returns:
         ``path`` as a ``Path``.
@@ -153,6 +161,11 @@ def export_detector(det: Stages, path: str | os.PathLike[str], *, format: str = 
     out = Path(os.fspath(path)).expanduser()
     if out.exists():
         raise FileExistsError(f"export path {str(out)!r} already exists; choose a new directory")
+    bar = None
+    if verbose:
+        import keras
+
+        bar = keras.utils.Progbar(len(det.models), verbose=verbose, unit_name="stage")
     with atomic_path(out, directory=True) as tmp:
         for k, model in enumerate(det.models):
             if format == "tflite":
@@ -160,6 +173,8 @@ def export_detector(det: Stages, path: str | os.PathLike[str], *, format: str = 
             else:
                 model.export(str(tmp / f"stage{k}"), format="tf_saved_model", verbose=False)
             logger.info("exported stage %d (%s) as %s", k, model.name, format)
+            if bar is not None:
+                bar.add(1)
         meta = {
             "format": format,
             "config": det.config.to_dict(),

@@ -37,8 +37,19 @@ Pillow mode / array         Result
 ``uint16`` arrays           ``>> 8`` as above
 ==========================  ============================================================
 
+16-bit images (arrays or files) whose values are all in 1..255 log a warning naming them: such
+data is almost surely 8-bit, and ``>> 8`` turns it black.
+
 Returned arrays are always new, writable, C-contiguous ``uint8`` arrays: the caller's array
 or image is never modified and never shared.
+
+Large files: a file whose header claims more than :func:`max_pixels` pixels (width x height;
+:data:`MAX_PIXELS` = 150 million unless ``$FACELANDMARKS_MAX_PIXELS`` says otherwise) is
+refused with a :class:`ValueError` naming it, its size and how to raise the limit, before any
+pixel is decoded: a guard against decompression bombs (a small PNG can claim 100000x100000
+pixels, 30 GB decoded). Below the limit, photos are decoded whatever their size, without
+Pillow's ``DecompressionBombWarning``. Arrays and PIL images are used as given. See
+docs/limits.md.
 
 Files are decoded completely when loaded, with Pillow's ``LOAD_TRUNCATED_IMAGES`` left off, so
 a truncated or corrupt file raises :class:`ValueError` instead of coming back padded with grey.
@@ -48,9 +59,12 @@ a PNG whose pixel data is all there but whose final ``IEND`` chunk is missing is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import struct
+import threading
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping, Sized
 from collections.abc import Set as AbstractSet
@@ -60,12 +74,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 __all__ = [
+    "MAX_PIXELS",
     "ImageLike",
     "as_image_list",
     "count_images",
     "image_size",
     "iter_images",
     "load_image",
+    "max_pixels",
 ]
 
 logger = logging.getLogger(__name__)
@@ -92,6 +108,18 @@ _DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib
 # PNG chunks that Pillow reads into ``info`` and that can carry an EXIF orientation.
 _PNG_METADATA_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+MAX_PIXELS = 150_000_000
+"""Default largest image file, in pixels (width x height), that is decoded: 150 million, e.g.
+12000x12000 or a 102-megapixel camera's 11648x8736; about 0.45 GB as RGB ``uint8`` and 1.5 GB
+peak for a whole ``predict_faces``. It stays below Pillow's own refusal threshold
+(``2 * PIL.Image.MAX_IMAGE_PIXELS``, 179 million by default). ``$FACELANDMARKS_MAX_PIXELS``
+overrides it (see :func:`max_pixels`)."""
+MAX_PIXELS_ENV = "FACELANDMARKS_MAX_PIXELS"
+
+# Serialises the short spans where Pillow's DecompressionBombWarning is filtered out
+# (warnings.catch_warnings changes process-wide state).
+_WARNINGS_LOCK = threading.Lock()
 
 
 # --------------------------------------------------------------------------------------
@@ -121,7 +149,8 @@ def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
     Raises:
         FileNotFoundError: ``image`` is a ``str``/path that does not exist.
         IsADirectoryError: ``image`` is the path of a directory.
-        ValueError: The file is not an image, is corrupt or truncated; the array has the
+        ValueError: The file is not an image, is corrupt or truncated, or its header claims
+            more than :func:`max_pixels` pixels (nothing is decoded then); the array has the
             wrong shape or dtype or zero size; the image has a mode without a defined
             conversion (``F``, or ``I`` outside 0..65535).
         TypeError: ``image`` is of none of the accepted types.
@@ -272,7 +301,14 @@ def _items(kind: str, obj: Any) -> Iterator[tuple[int, str, ImageLike]]:
     index = 0
     for position, item in enumerate([obj] if kind == "single" else obj):
         if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
-            for path in folder_images(item):
+            paths = folder_images(item)
+            if not paths:
+                logger.warning(
+                    "folder %s holds no image files (%s); nothing to do there",
+                    _path_string(item),
+                    ", ".join(sorted(IMAGE_SUFFIXES)),
+                )
+            for path in paths:
                 yield index, path, path
                 index += 1
             continue
@@ -330,7 +366,8 @@ def image_size(image: ImageLike) -> tuple[int, int]:
     Raises:
         FileNotFoundError: The path does not exist.
         IsADirectoryError: The path is a directory.
-        ValueError: The file is not an image Pillow can identify; the array has the wrong
+        ValueError: The file is not an image Pillow can identify (or claims more pixels than
+            Pillow's ``2 * PIL.Image.MAX_IMAGE_PIXELS``); the array has the wrong
             shape, dtype or zero size.
         TypeError: ``image`` is of none of the accepted types.
 
@@ -350,6 +387,40 @@ def image_size(image: ImageLike) -> tuple[int, int]:
         arr = _check_array(image, "<array>")
         return int(arr.shape[1]), int(arr.shape[0])
     raise _type_error(image, "`image`")
+
+
+def max_pixels() -> int | None:
+    """The largest image file (width x height, in pixels) :func:`load_image` decodes.
+
+    ``$FACELANDMARKS_MAX_PIXELS`` when set (a positive integer; ``0`` or ``none``: no limit of
+    ours, Pillow's ``2 * PIL.Image.MAX_IMAGE_PIXELS`` still applies), else :data:`MAX_PIXELS`.
+    Read at every call, so it can be changed while a program runs.
+
+    Returns:
+        The limit, or ``None`` for none.
+
+    Raises:
+        ValueError: the variable holds something else (names it and what it holds).
+
+    Example:
+        >>> max_pixels() == MAX_PIXELS  # doctest: +SKIP
+        True
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return MAX_PIXELS
+    if text.lower() in ("0", "none"):
+        return None
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        value = -1
+    if value < 1:
+        raise ValueError(
+            f"${MAX_PIXELS_ENV} must be a positive number of pixels (width x height), or 0 or "
+            f"'none' for no limit. Received: {MAX_PIXELS_ENV}={text!r}"
+        )
+    return value
 
 
 # --------------------------------------------------------------------------------------
@@ -453,20 +524,79 @@ def _corrupt(label: str, err: BaseException) -> ValueError:
     )
 
 
+@contextlib.contextmanager
+def _no_bomb_warning(size: tuple[int, int] | None = None) -> Any:
+    """Filter out Pillow's DecompressionBombWarning (our own limit has been checked, or is
+    checked right after opening); with a known ``size`` below Pillow's warning threshold,
+    nothing is done (no lock: ordinary images decode in parallel threads)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if size is not None and (limit is None or size[0] * size[1] <= limit):
+        yield
+        return
+    with _WARNINGS_LOCK, warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        yield
+
+
+def _open(fp: Any, label: str) -> Image.Image:
+    """``Image.open`` reading the header only, with clear errors (all naming ``label``)."""
+    try:
+        with _no_bomb_warning():
+            return Image.open(fp)
+    except Image.DecompressionBombError as err:
+        raise _too_large(label, None, err) from err
+    except UnidentifiedImageError as err:
+        raise _not_an_image(label, err) from err
+    except _DECODE_ERRORS as err:
+        raise _corrupt(label, err) from err
+
+
+def _too_large(label: str, size: tuple[int, int] | None, err: BaseException | None) -> ValueError:
+    limit = max_pixels()
+    pil_limit = 2 * Image.MAX_IMAGE_PIXELS if Image.MAX_IMAGE_PIXELS else None
+    if size is not None:
+        w, h = size
+        what = f"is {w}x{h} pixels ({w * h / 1e6:.1f} megapixels, {3 * w * h / 1e9:.1f} GB as RGB)"
+        need = w * h
+    else:  # Pillow refused it while reading the header: "Image size (N pixels) exceeds ..."
+        words = str(err).replace("(", " ").split()
+        need = next((int(t) for t in words if t.isdigit()), 0)
+        what = f"claims {need / 1e6:.1f} megapixels"
+    if limit is not None and need > limit:
+        allowed = f"above the limit of {limit / 1e6:g} megapixels"
+        how = (
+            f"if it is a genuine photo, raise the limit (environment variable "
+            f"{MAX_PIXELS_ENV}={need}) or downscale it first"
+        )
+        if pil_limit is not None and need > pil_limit:
+            how += f" (and set PIL.Image.MAX_IMAGE_PIXELS to at least {need // 2 + 1})"
+    else:
+        allowed = f"above Pillow's limit of {pil_limit / 1e6 if pil_limit else 0:g} megapixels"
+        how = f"raise PIL.Image.MAX_IMAGE_PIXELS to at least {need // 2 + 1}, or downscale it"
+    return ValueError(
+        f"Image file {label!r} {what}, {allowed} (a guard against decompression bombs); {how}."
+    )
+
+
+def _check_pixels(pil: Image.Image, label: str) -> None:
+    limit = max_pixels()
+    if limit is not None and pil.width * pil.height > limit:
+        raise _too_large(label, pil.size, None)
+
+
 def _load_file(path: str | os.PathLike[Any], label: str) -> np.ndarray:
     _check_path(path, label)
     with open(path, "rb") as fp:
-        try:
-            pil = Image.open(fp)
-        except UnidentifiedImageError as err:
-            raise _not_an_image(label, err) from err
-        except _DECODE_ERRORS as err:
-            raise _corrupt(label, err) from err
+        pil = _open(fp, label)
         with pil:
+            _check_pixels(pil, label)
             try:
                 # Decode every pixel now (LOAD_TRUNCATED_IMAGES is left False), so that a
                 # truncated file raises instead of being padded with grey.
-                pil.load()
+                with _no_bomb_warning(pil.size):
+                    pil.load()
+            except Image.DecompressionBombError as err:
+                raise _too_large(label, None, err) from err
             except _DECODE_ERRORS as err:
                 raise _corrupt(label, err) from err
             orientation = _orientation(pil)
@@ -497,19 +627,18 @@ def _file_header(path: str | os.PathLike[Any], label: str) -> tuple[int, int, in
     """Stored ``(width, height)`` and the EXIF orientation, reading only the header."""
     _check_path(path, label)
     with open(path, "rb") as fp:
-        try:
-            pil = Image.open(fp)
-        except UnidentifiedImageError as err:
-            raise _not_an_image(label, err) from err
-        except _DECODE_ERRORS as err:
-            raise _corrupt(label, err) from err
+        pil = _open(fp, label)
         with pil:
             width, height = pil.size
             if pil.format == "PNG" and "exif" not in pil.info:
                 if _png_has_metadata_after_idat(path):
                     # Pillow reads the chunks after the pixel data only while decoding it.
+                    _check_pixels(pil, label)
                     try:
-                        pil.load()
+                        with _no_bomb_warning(pil.size):
+                            pil.load()
+                    except Image.DecompressionBombError as err:
+                        raise _too_large(label, None, err) from err
                     except _DECODE_ERRORS as err:
                         raise _corrupt(label, err) from err
                     orientation = _orientation(pil)
@@ -680,10 +809,26 @@ def _array_to_rgb(image: np.ndarray, label: str) -> np.ndarray:
     arr = _check_array(image, label)
     view = arr[:, :, None] if arr.ndim == 2 else arr[:, :, :3]
     if arr.dtype.itemsize == 2:
+        _warn_if_8bit_in_16(view, label)
         view = view >> 8  # 16 -> 8 bits over the full range: 65535 -> 255, never clipped
     out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
     np.copyto(out, view, casting="unsafe")  # broadcasts one grey channel to three
     return out
+
+
+def _warn_if_8bit_in_16(values: np.ndarray, label: str) -> None:
+    """16-bit pixels that never exceed 255 are almost surely 8-bit data in a uint16 container;
+    scaled as 16-bit (``>> 8``) they come out black, so say so."""
+    high = int(values.max())
+    if 0 < high <= 255:
+        logger.warning(
+            "%s is 16-bit but its values are all <= %d: it looks like 8-bit data. 16-bit images "
+            "are scaled to 8 bits as value >> 8, so it comes out black (all <= %d); if its "
+            "values are 0..255, pass it as uint8 (e.g. image.astype(np.uint8)).",
+            label,
+            high,
+            high >> 8,
+        )
 
 
 def _type_error(obj: object, label: str) -> TypeError:

@@ -319,6 +319,7 @@ def test_predict_csv(capsys, tiny, images) -> None:
     assert code == 0, err
     (row,) = list(csv.reader(io.StringIO(out)))[1:]
     assert row[:3] == [images[0], "muct76", ""] and row[-1] == "no face"
+    assert len(row) == len(header)  # the error in the error column, not in y75
 
 
 @pytest.mark.slow

@@ -296,3 +296,33 @@ def test_mixed_precision_auto_is_off_without_a_gpu_and_bad_values_fail(tmp_path)
     det = _tiny_detector()
     with pytest.raises(ValueError, match="mixed_precision must be"):
         det.fit(_noise_dataset(tmp_path), epochs=1, mixed_precision="float16")
+
+
+def test_fit_names_a_truncated_jpeg_before_training_starts(tmp_path):
+    """TensorFlow's decoder would fail mid-epoch with "jpeg::Uncompress failed" and no name;
+    the files are checked (header and end marker) before the first batch."""
+    import keras
+    from PIL import Image
+
+    from facelandmarks import LandmarkDataset
+
+    paths = []
+    for i in range(4):
+        p = tmp_path / f"{i}.jpg"
+        pixels = np.random.default_rng(i).integers(0, 255, (40, 30, 3), np.uint8)
+        Image.fromarray(pixels).save(p, quality=90)
+        paths.append(str(p))
+    data = (tmp_path / "2.jpg").read_bytes()
+    (tmp_path / "2.jpg").write_bytes(data[: len(data) // 2])  # a real JPEG, cut
+    lm = np.random.default_rng(0).uniform(5, 25, (4, 76, 2)).astype(np.float32)
+    ds = LandmarkDataset(paths, lm, list("abcd"), list("abcd"), ["a"] * 4)
+    batches = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            batches.append(batch)
+
+    with pytest.raises(ValueError, match=r"2\.jpg \(truncated JPEG") as info:
+        _tiny_detector().fit(ds, epochs=1, batch_size=2, callbacks=[Count()], verbose=0)
+    assert "0.jpg" not in str(info.value) and "1 training image(s)" in str(info.value)
+    assert batches == []
