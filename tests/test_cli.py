@@ -435,7 +435,8 @@ def test_evaluate(capsys, tiny, tmp_path: Path) -> None:
         capsys, "evaluate", "--muct", str(root), "--weights", tiny[0], "--json", *whole
     )
     assert code == 0, err
-    scores = json.loads(out)
+    scores = json.loads(out)  # the progress bar went to stderr
+    assert f"{scores['n_images']}/{scores['n_images']}" in err and "image" in err
     assert {"nme", "median_nme", "auc@0.08", "failure_rate@0.10", "n_images"} <= set(scores)
     assert 1 <= scores["n_images"] < 4  # the held-out subjects only
     assert scores["n_missed"] == 0
@@ -544,6 +545,7 @@ def test_export_command(capsys, tiny, tmp_path) -> None:
     code, out, err = run(capsys, "export", str(out_dir), "--weights", path)
     assert code == 0, err
     assert out.strip() == str(out_dir)
+    assert "1/1" in err and "stage" in err  # the progress bar, on stderr
     assert sorted(p.name for p in out_dir.iterdir()) == ["detector.json", "stage0.tflite"]
     # exporting onto an existing directory is bad usage: exit 2, one line, nothing touched
     code, out, err = run(capsys, "export", str(out_dir), "--weights", path)
