@@ -2,8 +2,8 @@
 
 Usage (``python -m facelandmarks`` works the same; ``COMMAND --help`` for every option)::
 
-    facelandmarks predict photo.jpg [more.jpg ...] [--detect] [--json | --csv] [--draw OUT]
-        [--indices] [--weights W] [--runtime auto|keras|tflite] [--batch-size N]
+    facelandmarks predict photo.jpg [more.jpg|DIR ...] [--framing detect|image] [--json | --csv]
+        [--draw OUT] [--indices] [--weights W] [--runtime auto|keras|tflite] [--batch-size N]
     facelandmarks evaluate --muct ../shared/muct [--weights W] [--split subject|image|all]
     facelandmarks train configs/muct-mnv3s-2stage.json [--output DIR] [--muct DIR]
     facelandmarks export OUT_DIR [--weights W] [--format tflite|saved_model]
