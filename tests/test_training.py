@@ -172,6 +172,10 @@ def test_killed_fit_resumes_from_last_finished_epoch(tmp_path):
 def test_two_stage_fit_with_validation_scores_each_stage(tmp_path):
     """Every stage of a multi-stage fit is scored in inference mode on the validation data
     (an earlier stage alone, as if it were the last)."""
+    import csv
+
+    import keras
+
     from facelandmarks import DetectorConfig, LandmarkDetector
 
     ds = _noise_dataset(tmp_path)
@@ -183,10 +187,21 @@ def test_two_stage_fit_with_validation_scores_each_stage(tmp_path):
         )
     )
     det = LandmarkDetector(weights=None, config=config)
-    det.fit(ds.subset(range(4)), ds.subset([4, 5]), epochs=1, batch_size=2, verbose=0)
+    log = tmp_path / "log.csv"
+    det.fit(
+        ds.subset(range(4)),
+        ds.subset([4, 5]),
+        epochs=1,
+        batch_size=2,
+        verbose=0,
+        callbacks=[keras.callbacks.CSVLogger(str(log), append=True)],
+    )
     assert len(det.history) == 2
     for h in det.history:
         assert np.isfinite(h.history["val_nme"]).all()
+    # log.csv says which stage each row is (facelandmarks train writes it the same way)
+    rows = list(csv.DictReader(log.open()))
+    assert [r["stage"] for r in rows] == ["0", "1"] and all(r["val_nme"] for r in rows)
 
 
 @pytest.mark.parametrize("suffix", [".png", ".jpg"])
