@@ -132,10 +132,12 @@ class LandmarkDetector:
         self._engines: StageEngines | None = None
         self._lite_threads: int | None = None
         self._finder: Any = None
+        self._fresh: set[int] = set()  # stages built here, never trained
         if weights is None:
             self.config = config or _single_stage_config(backbone, input_size, normalization)
             with self._scope():
                 self._models = _build(self.config, backbone_weights)
+            self._fresh = set(range(len(self._models)))
         else:
             self._load(weights, cache_dir, verbose)
         self._scheme = self._check_scheme(scheme)
@@ -188,6 +190,7 @@ class LandmarkDetector:
     @models.setter
     def models(self, models: Sequence[keras.Model]) -> None:
         self._models = list(models)
+        self._fresh = set()
         self._source = None
         self.set_runtime(self.runtime, num_threads=self._lite_threads)
 
@@ -568,8 +571,10 @@ class LandmarkDetector:
             checkpoint_dir=checkpoint_dir,
             face_detector=self._face_detector,
             scope=self._scope,
+            fresh=sorted(self._fresh),
             verbose=_resolve_verbose(verbose),
         )
+        self._fresh -= set(range(len(self.config.stages)) if stages is None else stages)
         self.config = config
         self.history.extend(h for h in histories if h is not None)
         # trained weights: no shipped or cached TensorFlow Lite file matches them any more
