@@ -29,11 +29,11 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from facelandmarks import LandmarkDetector, load_ibug, load_muct  # noqa: E402
-from facelandmarks.metrics import per_image_nme  # noqa: E402
-from facelandmarks.schemes import get_scheme  # noqa: E402
+from facelandmarks import LandmarkDetector, load_ibug, load_muct
+from facelandmarks.evaluation import auc_with_misses, score_faces
+from facelandmarks.schemes import get_scheme
 
 COLUMNS = ("faces", "missed", "NME", "median", "FR@0.10", "missed or >0.10", "AUC@0.10")
 
@@ -45,35 +45,18 @@ def _subset(data, n: int):
 
 
 def score(pred: np.ndarray, data, scheme: str) -> tuple[dict[str, float], np.ndarray]:
-    """Metrics of ``pred`` (in ``scheme``) against ``data`` (in its own scheme), and the
-    per-face NMEs of the faces found (NaN for misses)."""
-    own = data.scheme
-    points = None
-    if scheme != own:
-        pred = get_scheme(scheme).transfer(pred, own)
-        points = get_scheme(own).correspondence(scheme)[0]
-    found = np.isfinite(pred[:, points if points is not None else slice(None)]).all(axis=(1, 2))
-    nme = np.full(len(pred), np.nan)
-    if found.any():
-        nme[found] = per_image_nme(pred[found], data.landmarks[found], scheme=own, points=points)
-    ok = nme[found]
-    row = {
+    """The table's columns for ``pred`` (in ``scheme``) against ``data``, and per-face NMEs."""
+    scores, nme = score_faces(pred, data.landmarks, pred_scheme=scheme, true_scheme=data.scheme)
+    found = np.isfinite(nme)
+    return {
         "faces": len(pred),
-        "missed": int((~found).sum()),
-        "NME": float(ok.mean()) if ok.size else float("nan"),
-        "median": float(np.median(ok)) if ok.size else float("nan"),
-        "FR@0.10": float((ok > 0.10).mean()) if ok.size else float("nan"),
-        "missed or >0.10": float(((~found) | (nme > 0.10)).mean()),
-        "AUC@0.10": _auc(np.where(found, nme, np.inf)),
-    }
-    return row, nme
-
-
-def _auc(nme: np.ndarray, t: float = 0.10) -> float:
-    """Area under the CED from 0 to ``t`` over all faces (misses count as failures)."""
-    xs = np.linspace(0, t, 1001)
-    ced = (nme[None, :] <= xs[:, None]).mean(axis=1)
-    return float(np.trapezoid(ced, xs) / t)
+        "missed": scores["n_missed"],
+        "NME": float(nme[found].mean()) if found.any() else float("nan"),
+        "median": float(np.median(nme[found])) if found.any() else float("nan"),
+        "FR@0.10": scores.get("failure_rate@0.10", float("nan")),
+        "missed or >0.10": scores["missed_or_failed@0.10"],
+        "AUC@0.10": auc_with_misses(nme),
+    }, nme
 
 
 def _print(title: str, rows: dict[str, dict[str, float]]) -> None:

@@ -165,8 +165,11 @@ class TrainConfig:
         init = raw.get("init")
         if init is not None and not isinstance(init, str):
             raise _fail(where, f"init must be a preset name or a file path, not {init!r}")
-        if init is not None and (base / init).exists():
-            init = str(base / init)
+        if init is not None:
+            from facelandmarks.weights import PRESETS
+
+            if init not in PRESETS and init != "default":
+                init = str(base / init)  # a file, relative to the config's folder
         return cls(
             detector=detector,
             data=sets,
