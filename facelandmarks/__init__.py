@@ -1,18 +1,20 @@
-"""facelandmarks: 2D face landmark localization (76-point MUCT scheme) on Keras 3 / TensorFlow.
+"""facelandmarks: 2D face landmarks (76 MUCT points, 68 iBUG points) on Keras 3 / TensorFlow.
 
 Quick start::
 
     from facelandmarks import LandmarkDetector
     det = LandmarkDetector()                 # the shipped default model, no network needed
     xy = det.predict("photo.jpg")            # float32 (1, 76, 2): (x, y) pixels of the photo
+    det68 = LandmarkDetector(scheme="ibug68")   # the same model's 68 iBUG points
 
-See docs/coordinates.md for the coordinate contract every array follows.
+See docs/coordinates.md for the coordinate contract every array follows. Importing the package
+does not import TensorFlow: predicting with the shipped model runs on TensorFlow Lite; Keras is
+loaded when a Keras model is needed (training, ``runtime="keras"``).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
 
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets import (
@@ -22,10 +24,14 @@ from facelandmarks.datasets import (
     load_ibug,
     load_muct,
 )
+from facelandmarks.detector import LandmarkDetector
 from facelandmarks.face_detection import FaceBox
+from facelandmarks.inference import Face, ImageFaces
 from facelandmarks.metrics import evaluate_landmarks
 from facelandmarks.points import MIRROR_PERMUTATION, NUM_POINTS, MuctPoint
 from facelandmarks.schemes import Ibug68Point, PointScheme, get_scheme, register_scheme
+from facelandmarks.tracking import FaceTracker
+from facelandmarks.training.options import Augmentation
 from facelandmarks.weights import WeightSpec, describe_weights, download_weights, list_weights
 
 __version__ = "0.1.0"
@@ -33,10 +39,13 @@ __version__ = "0.1.0"
 __all__ = [
     "MIRROR_PERMUTATION",
     "NUM_POINTS",
+    "Augmentation",
     "DetectorConfig",
     "Face",
     "FaceBox",
+    "FaceTracker",
     "Ibug68Point",
+    "ImageFaces",
     "LandmarkDataset",
     "LandmarkDetector",
     "MuctFormatError",
@@ -57,21 +66,3 @@ __all__ = [
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
-
-if TYPE_CHECKING:
-    from facelandmarks.detector import LandmarkDetector
-    from facelandmarks.inference import Face
-
-
-def __getattr__(name: str) -> Any:
-    # TensorFlow takes seconds to import: load it only when the detector (or its result type)
-    # is first used, so the pure-NumPy parts (datasets, metrics, scaling) stay light.
-    if name == "LandmarkDetector":
-        from facelandmarks.detector import LandmarkDetector
-
-        return LandmarkDetector
-    if name == "Face":
-        from facelandmarks.inference import Face
-
-        return Face
-    raise AttributeError(f"module 'facelandmarks' has no attribute {name!r}")

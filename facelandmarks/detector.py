@@ -132,10 +132,12 @@ class LandmarkDetector:
         self._engines: StageEngines | None = None
         self._lite_threads: int | None = None
         self._finder: Any = None
+        self._fresh: set[int] = set()  # stages built here, never trained
         if weights is None:
             self.config = config or _single_stage_config(backbone, input_size, normalization)
             with self._scope():
                 self._models = _build(self.config, backbone_weights)
+            self._fresh = set(range(len(self._models)))
         else:
             self._load(weights, cache_dir, verbose)
         self._scheme = self._check_scheme(scheme)
@@ -188,6 +190,7 @@ class LandmarkDetector:
     @models.setter
     def models(self, models: Sequence[keras.Model]) -> None:
         self._models = list(models)
+        self._fresh = set()
         self._source = None
         self.set_runtime(self.runtime, num_threads=self._lite_threads)
 
@@ -488,14 +491,15 @@ class LandmarkDetector:
         Returns:
             The dict of :func:`facelandmarks.metrics.evaluate_landmarks` over the faces found
             (``"nme"``: inter-ocular, ``"median_nme"``, ``"failure_rate@0.10"``,
-            ``"auc@0.10"``, ...), plus ``"n_missed"`` (faces not found) and
-            ``"missed_or_failed@0.10"`` (share of all images missed or above NME 0.10), and
-            ``"scored_points"`` (``"all"`` or the shared points' count).
+            ``"auc@0.10"``, ...), plus ``"n_missed"`` (faces not found),
+            ``"missed_or_failed@0.08"`` and ``"missed_or_failed@0.10"`` (share of all images
+            missed or above that NME) and ``"scored_points"`` (``"all"`` or the shared
+            points' count); see :func:`facelandmarks.evaluation.score_faces`.
 
         Raises:
             ValueError: mismatched lengths or shapes, or ground truth without eye corners.
         """
-        from facelandmarks import metrics as fl_metrics
+        from facelandmarks.evaluation import score_faces
 
         scheme = self._scheme
         if isinstance(data, LandmarkDataset):
@@ -509,33 +513,7 @@ class LandmarkDetector:
                 f"Received: {type(data).__name__}"
             )
         pred = self.predict(images, framing=framing, batch_size=batch_size, verbose=verbose)
-        truth = np.asarray(truth, dtype=np.float32)
-        points = None
-        scored = pred
-        if scheme != self._scheme:
-            from facelandmarks.schemes import get_scheme
-
-            scored = get_scheme(self._scheme).transfer(pred, scheme)
-            points = get_scheme(scheme).correspondence(self._scheme)[0]
-        if truth.shape != scored.shape:
-            raise ValueError(
-                f"landmarks must have shape {scored.shape} to match the {len(pred)} images. "
-                f"Received: {truth.shape}"
-            )
-        found = np.isfinite(pred).all(axis=(1, 2))
-        scores: dict[str, Any] = {}
-        if found.any():
-            scores.update(
-                fl_metrics.evaluate_landmarks(
-                    scored[found], truth[found], scheme=scheme, points=points
-                )
-            )
-        missed = int((~found).sum())
-        scores["n_missed"] = missed
-        if found.any():
-            failed = scores["failure_rate@0.10"] * int(found.sum())
-            scores["missed_or_failed@0.10"] = (failed + missed) / len(pred)
-        scores["scored_points"] = "all" if points is None else len(points)
+        scores, _ = score_faces(pred, truth, pred_scheme=self._scheme, true_scheme=scheme)
         if return_predictions:
             scores["predictions"] = pred
         return scores
@@ -601,8 +579,10 @@ class LandmarkDetector:
             checkpoint_dir=checkpoint_dir,
             face_detector=self._face_detector,
             scope=self._scope,
+            fresh=sorted(self._fresh),
             verbose=_resolve_verbose(verbose),
         )
+        self._fresh -= set(range(len(self.config.stages)) if stages is None else stages)
         self.config = config
         self.history.extend(h for h in histories if h is not None)
         # trained weights: no shipped or cached TensorFlow Lite file matches them any more

@@ -21,12 +21,8 @@ import json
 import logging
 import os
 import tempfile
-import threading
-import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
-
-import numpy as np
+from typing import TYPE_CHECKING, Protocol
 
 from facelandmarks.config import DetectorConfig
 from facelandmarks.fileio import atomic_path
@@ -67,65 +63,6 @@ def tflite_bytes(model: keras.Model) -> bytes:
             raise RuntimeError(
                 f"TensorFlow Lite conversion of model {model.name!r} failed: {err}"
             ) from err
-
-
-def _interpreter_class() -> Any:
-    try:
-        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
-
-        return Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        return tf.lite.Interpreter
-
-
-class LiteStage:
-    """A TensorFlow Lite interpreter for one stage, callable like the Keras model's forward pass.
-
-    Args:
-        content: the flatbuffer from :func:`tflite_bytes`.
-        num_threads: interpreter threads (default: the CPU count).
-
-    Calling it with a float32 ``(B, H, W, 3)`` array returns the float32 ``(B, 2P)`` output;
-    the interpreter is resized when ``B`` changes. Calls from several threads are serialised
-    (one interpreter holds one set of tensors); for parallel inference, one per thread.
-    """
-
-    def __init__(self, content: bytes, num_threads: int | None = None) -> None:
-        cls = _interpreter_class()
-        threads = int(num_threads or os.cpu_count() or 1)
-        with warnings.catch_warnings():
-            # tf.lite.Interpreter warns that it is deprecated (use LiteRT); we prefer LiteRT
-            # when it is installed and say so in the docs.
-            warnings.simplefilter("ignore", UserWarning)
-            self._interp = cls(model_content=content, num_threads=threads)
-        self._input = self._interp.get_input_details()[0]
-        self._output = self._interp.get_output_details()[0]
-        self._batch = -1
-        # One interpreter holds one set of tensors: calls from several threads take turns.
-        self._lock = threading.Lock()
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        """``(H, W, 3)`` of the stage's input."""
-        return tuple(int(v) for v in self._input["shape"][1:])
-
-    def __call__(self, batch: np.ndarray) -> np.ndarray:
-        x = np.ascontiguousarray(batch, dtype=np.float32)
-        if x.ndim != 4 or x.shape[1:] != self.input_shape:
-            raise ValueError(
-                f"LiteStage expects float32 (B, {', '.join(map(str, self.input_shape))}) input. "
-                f"Received: shape {x.shape}"
-            )
-        with self._lock:
-            if x.shape[0] != self._batch:
-                self._interp.resize_tensor_input(self._input["index"], list(x.shape))
-                self._interp.allocate_tensors()
-                self._batch = x.shape[0]
-            self._interp.set_tensor(self._input["index"], x)
-            self._interp.invoke()
-            return np.array(self._interp.get_tensor(self._output["index"]), dtype=np.float32)
 
 
 def export_detector(

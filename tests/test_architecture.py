@@ -70,6 +70,17 @@ LIGHT = [
     "facelandmarks.weights",
     "facelandmarks.export",
     "facelandmarks.face_detection",
+    "facelandmarks.schemes",
+    "facelandmarks.framing",
+    "facelandmarks.crop",
+    "facelandmarks.lite",
+    "facelandmarks.engines",
+    "facelandmarks.inference",
+    "facelandmarks.tracking",
+    "facelandmarks.evaluation",
+    "facelandmarks.detector",  # the facade: Keras only when a Keras model is needed
+    "facelandmarks.training",
+    "facelandmarks.training.config",
 ]
 
 

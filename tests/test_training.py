@@ -341,3 +341,22 @@ def test_fit_names_a_truncated_jpeg_before_training_starts(tmp_path):
         _tiny_detector().fit(ds, epochs=1, batch_size=2, callbacks=[Count()], verbose=0)
     assert "0.jpg" not in str(info.value) and "1 training image(s)" in str(info.value)
     assert batches == []
+
+
+def test_fit_fine_tunes_a_loaded_detector_without_resetting_its_head(tmp_path):
+    """A fresh model's head starts at the mean training shape; a loaded (trained) one keeps
+    its head: fine-tuning must not throw away what it learned."""
+    ds = _noise_dataset(tmp_path)
+    fresh = _tiny_detector()
+    bias_before = fresh.model.get_layer("landmarks").get_weights()[1].copy()
+    fresh.fit(ds, epochs=1, batch_size=2, learning_rate=1e-30, verbose=0)
+    bias_fresh = fresh.model.get_layer("landmarks").get_weights()[1]
+    assert np.abs(bias_fresh - bias_before).max() > 0.1  # moved to the mean shape's logit
+    path = fresh.save(tmp_path / "d.keras")
+    from facelandmarks import LandmarkDetector
+
+    loaded = LandmarkDetector(weights=path, runtime="keras")
+    loaded.fit(ds, epochs=1, batch_size=2, learning_rate=1e-30, verbose=0)
+    np.testing.assert_allclose(
+        loaded.model.get_layer("landmarks").get_weights()[1], bias_fresh, atol=1e-6
+    )

@@ -13,12 +13,17 @@
               "lr_schedule": "cosine", "augment": {... Augmentation fields} | "wild" | true,
               "cache": true, "seed": 0, "early_stopping": null, "mixed_precision": false},
       "face_detector": "blazeface",
+      "init": null,
       "output": "runs/default"
     }
 
-Relative ``path`` and ``output`` values are relative to the config file's folder, not to the
-current directory. A set's folder can be moved with an environment variable (``FACELANDMARKS_MUCT``
-for ``muct`` sets, ``FACELANDMARKS_WILD`` for ``ibug`` sets, or the set's own ``"env"``).
+``init`` (a preset name or a detector file) starts every stage from that detector's weights
+(fine-tuning; its stages and heads must match ``detector``'s) instead of from scratch.
+
+Relative ``path``, ``output`` and ``init`` values are relative to the config file's folder, not
+to the current directory. A set's folder can be moved with an environment variable
+(``FACELANDMARKS_MUCT`` for ``muct`` sets, ``FACELANDMARKS_WILD`` for ``ibug`` sets, or the set's
+own ``"env"``).
 The older single-dataset form ``"data": {"muct": PATH, "test_fraction": ..., "split_by": ...,
 "seed": ...}`` is still read.
 
@@ -108,6 +113,7 @@ class TrainConfig:
     face_detector: str = "blazeface"
     validation_fraction: float = 0.0
     source: str = ""
+    init: str | None = None
 
     @classmethod
     def load(cls, path: str | os.PathLike, **overrides: Any) -> TrainConfig:
@@ -138,7 +144,7 @@ class TrainConfig:
         """Check a config dict and build the config (see :meth:`load`)."""
         if not isinstance(raw, dict):
             raise _fail(where, f"the config must be a JSON object, not {type(raw).__name__}")
-        unknown = sorted(set(raw) - {"detector", "data", "fit", "output", "face_detector"})
+        unknown = sorted(set(raw) - {"detector", "data", "fit", "output", "face_detector", "init"})
         if unknown:
             raise _fail(where, f"unknown top-level keys {unknown}")
         base = Path(base_dir)
@@ -156,6 +162,14 @@ class TrainConfig:
         face = raw.get("face_detector", "blazeface")
         if not isinstance(face, str):
             raise _fail(where, f"face_detector must be a name, not {face!r}")
+        init = raw.get("init")
+        if init is not None and not isinstance(init, str):
+            raise _fail(where, f"init must be a preset name or a file path, not {init!r}")
+        if init is not None:
+            from facelandmarks.weights import PRESETS
+
+            if init not in PRESETS and init != "default":
+                init = str(base / init)  # a file, relative to the config's folder
         return cls(
             detector=detector,
             data=sets,
@@ -164,6 +178,7 @@ class TrainConfig:
             face_detector=face,
             validation_fraction=val_fraction,
             source=where,
+            init=init,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -178,6 +193,7 @@ class TrainConfig:
             },
             "fit": fit,
             "face_detector": self.face_detector,
+            "init": self.init,
             "output": self.output,
         }
 

@@ -199,9 +199,13 @@ def train_parts(
     checkpoint_dir: str | os.PathLike | None = None,
     face_detector: Any = None,
     scope: Callable[[], Any] | None = None,
+    fresh: Sequence[int] = (),
     verbose: int = 1,
 ) -> tuple[DetectorConfig, list[Any]]:
     """Train ``models`` (one per stage of ``config``) on ``parts``.
+
+    ``fresh`` lists the stages whose models were just built (their head starts at the mean
+    training shape); the others are fine-tuned from the weights they hold.
 
     Returns:
         ``(config, histories)``: the config with the face-frame calibration measured on the
@@ -269,7 +273,7 @@ def train_parts(
             mixed_precision=precision,
             scope=scope,
             callbacks=[StageColumn(k), *callbacks],
-            init_head=True,
+            init_head=k in fresh,
             verbose=verbose,
         )
         histories.append(history)

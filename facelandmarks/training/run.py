@@ -16,6 +16,7 @@ from typing import Any
 
 import keras
 
+from facelandmarks.config import DetectorConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.training.config import DataSet, TrainConfig
 from facelandmarks.training.core import Part, monitor, train_parts
@@ -87,7 +88,11 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     # Seeded initial weights: a run killed before its first checkpoint starts again from the
     # same weights, so it still ends like an uninterrupted run.
     keras.utils.set_random_seed(config.fit.seed)
-    models = [build_stage(s, det_cfg, f"stage{i}") for i, s in enumerate(det_cfg.stages)]
+    if config.init is None:
+        models = [build_stage(s, det_cfg, f"stage{i}") for i, s in enumerate(det_cfg.stages)]
+        fresh = list(range(len(models)))
+    else:
+        models, fresh = _initial_models(config.init, det_cfg), []
     csv_log = keras.callbacks.CSVLogger(str(out / "log.csv"), append=True)
     t0 = time.time()
     det_cfg, _ = train_parts(
@@ -98,6 +103,7 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
         callbacks=[csv_log],
         checkpoint_dir=out / "checkpoints",
         face_detector=config.face_detector,
+        fresh=fresh,
         verbose=verbose,
     )
     train_seconds = time.time() - t0
@@ -119,3 +125,23 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     result["test_subjects"] = {p.name: sorted(set(p.sides["test"].subjects)) for p in parts}
     write_json_atomically(out / "evaluation.json", result)
     return result
+
+
+def _initial_models(init: str, config: DetectorConfig) -> list:
+    """The stage models of the detector ``init`` (preset or file), to fine-tune.
+
+    Raises:
+        ValueError: its heads or stages' shapes differ from ``config``'s.
+    """
+    from facelandmarks.detector import LandmarkDetector
+
+    start = LandmarkDetector(init, runtime="keras", verbose=0)
+    mine = [(s.backbone, s.input_size, s.head, s.color) for s in config.stages]
+    theirs = [(s.backbone, s.input_size, s.head, s.color) for s in start.config.stages]
+    if start.config.heads != config.heads or mine != theirs:
+        raise ValueError(
+            f"init={init!r} has heads {start.config.heads} and stages {theirs}; the config asks "
+            f"for {config.heads} and {mine}"
+        )
+    logger.info("fine-tuning from %s", init)
+    return start.models

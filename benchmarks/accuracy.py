@@ -1,0 +1,135 @@
+"""Landmark accuracy on faces the model never trained on, through the path users run: the face
+detector finds each face, the model places the points (``predict``, ``framing="detect"``).
+
+    python benchmarks/accuracy.py --muct ../shared/muct --wild ../shared/wild \
+        [--weights default] [--schemes muct76,ibug68] [--plot docs/images/ced.png] [--n 0]
+
+Faces scored (the test sides of the splits the shipped models were trained with):
+
+* MUCT: ``load_muct(...).split(0.3, by="subject", seed=0)[1]`` (68 subjects never seen), all 76
+  points (unavailable ones excluded), per camera group (a/d/e frontal-ish, b/c with hidden
+  points); normalised by the outer eye corners (27-32).
+* in the wild: ``load_ibug(...).split(0.1, by="subject", seed=0)[1]`` (photos never seen: 10 % of
+  each of afw, helen-train and lfpw-train), per folder; the 68-point head on all 68 points, the
+  76-point head on the 8 points the schemes share (eye corners, nose tip, mouth corners, chin);
+  normalised by the outer eye corners (iBUG 36-45).
+
+A face the detector misses counts as a miss (its NME is not averaged) and as a failure in
+``missed or > 0.10``. Prints a table; with ``--plot`` also writes a CED image (matplotlib).
+No dataset photo is written anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import numpy as np
+
+from facelandmarks import LandmarkDetector, load_ibug, load_muct
+from facelandmarks.evaluation import auc_with_misses, score_faces
+from facelandmarks.schemes import get_scheme
+
+COLUMNS = ("faces", "missed", "NME", "median", "FR@0.10", "missed or >0.10", "AUC@0.10")
+
+
+def _subset(data, n: int):
+    if not n or n >= len(data):
+        return data
+    return data.subset(np.linspace(0, len(data) - 1, n).astype(int))
+
+
+def score(pred: np.ndarray, data, scheme: str) -> tuple[dict[str, float], np.ndarray]:
+    """The table's columns for ``pred`` (in ``scheme``) against ``data``, and per-face NMEs."""
+    scores, nme = score_faces(pred, data.landmarks, pred_scheme=scheme, true_scheme=data.scheme)
+    found = np.isfinite(nme)
+    return {
+        "faces": len(pred),
+        "missed": scores["n_missed"],
+        "NME": float(nme[found].mean()) if found.any() else float("nan"),
+        "median": float(np.median(nme[found])) if found.any() else float("nan"),
+        "FR@0.10": scores.get("failure_rate@0.10", float("nan")),
+        "missed or >0.10": scores["missed_or_failed@0.10"],
+        "AUC@0.10": auc_with_misses(nme),
+    }, nme
+
+
+def _print(title: str, rows: dict[str, dict[str, float]]) -> None:
+    print(f"\n{title}")
+    print(f"{'':28s}" + "".join(f"{c:>17s}" for c in COLUMNS))
+    for name, row in rows.items():
+        cells = []
+        for c in COLUMNS:
+            v = row[c]
+            cells.append(f"{v:>17d}" if isinstance(v, int) else f"{v:>17.4f}")
+        print(f"{name:28s}" + "".join(cells))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--muct", help="MUCT root (official layout)")
+    ap.add_argument("--wild", help="folder of iBUG .pts faces (300-W layout)")
+    ap.add_argument("--weights", default="default")
+    ap.add_argument("--schemes", default="", help="heads to score (default: all the model has)")
+    ap.add_argument("--framing", default="detect", choices=("detect", "image"))
+    ap.add_argument("--n", type=int, default=0, help="evenly spaced faces per set (0: all)")
+    ap.add_argument("--plot", help="write a CED plot (PNG) of the in-the-wild faces here")
+    args = ap.parse_args()
+
+    base = LandmarkDetector(args.weights)
+    schemes = [s for s in args.schemes.split(",") if s] or list(base.schemes)
+    print(f"weights={args.weights} heads={list(base.schemes)} framing={args.framing}")
+    sets = []
+    if args.muct:
+        sets.append(("MUCT held-out", _subset(load_muct(args.muct).split(0.3, seed=0)[1], args.n)))
+    if args.wild:
+        sets.append(("in the wild", _subset(load_ibug(args.wild).split(0.1, seed=0)[1], args.n)))
+    curves = []
+    for title, data in sets:
+        groups = sorted(set(data.groups)) if data.scheme == "ibug68" else ["ade", "bc"]
+        rows: dict[str, dict[str, float]] = {}
+        for scheme in schemes:
+            det = LandmarkDetector(args.weights, scheme=scheme)
+            t0 = time.perf_counter()
+            pred = det.predict(data, framing=args.framing)
+            ms = (time.perf_counter() - t0) / len(data) * 1000
+            if scheme != data.scheme and not get_scheme(scheme).correspondence(data.scheme)[0].size:
+                continue
+            label = scheme if scheme == data.scheme else f"{scheme} (shared points)"
+            rows[f"{label}, all"], nme = score(pred, data, scheme)
+            rows[f"{label}, all"]["faces"] = len(data)
+            for g in groups:
+                if data.scheme == "ibug68":
+                    idx = np.flatnonzero(np.array(data.groups) == g)
+                else:
+                    idx = np.flatnonzero(np.isin(np.array(data.cameras), list(g)))
+                if idx.size:
+                    rows[f"  {g}"] = score(pred[idx], data.subset(idx), scheme)[0]
+            print(f"{title}: {scheme}: {ms:.1f} ms per photo (detection + landmarks, one call)")
+            if data.scheme == "ibug68":
+                curves.append((label, np.where(np.isfinite(nme), nme, np.inf)))
+        _print(f"{title}: {len(data)} faces", rows)
+    if args.plot and curves:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from facelandmarks.drawing import plot_ced
+
+        fig, ax = plt.subplots(figsize=(6, 4))
+        finite = [np.minimum(c, 1.0) for _, c in curves]  # misses plotted beyond the axis
+        plot_ced(finite, labels=[name for name, _ in curves], max_threshold=0.10, ax=ax)
+        ax.set_title("In-the-wild validation faces (detector in the loop)")
+        fig.tight_layout()
+        fig.savefig(args.plot, dpi=120)
+        print(f"\nwrote {args.plot}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Scoring a detector's predictions against annotated faces, with the face detector in the loop.
+
+Pure NumPy. :func:`score_faces` is what :meth:`facelandmarks.LandmarkDetector.evaluate` and
+``benchmarks/accuracy.py`` report: the standard metrics over the faces found, how many were
+missed, and the share of faces missed *or* failed, so that a detector that misses hard faces
+cannot look better than one that finds them. Predictions in another scheme than the annotation
+(the 76-point head on iBUG-68 faces) are scored on the points the two schemes share.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from facelandmarks import metrics
+from facelandmarks.schemes import get_scheme
+
+
+def score_faces(
+    pred_xy: np.ndarray,
+    true_xy: np.ndarray,
+    *,
+    pred_scheme: str,
+    true_scheme: str,
+    thresholds: tuple[float, ...] = (0.08, 0.10),
+) -> tuple[dict[str, Any], np.ndarray]:
+    """Metrics of one face per image.
+
+    Args:
+        pred_xy: float32 ``(N, K, 2)`` predictions in pixels, in ``pred_scheme``; a row of NaN
+            is a face the detector did not find.
+        true_xy: float32 ``(N, K', 2)`` annotations in pixels, in ``true_scheme`` (NaN =
+            unavailable point).
+        pred_scheme, true_scheme: registered scheme names; when they differ the predictions
+            are transferred and only the shared points are scored.
+        thresholds: NME cut-offs for failure rates and AUCs.
+
+    Returns:
+        ``(scores, per_face_nme)``: the dict of
+        :func:`facelandmarks.metrics.evaluate_landmarks` over the faces found (absent when none
+        was), plus ``"n_missed"``, ``f"missed_or_failed@{t:.2f}"`` (share of *all* faces) and
+        ``"scored_points"`` (``"all"`` or the number of shared points); and float64 ``(N,)``
+        per-face NMEs (NaN for misses).
+
+    Raises:
+        ValueError: shapes that do not match, or schemes without shared points.
+    """
+    pred = np.asarray(pred_xy, np.float32)
+    points = None
+    if pred_scheme != true_scheme:
+        pred = get_scheme(pred_scheme).transfer(pred, true_scheme)
+        points = get_scheme(true_scheme).correspondence(pred_scheme)[0]
+        if not len(points):
+            raise ValueError(f"schemes {pred_scheme!r} and {true_scheme!r} share no point")
+    truth = np.asarray(true_xy, np.float32)
+    if truth.shape != pred.shape:
+        raise ValueError(
+            f"landmarks must have shape {pred.shape} to match the {len(pred)} predictions. "
+            f"Received: {truth.shape}"
+        )
+    scored = pred if points is None else pred[:, points]
+    found = np.isfinite(scored).all(axis=(1, 2))
+    nme = np.full(len(pred), np.nan)
+    scores: dict[str, Any] = {}
+    if found.any():
+        kw = {"scheme": true_scheme, "points": points}
+        scores.update(
+            metrics.evaluate_landmarks(pred[found], truth[found], thresholds=thresholds, **kw)
+        )
+        nme[found] = metrics.per_image_nme(pred[found], truth[found], **kw)
+    scores["n_missed"] = int((~found).sum())
+    for t in thresholds:
+        bad = (~found) | (nme > t)
+        scores[f"missed_or_failed@{t:.2f}"] = float(bad.mean()) if len(bad) else 0.0
+    scores["scored_points"] = "all" if points is None else len(points)
+    return scores, nme
+
+
+def auc_with_misses(per_face_nme: np.ndarray, max_threshold: float = 0.10) -> float:
+    """Area under the CED from 0 to ``max_threshold`` over *all* faces, misses (NaN) counting as
+    failures (normalised to [0, 1])."""
+    nme = np.where(np.isfinite(per_face_nme), per_face_nme, np.inf)
+    xs = np.linspace(0.0, max_threshold, 1001)
+    ced = (nme[None, :] <= xs[:, None]).mean(axis=1)
+    return float(np.trapezoid(ced, xs) / max_threshold)

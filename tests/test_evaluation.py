@@ -1,0 +1,49 @@
+"""facelandmarks.evaluation: misses are counted, other schemes are scored on shared points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facelandmarks.evaluation import auc_with_misses, score_faces
+from facelandmarks.schemes import IBUG68, MUCT76
+
+
+def _faces(n: int, k: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(100, 300, (n, k, 2)).astype(np.float32)
+
+
+def test_a_missed_face_is_counted_not_averaged() -> None:
+    truth = _faces(4, 68)
+    pred = truth + 1.0
+    pred[2] = np.nan  # the detector missed face 2
+    scores, nme = score_faces(pred, truth, pred_scheme="ibug68", true_scheme="ibug68")
+    assert scores["n_missed"] == 1 and scores["n_images"] == 3
+    assert np.isnan(nme[2]) and np.isfinite(nme[[0, 1, 3]]).all()
+    # 1 of 4 faces missed, none of the found ones fails
+    assert scores["missed_or_failed@0.10"] == pytest.approx(0.25)
+    assert scores["failure_rate@0.10"] == 0.0
+    assert auc_with_misses(nme) < auc_with_misses(nme[[0, 1, 3]])
+
+
+def test_other_scheme_is_scored_on_the_shared_points() -> None:
+    truth68 = _faces(3, 68, seed=1)
+    pred76 = np.full((3, 76, 2), 5000.0, np.float32)  # every point far off ...
+    mine, theirs = MUCT76.correspondence(IBUG68)
+    pred76[:, mine] = truth68[:, theirs] + [3.0, 4.0]  # ... except the 8 shared ones: 5 px
+    scores, nme = score_faces(pred76, truth68, pred_scheme="muct76", true_scheme="ibug68")
+    assert scores["scored_points"] == len(mine) == 8
+    iod = np.linalg.norm(truth68[:, 36] - truth68[:, 45], axis=-1)
+    np.testing.assert_allclose(nme, 5.0 / iod, rtol=1e-5)
+
+
+def test_all_missed_and_bad_shapes() -> None:
+    truth = _faces(2, 68)
+    scores, nme = score_faces(
+        np.full_like(truth, np.nan), truth, pred_scheme="ibug68", true_scheme="ibug68"
+    )
+    assert scores["n_missed"] == 2 and "nme" not in scores
+    assert scores["missed_or_failed@0.10"] == 1.0 and np.isnan(nme).all()
+    with pytest.raises(ValueError, match="shape"):
+        score_faces(truth[:1], truth, pred_scheme="ibug68", true_scheme="ibug68")
