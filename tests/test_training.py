@@ -146,7 +146,15 @@ def _script(tmp_path, mode, **env):
         capture_output=True,
         text=True,
         timeout=600,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **env},
+        # the checkout's package, installed or not (the script's folder is tests/)
+        env={
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (str(script.parent.parent), os.environ.get("PYTHONPATH")) if p
+            ),
+            **env,
+        },
     )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     return proc.returncode, (json.loads(lines[-1][7:]) if lines else None), proc.stderr
