@@ -201,6 +201,12 @@ class LiteModel:
         # Only a dynamic batch dimension is safe to resize (see the module notes).
         self._resizable = len(signature) > 0 and int(signature[0]) == -1
         self._batch = int(self._input["shape"][0])
+        # looked up on every run: kept as plain Python values
+        self._item_shape = tuple(int(v) for v in self._input["shape"][1:])
+        self._dtype = np.dtype(self._input["dtype"])
+        self._in_index = int(self._input["index"])
+        self._out_indices = [int(d["index"]) for d in self._outputs]
+        self._follows = self._batch_first(self._batch)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -212,12 +218,12 @@ class LiteModel:
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one input item, without the batch axis (e.g. ``(128, 128, 3)``)."""
-        return tuple(int(v) for v in self._input["shape"][1:])
+        return self._item_shape
 
     @property
     def input_dtype(self) -> np.dtype:
         """The input's dtype (e.g. ``float32``)."""
-        return np.dtype(self._input["dtype"])
+        return self._dtype
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -230,6 +236,13 @@ class LiteModel:
         return "resize" if self._resizable else "loop"
 
     def _check_batch(self, batch: Any) -> np.ndarray:
+        if (
+            type(batch) is np.ndarray
+            and batch.dtype == self._dtype
+            and batch.shape[1:] == self._item_shape
+            and batch.flags.c_contiguous
+        ):
+            return batch  # the common case, checked in a few microseconds
         x = np.asarray(batch)
         expected = f"(B, {', '.join(map(str, self.input_shape))}) {self.input_dtype}"
         if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
@@ -254,16 +267,23 @@ class LiteModel:
 
     def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
         """One invoke on ``x`` (the interpreter must already have x's shape); holds the lock."""
-        self._interp.set_tensor(self._input["index"], x)
-        self._interp.invoke()
-        return [np.array(self._interp.get_tensor(d["index"])) for d in self._outputs]
+        interp = self._interp
+        interp.set_tensor(self._in_index, x)
+        interp.invoke()
+        return [interp.get_tensor(i) for i in self._out_indices]  # copies, owned
+
+    def _batch_first(self, size: int) -> bool:
+        """Whether every output has the input's batch ``size`` first."""
+        return all(len(d["shape"]) > 0 and int(d["shape"][0]) == size for d in self._outputs)
 
     def _resize(self, size: int) -> None:
         shape = [size, *self.input_shape]
         self._interp.resize_tensor_input(self._input["index"], shape)
         self._interp.allocate_tensors()
         self._outputs = self._interp.get_output_details()
+        self._out_indices = [int(d["index"]) for d in self._outputs]
         self._batch = size
+        self._follows = self._batch_first(size)
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model on a batch.
@@ -287,7 +307,7 @@ class LiteModel:
             if self._resizable:
                 if size != self._batch:
                     self._resize(size)
-                if all(int(d["shape"][0]) == size for d in self._outputs):
+                if self._follows:
                     return self._invoke(x)
                 # The batch does not come out first: treat the model as batch-1 from now on.
                 logger.debug("%s: outputs do not follow a resized batch; looping", self.source)
