@@ -75,24 +75,29 @@ def header(extra: str = "") -> str:
 
 def interleaved(
     items: dict[str, Callable[[], object]], *, n: int, rounds: int, warmup: int = 3
-) -> dict[str, np.ndarray]:
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Time every item ``n`` times per round, round-robin (the starting item shifts each call),
-    ``rounds`` rounds; returns seconds per call for each item (all rounds pooled)."""
+    ``rounds`` rounds. Returns per item ``(wall seconds, CPU seconds)`` per call, all rounds
+    pooled; CPU time is the whole process's (``time.process_time``: every thread), which a busy
+    machine inflates less than wall time (no waiting for a core)."""
     names = list(items)
     for _ in range(warmup):
         for fn in items.values():
             fn()
-    samples: dict[str, list[float]] = {k: [] for k in names}
-    perf = time.perf_counter
+    wall: dict[str, list[float]] = {k: [] for k in names}
+    cpu: dict[str, list[float]] = {k: [] for k in names}
+    perf, proc = time.perf_counter, time.process_time
     for r in range(rounds):
         for i in range(n):
             for j in range(len(names)):
                 name = names[(i + j + r) % len(names)]
                 fn = items[name]
-                t0 = perf()
+                t0, c0 = perf(), proc()
                 fn()
-                samples[name].append(perf() - t0)
-    return {k: np.asarray(v) for k, v in samples.items()}
+                c1, t1 = proc(), perf()
+                wall[name].append(t1 - t0)
+                cpu[name].append(c1 - c0)
+    return {k: (np.asarray(wall[k]), np.asarray(cpu[k])) for k in names}
 
 
 def ms(values: np.ndarray, q: float = 50) -> float:

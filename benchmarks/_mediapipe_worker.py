@@ -6,8 +6,9 @@ Imports only NumPy and MediaPipe, never ``facelandmarks``.
 
 Protocol, one line each way: the parent writes ``run N``; the worker times ``N`` calls of
 ``FaceMesh(static_image_mode=True).process(image)`` (detection + 468 points on every call) and
-answers a JSON object ``{"seconds": [...], "faces": F}``; ``quit`` ends it. The image comes as a
-``.npy`` file (uint8 ``(H, W, 3)`` RGB) named on the command line.
+answers a JSON object ``{"seconds": [...], "cpu": [...], "faces": F}`` (wall and process CPU
+seconds per call: MediaPipe runs its graph on several threads, all counted); ``quit`` ends it.
+The image comes as a ``.npy`` file (uint8 ``(H, W, 3)`` RGB) named on the command line.
 """
 
 from __future__ import annotations
@@ -33,13 +34,15 @@ def main() -> None:
         command = line.split()
         if not command or command[0] == "quit":
             break
-        times = []
+        wall, cpu = [], []
         for _ in range(int(command[1])):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             result = mesh.process(image)
-            times.append(time.perf_counter() - t0)
+            c1, t1 = time.process_time(), time.perf_counter()
+            wall.append(t1 - t0)
+            cpu.append(c1 - c0)
         faces = len(result.multi_face_landmarks or [])
-        print(json.dumps({"seconds": times, "faces": faces}), flush=True)
+        print(json.dumps({"seconds": wall, "cpu": cpu, "faces": faces}), flush=True)
     mesh.close()
 
 
