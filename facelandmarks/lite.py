@@ -7,25 +7,35 @@ is installed, and from TensorFlow (seconds to import) only when it is not.
 :class:`LiteModel` wraps one flatbuffer: it checks the input, runs batches of any size and returns
 the outputs in the model's own, stable order (:attr:`LiteModel.output_names`).
 
-Batches (measured 2026-12-02 on the project's 2-core CPU, LiteRT 2.3, medians, ms per image,
-``benchmarks/lite_batching.py``; the shipped crop stage ``muct-mnv3s-2stage.stage0.tflite``,
-dynamic batch, 128x96 input, machine otherwise idle):
+Batches. With more than one thread, a model whose batch dimension is dynamic
+(``shape_signature[0] == -1``) is resized to the batch and invoked once; with one thread (the
+default) it runs one invoke per item, which is as fast or faster. Raw interpreters, LiteRT 2.3,
+the project's 2-core CPU, ms per image, medians of alternating rounds
+(``benchmarks/lite_batching.py``):
 
-=============  ======================  ===========================
-threads        one invoke per image    one invoke, resized to B
-=============  ======================  ===========================
-1, B = 4 / 16  1.98 / 1.83             1.83 / 1.82
-2, B = 4 / 16  2.37 / 2.83             1.21 / 0.98
-=============  ======================  ===========================
+================================================  ======  ====================  =============
+model, threads, when                              B       one invoke per image  resized to B
+================================================  ======  ====================  =============
+128x96 crop stage, 1 thread, 2026-12-02, idle     4 / 16  1.98 / 1.83           1.83 / 1.82
+the same, 2 threads                               4 / 16  2.37 / 2.83           1.21 / 0.98
+128x128 crop stage, 1 thread, 2026-12-02, busy    8 / 32  3.15 / 3.07           3.14 / 3.90
+the same, 2 threads                               8 / 32  4.01 / 5.31           2.83 / 3.64
+one-stage 128x128 face model, 1 thread, busy      8 / 32  4.01 / 3.30           3.94 / 4.98
+the same, 2 threads                               8 / 32  4.74 / 7.88           3.49 / 5.62
+================================================  ======  ====================  =============
 
-so a model whose batch dimension is dynamic (``shape_signature[0] == -1``) is resized to the
-batch and invoked once (never slower; up to 2.9x faster with 2 threads). ``resize_tensor_input``
-+ ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is no slower than the
-next, so only the current size is kept (a new size resizes again) rather than one interpreter
-per size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often bake that 1
-into reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with the anchors
-of all images grouped per feature map, and batching it gains nothing anyway (0.52-1.22 vs
-0.59-0.91 ms per image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke
+(``benchmarks/throughput.py``, the one-stage model: resized / loop throughput 0.92 at B = 8 and
+0.83 at B = 32 with 1 thread, 1.68 and 1.55 with 2.) With one thread a large resized batch is
+slower (its activations no longer fit the caches) and a small one gains nothing; with two, the
+interpreter parallelises a batch better than one image. (Until 2026-12-02 the resized path was
+never taken for the shipped stages: output shapes were checked before the invoke that updates them,
+so every model whose graph reshapes by the batch size fell back to one invoke per image.)
+``resize_tensor_input`` + ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is
+no slower than the next, so only the current size is kept (a new size resizes again) rather than
+one interpreter per size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often
+bake that 1 into reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with
+the anchors of all images grouped per feature map, and batching it gains nothing anyway (0.52-1.22
+vs 0.59-0.91 ms per image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke
 per image, as does any model whose resized outputs do not come out batch-first.
 
 Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Raw invokes on an idle machine, batch
@@ -198,15 +208,15 @@ class LiteModel:
         self._outputs = interp.get_output_details()
         self.num_threads = threads
         signature = self._input.get("shape_signature", self._input["shape"])
-        # Only a dynamic batch dimension is safe to resize (see the module notes).
-        self._resizable = len(signature) > 0 and int(signature[0]) == -1
+        # Only a dynamic batch dimension is safe to resize, and only with several threads does
+        # it pay (see the module notes).
+        self._resizable = len(signature) > 0 and int(signature[0]) == -1 and threads > 1
         self._batch = int(self._input["shape"][0])
         # looked up on every run: kept as plain Python values
         self._item_shape = tuple(int(v) for v in self._input["shape"][1:])
         self._dtype = np.dtype(self._input["dtype"])
         self._in_index = int(self._input["index"])
         self._out_indices = [int(d["index"]) for d in self._outputs]
-        self._follows = self._batch_first(self._batch)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -272,10 +282,6 @@ class LiteModel:
         interp.invoke()
         return [interp.get_tensor(i) for i in self._out_indices]  # copies, owned
 
-    def _batch_first(self, size: int) -> bool:
-        """Whether every output has the input's batch ``size`` first."""
-        return all(len(d["shape"]) > 0 and int(d["shape"][0]) == size for d in self._outputs)
-
     def _resize(self, size: int) -> None:
         shape = [size, *self.input_shape]
         self._interp.resize_tensor_input(self._input["index"], shape)
@@ -283,7 +289,6 @@ class LiteModel:
         self._outputs = self._interp.get_output_details()
         self._out_indices = [int(d["index"]) for d in self._outputs]
         self._batch = size
-        self._follows = self._batch_first(size)
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
         """Run the model on a batch.
@@ -307,8 +312,11 @@ class LiteModel:
             if self._resizable:
                 if size != self._batch:
                     self._resize(size)
-                if self._follows:
-                    return self._invoke(x)
+                outputs = self._invoke(x)
+                # Output shapes are known only after the invoke (the interpreter propagates
+                # the new batch size through the graph when it runs).
+                if all(o.ndim > 0 and o.shape[0] == size for o in outputs):
+                    return outputs
                 # The batch does not come out first: treat the model as batch-1 from now on.
                 logger.debug("%s: outputs do not follow a resized batch; looping", self.source)
                 self._resizable = False
