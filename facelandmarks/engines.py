@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.metadata
 import inspect
 import logging
 import os
@@ -59,6 +58,8 @@ def tensorflow_version() -> str:
     Raises:
         ImportError: TensorFlow is not installed.
     """
+    import importlib.metadata  # imported here, where needed: about 10 ms of start-up
+
     try:
         return importlib.metadata.version("tensorflow")
     except importlib.metadata.PackageNotFoundError:
