@@ -24,19 +24,20 @@ one-stage 128x128 face model, 1 thread, busy      8 / 32  4.01 / 3.30           
 the same, 2 threads                               8 / 32  4.74 / 7.88           3.49 / 5.62
 ================================================  ======  ====================  =============
 
-(``benchmarks/throughput.py``, the one-stage model: resized / loop throughput 0.92 at B = 8 and
-0.83 at B = 32 with 1 thread, 1.68 and 1.55 with 2.) With one thread a large resized batch is
-slower (its activations no longer fit the caches) and a small one gains nothing; with two, the
-interpreter parallelises a batch better than one image. (Until 2026-12-02 the resized path was
-never taken for the shipped stages: output shapes were checked before the invoke that updates them,
-so every model whose graph reshapes by the batch size fell back to one invoke per image.)
-``resize_tensor_input`` + ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is
-no slower than the next, so only the current size is kept (a new size resizes again) rather than
-one interpreter per size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often
-bake that 1 into reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with
-the anchors of all images grouped per feature map, and batching it gains nothing anyway (0.52-1.22
-vs 0.59-0.91 ms per image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke
-per image, as does any model whose resized outputs do not come out batch-first.
+(``benchmarks/throughput.py``, the one-stage model, B = 1 / 8 / 32: resized / loop throughput 0.98
+/ 1.03 / 1.01 with 1 thread on a quiet spell, 0.92 at B = 8 and 0.83 at B = 32 on a busy one; 0.92
+/ 1.49 / 1.53 with 2 threads.) With one thread a resized batch is at best a few per cent faster and
+a large one can be slower (its activations no longer fit the caches); with two, the interpreter
+parallelises a batch better than one image. (Until 2026-12-02 the resized path was never taken for
+the shipped stages: output shapes were checked before the invoke that updates them, so every model
+whose graph reshapes by the batch size fell back to one invoke per image.) ``resize_tensor_input``
++ ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is no slower than the
+next, so only the current size is kept (a new size resizes again) rather than one interpreter per
+size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often bake that 1 into
+reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with the anchors of all
+images grouped per feature map, and batching it gains nothing anyway (0.52-1.22 vs 0.59-0.91 ms per
+image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke per image, as does any
+model whose resized outputs do not come out batch-first.
 
 Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Raw invokes on an idle machine, batch
 1, 1 / 2 threads: BlazeFace short range 0.91 / 0.53 ms, full range 2.69 / 1.39, the crop stage
