@@ -1,28 +1,32 @@
-"""Inference latency benchmark: raw forward pass vs the whole ``LandmarkDetector.predict``.
+"""Latency of one 480x640 photo: ``predict_faces``, the landmark step, video tracking, the raw
+forward passes, and MediaPipe's face mesh, side by side in one run.
 
-For ONE 480x640 image (``examples/astronaut.png`` letterboxed to 480x640 when present, a
-synthetic image otherwise; never a dataset face), after a warm-up, in one process and
-interleaved round-robin, ``--n`` times each:
+The photo is ``examples/astronaut.png`` resized to 480x480 and centred on a black 480x640
+canvas, given as a decoded uint8 array (no file reading is timed). In one process, after a
+warm-up, ``--rounds`` rounds of ``--n`` calls of every item, round-robin (the starting item
+shifts each call):
 
-* ``forward stage k``: ``det._engines[k](x)`` (the stage's engine) on a prepared
-  ``(1, H, W, 3)`` input: the compiled model call plus the tensor conversion, nothing else;
-* ``render stage k``: ``imageops.render_numpy`` cutting that stage's input out of the image;
-* ``predict(array)``: ``det.predict(image)`` end to end (input checks, per stage: framing,
-  render, forward, inverse map);
-* ``predict(file)``: the same from a JPEG file in a temporary folder (adds reading and
-  decoding);
-* the same forward passes and ``predict`` calls with ``runtime="tflite"`` (each stage's
-  TensorFlow Lite file, shipped with the default preset or converted before timing; see
-  docs/export.md). The default ``runtime="auto"`` runs these for the shipped model; the
-  TensorFlow rows are ``runtime="keras"``.
+* ``predict_faces``: ``det.predict_faces(rgb)``: face detection + landmarks, end to end;
+* ``predict_faces(boxes)``: the landmark step alone, the face box given (the detector's box);
+* ``crop stage k`` / ``interpreter stage k``: its raw pieces: cutting stage ``k``'s input
+  (:func:`facelandmarks.crop.render_crop`) and the stage's engine on a prepared input;
+* ``interpreter blazeface``: the face detector's raw forward pass on a prepared input;
+* ``track (per frame)``: ``FaceTracker.update`` on a synthetic video (the photo shifted 3 px a
+  frame right and 1 px down, back and forth), face detection every ``--detect-every`` frames.
 
-Then the batch throughput of ``predict`` on 64 images with ``batch_size=32`` and, for
-reference, of the raw forward pass at batch 32. Prints medians, 90th percentiles and ratios;
-never asserts a timing.
+With ``--mediapipe-python PATH`` (the Python of a venv with ``mediapipe==0.10.21``; it needs
+``numpy<2``, ``protobuf<5``), MediaPipe's face mesh (static-image mode: detection and 468 points
+on every call) runs in that interpreter as a subprocess (``benchmarks/_mediapipe_worker.py``),
+``--n`` calls after each of our rounds (alternating rounds; the processes never run at once).
+
+Prints medians and 90th percentiles in ms and the ratios against the targets of issue 12
+(``predict_faces`` / MediaPipe <= 1.0, landmark step <= 3 ms, tracking <= 3 ms per frame).
+Never asserts a timing.
 
 Example::
 
-    python benchmarks/latency.py --n 50
+    python benchmarks/latency.py --mediapipe-python /tmp/mpvenv/bin/python
+    python benchmarks/latency.py --weights path/to/detector.keras --runtime tflite
 """
 
 from __future__ import annotations
@@ -32,270 +36,205 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
-import copy
+import itertools
 import json
+import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-ASTRONAUT = REPO / "examples" / "astronaut.png"
-CONFIG = REPO / "configs" / "muct-mnv3s-2stage.json"
-IMAGE_HW = (480, 640)
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks._bench import (  # noqa: E402
+    IMAGE_HW,
+    benchmark_image,
+    header,
+    interleaved,
+    load_detector,
+    log,
+    ms,
+)
+
+WORKER = Path(__file__).with_name("_mediapipe_worker.py")
 
 
-def make_image() -> tuple[np.ndarray, str]:
-    """The benchmark image: uint8 ``(480, 640, 3)`` RGB, and a description of its source."""
-    from PIL import Image
-
-    h, w = IMAGE_HW
-    if ASTRONAUT.is_file():
-        with Image.open(ASTRONAUT) as im:
-            im = im.convert("RGB")
-            scale = min(w / im.width, h / im.height)
-            size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
-            im = im.resize(size, Image.BILINEAR)
-            canvas = Image.new("RGB", (w, h))
-            canvas.paste(im, ((w - size[0]) // 2, (h - size[1]) // 2))
-        return np.asarray(canvas), f"{ASTRONAUT.name} letterboxed to {h}x{w}"
-    rng = np.random.default_rng(0)
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    base = np.stack([xx / w * 200, yy / h * 200, (xx + yy) / (w + h) * 120], axis=-1) + 30
-    face = ((xx - w / 2) / (w * 0.2)) ** 2 + ((yy - h / 2) / (h * 0.33)) ** 2 < 1
-    base[face] = (210, 170, 140)
-    image = np.clip(base + rng.normal(0, 12, base.shape), 0, 255).astype(np.uint8)
-    return image, f"synthetic {h}x{w} (no {ASTRONAUT.relative_to(REPO)} found)"
+def video_frames(count: int = 40) -> list[np.ndarray]:
+    """A synthetic video: the photo moving 3 px a frame right and 1 px down, then back."""
+    half = count // 2
+    steps = list(range(half)) + list(range(half, 0, -1))
+    return [benchmark_image(3 * i - 30, i) for i in steps]
 
 
-def _plausible_head(det) -> None:
-    """Give an untrained detector a constant, face-sized output (an ellipse of points).
+class MediaPipe:
+    """MediaPipe's face mesh in another interpreter (see ``_mediapipe_worker.py``)."""
 
-    The kernel of each head is zeroed and its bias set to the points' logits, so every stage
-    predicts the same plausible shape; later stages then crop a realistically sized box
-    instead of a degenerate one. The forward pass costs exactly the same.
-    """
-    t = np.linspace(0, 2 * np.pi, det.num_points, endpoint=False)
-    xyn = np.stack([0.5 + 0.18 * np.cos(t), 0.5 + 0.25 * np.sin(t)], axis=-1).reshape(-1)
-    for model in det.models:
-        dense = model.get_layer("landmarks")
-        kernel, _ = dense.get_weights()
-        dense.set_weights([np.zeros_like(kernel), np.log(xyn / (1 - xyn)).astype(np.float32)])
+    def __init__(self, python: str, image: np.ndarray, tmp: str) -> None:
+        path = Path(tmp) / "photo.npy"
+        np.save(path, image)
+        self.proc = subprocess.Popen(
+            [python, str(WORKER), str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        self.info = self._read()
 
+    def _read(self) -> dict:
+        line = self.proc.stdout.readline()  # type: ignore[union-attr]
+        if not line:
+            raise RuntimeError("the MediaPipe worker exited; run it by hand to see why")
+        return json.loads(line)
 
-def make_detector(weights: str):
-    """The detector to time, and a description of it."""
-    from facelandmarks import DetectorConfig, LandmarkDetector
+    def run(self, n: int) -> dict:
+        self.proc.stdin.write(f"run {n}\n")  # type: ignore[union-attr]
+        self.proc.stdin.flush()  # type: ignore[union-attr]
+        return self._read()
 
-    if weights not in ("default", "untrained"):
-        return LandmarkDetector(weights=weights, verbose=0), f"weights={weights!r}"
-    if weights == "default":
+    def close(self) -> None:
         try:
-            return LandmarkDetector(weights="default", verbose=0), "weights='default'"
-        except ValueError as err:
-            note = f"no default weights shipped ({type(err).__name__}); "
-    else:
-        note = ""
-    config = DetectorConfig.from_dict(json.loads(CONFIG.read_text())["detector"])
-    det = LandmarkDetector(weights=None, config=config)
-    _plausible_head(det)
-    return det, note + f"untrained model from {CONFIG.relative_to(REPO)} (same speed)"
+            self.proc.stdin.write("quit\n")  # type: ignore[union-attr]
+            self.proc.stdin.flush()  # type: ignore[union-attr]
+        except OSError:
+            pass
+        self.proc.wait(timeout=30)
 
 
-def stage_inputs(det, rgb: np.ndarray) -> list[tuple[str, object, np.ndarray, np.ndarray]]:
-    """Per stage: label, index, framing matrix and model input, made as ``predict`` makes them.
+def items_for(det, rgb: np.ndarray, detect_every: int) -> tuple[dict[str, Callable], dict]:
+    """Everything to time, and facts about it (face box, stages, engines)."""
+    from facelandmarks import inference
+    from facelandmarks.crop import render_crop
+    from facelandmarks.face_detection.ssd import letterbox
+    from facelandmarks.tracking import FaceTracker
 
-    Returns:
-        ``[(label, stage index, float64 (3, 3) crop-centre -> image-centre matrix,
-        float32 (1, H, W, 3) input in [0, 255]), ...]``.
-    """
-    from facelandmarks.imageops import render_numpy
-    from facelandmarks.scaling import Framing, box_from_points
-
-    h, w = rgb.shape[:2]
-    out = []
-    xy = None
-    for k, stage in enumerate(det.config.stages):
-        if stage.framing == "image":
-            f = Framing.whole_image((w, h), stage.out_size, pixel_offset=stage.pixel_offset)
-        else:
-            aspect = stage.out_size[0] / stage.out_size[1]
-            box = box_from_points(xy, margin=stage.box_margin, aspect=aspect)
-            f = Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
-        m = f.center_matrix()
-        x = render_numpy(rgb, m, stage.input_size)[None]
-        xyn = np.asarray(det._engines[k](x), np.float32).reshape(det.num_points, 2)
-        xy = f.to_pixels(xyn)
-        hh, ww = stage.input_size
-        label = f"stage{k} {stage.backbone} {hh}x{ww} {stage.framing}"
-        out.append((label, k, m, x))
-    return out
-
-
-def timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    finder, name = det._detector()
+    found = finder.detect(rgb)
+    if not found:
+        raise SystemExit("no face found in the benchmark photo")
+    box = found[0].box
+    config = det.config
+    place = inference.placement_of(found[0], name)
+    engines = [det._engines[k] for k in range(len(config.stages))]
+    items: dict[str, Callable] = {
+        "predict_faces": lambda: det.predict_faces(rgb),
+        "predict_faces(boxes)": lambda: det.predict_faces(rgb, boxes=[[box]]),
+    }
+    framing = inference.first_framing(config.stages[0], rgb, place)
+    head = config.head_slice(det.scheme)
+    stages = []
+    xy = np.zeros((0, 2), np.float32)
+    for k, stage in enumerate(config.stages):
+        if k > 0:
+            framing = inference._points_framing(stage, xy)
+        gray = stage.color == "gray"
+        crop = render_crop(rgb, framing, gray=gray)[None]
+        xyn = np.asarray(engines[k](crop), np.float32).reshape(-1, 2)
+        xy = framing.to_pixels(xyn[head])
+        label = f"stage {k} ({stage.input_size[0]}x{stage.input_size[1]} {stage.framing})"
+        stages.append(label)
+        items[f"crop {label}"] = lambda f=framing, g=gray: render_crop(rgb, f, gray=g)
+        items[f"interpreter {label}"] = lambda e=engines[k], c=crop: e(c)
+    bf = getattr(finder, "_stages", None)
+    if bf:
+        x, _ = letterbox(rgb, bf[0].variant.size)
+        items["interpreter blazeface"] = lambda m=bf[0].lite, x=x[None]: m.run(x)
+    tracker = FaceTracker(det, detect_every=detect_every)
+    frames = itertools.cycle(video_frames())
+    items["track (per frame)"] = lambda: tracker.update(next(frames))
+    facts = {"box": box, "stages": stages, "tracker": tracker, "detector": name}
+    return items, facts
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default="default", help="preset name or file (default)")
     parser.add_argument(
-        "--weights",
-        default="default",
-        help="'default' (falls back to an untrained model of configs/muct-mnv3s-2stage.json "
-        "when none is shipped), 'untrained', a preset name or a file",
+        "--runtime", default="auto", choices=("auto", "tflite", "keras"), help="det runtime"
     )
-    parser.add_argument("--n", type=int, default=50, help="timed runs of each item")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed runs of each item first")
-    parser.add_argument("--batch-images", type=int, default=64, help="images for throughput")
-    parser.add_argument("--batch-size", type=int, default=32, help="predict batch_size")
-    parser.add_argument("--batch-runs", type=int, default=3, help="timed throughput runs")
+    parser.add_argument("--threads", type=int, default=None, help="interpreter threads")
+    parser.add_argument("--n", type=int, default=40, help="calls of each item per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds")
+    parser.add_argument("--detect-every", type=int, default=30, help="tracking: detect every N")
+    parser.add_argument("--mediapipe-python", default=None, help="Python with mediapipe")
     args = parser.parse_args(argv)
-    if min(args.n, args.batch_images, args.batch_size, args.batch_runs) < 1 or args.warmup < 0:
-        parser.error("--n, --batch-images, --batch-size, --batch-runs must be >= 1")
 
-    import tensorflow as tf
+    rgb = benchmark_image()
+    det = load_detector(args.weights, args.runtime, args.threads)
+    items, facts = items_for(det, rgb, args.detect_every)
+    log(header())
+    log(f"photo: examples/astronaut.png on a {IMAGE_HW[0]}x{IMAGE_HW[1]} canvas (array)")
+    log(f"detector: {det!r}, engines {det.engines}, face detector {facts['detector']}")
+    log(f"face box {tuple(round(v, 1) for v in facts['box'])}")
 
-    from facelandmarks.imageops import render_numpy
-
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else "n/a"
-    print(
-        f"python {sys.version.split()[0]}, tensorflow {tf.__version__}, "
-        f"os.cpu_count() {os.cpu_count()}, usable CPUs {affinity}, TF threads intra_op "
-        f"{tf.config.threading.get_intra_op_parallelism_threads()} / inter_op "
-        f"{tf.config.threading.get_inter_op_parallelism_threads()} (0 = TF default), "
-        f"TF_NUM_INTRAOP_THREADS={os.environ.get('TF_NUM_INTRAOP_THREADS', 'unset')}, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
-    )
-    rgb, source = make_image()
-    det, desc = make_detector(args.weights)
-    auto_engines = det.engines  # what the default runtime="auto" runs for these weights
-    det.set_runtime("keras")
-    print(f"image: {source}; detector: {desc}")
-    print(f"  {det!r}")
-    print(f"  runtime='auto' (the default) runs these weights on: {', '.join(auto_engines)}")
-
-    stages = stage_inputs(det, rgb)
-    # The same weights through the TensorFlow Lite runtime (converted once, before timing).
-    lite = copy.copy(det).set_runtime("tflite")
-    for _label, k, _m, x in stages:
-        lite._engines[k](x)
+    mp = None
     with tempfile.TemporaryDirectory() as tmp:
-        from PIL import Image
+        if args.mediapipe_python:
+            if Path(args.mediapipe_python).exists():
+                mp = MediaPipe(args.mediapipe_python, rgb, tmp)
+                log(f"MediaPipe {mp.info.get('mediapipe')} face mesh, faces {mp.info['faces']}")
+            else:
+                log(f"MediaPipe skipped: {args.mediapipe_python} does not exist")
+        else:
+            log("MediaPipe skipped: no --mediapipe-python given")
+        wall: dict[str, list[float]] = {k: [] for k in items}
+        cpu: dict[str, list[float]] = {k: [] for k in items}
+        mp_faces = None
+        for r in range(args.rounds):
+            got = interleaved(items, n=args.n, rounds=1, warmup=3 if r == 0 else 0)
+            for k, (w, c) in got.items():
+                wall[k].extend(w.tolist())
+                cpu[k].extend(c.tolist())
+            if mp is not None:
+                if r == 0:
+                    mp.run(3)  # warm-up
+                reply = mp.run(args.n)
+                wall.setdefault(MP, []).extend(reply["seconds"])
+                cpu.setdefault(MP, []).extend(reply["cpu"])
+                mp_faces = reply["faces"]
+        if mp is not None:
+            mp.close()
+    report(args, wall, cpu, facts, mp_faces)
 
-        path = Path(tmp) / "bench.jpg"
-        Image.fromarray(rgb).save(path, quality=95)
-        items: dict[str, Callable[[], object]] = {}
-        for label, k, _m, x in stages:
-            items[f"forward {label}"] = lambda k=k, x=x: det._engines[k](x)
-        for (label, _k, m, _x), stage in zip(stages, det.config.stages, strict=True):
-            items[f"render  {label}"] = lambda m=m, size=stage.input_size: render_numpy(
-                rgb, m, size
+
+MP = "MediaPipe face mesh (subprocess)"
+
+
+def report(args, wall: dict, cpu: dict, facts: dict, mp_faces: int | None) -> None:
+    """Print the table and the ratios (medians)."""
+    width = max(len(k) for k in wall) + 2
+    log()
+    log(f"== {args.rounds} rounds x {args.n} calls, interleaved; ms per call ==")
+    log(f"{'item':<{width}}{'median':>9}{'p90':>9}{'mean':>9}{'CPU med':>9}")
+    for k, v in wall.items():
+        v = np.asarray(v)
+        log(f"{k:<{width}}{ms(v):>9.3f}{ms(v, 90):>9.3f}{v.mean() * 1e3:>9.3f}{ms(cpu[k]):>9.3f}")
+    tracker = facts["tracker"]
+    log(
+        f"tracking: {tracker.frame_index} frames, face detection on {tracker.detections} "
+        f"(every {args.detect_every})"
+    )
+    log()
+    log("Ratios and targets (medians of this run; wall time, CPU time in brackets):")
+    for label, times in (("wall", wall), ("CPU", cpu)):
+        med = {k: ms(v) for k, v in times.items()}
+        raw = sum(v for k, v in med.items() if k.startswith("interpreter"))
+        stage_raw = sum(v for k, v in med.items() if k.startswith("interpreter stage"))
+        log(f"  [{label}]")
+        if MP in med:
+            log(
+                f"    predict_faces / MediaPipe face mesh = {med['predict_faces'] / med[MP]:.2f}"
+                f"   (target <= 1.0; MediaPipe found {mp_faces} face)"
             )
-        for label, k, _m, x in stages:
-            items[f"forward tflite {label}"] = lambda k=k, x=x: lite._engines[k](x)
-        items["predict(array)"] = lambda: det.predict(rgb)
-        items["predict(file .jpg)"] = lambda: det.predict(path)
-        items["predict(array) tflite"] = lambda: lite.predict(rgb)
-        items["predict(file .jpg) tflite"] = lambda: lite.predict(path)
-
-        names = list(items)
-        for _ in range(args.warmup):
-            for name in names:
-                items[name]()
-        samples: dict[str, list[float]] = {name: [] for name in names}
-        for i in range(args.n):
-            # Round-robin, starting one item later each run: no item always follows another.
-            for j in range(len(names)):
-                name = names[(i + j) % len(names)]
-                samples[name].append(timed(items[name]))
-
-        # Batch throughput, interleaved as well.
-        batch = [rgb] * args.batch_images
-        bitems: dict[str, tuple[int, Callable[[], object]]] = {
-            f"predict {args.batch_images} images, batch_size {args.batch_size}": (
-                args.batch_images,
-                lambda: det.predict(batch, batch_size=args.batch_size),
-            ),
-            f"predict tflite {args.batch_images} images, batch_size {args.batch_size}": (
-                args.batch_images,
-                lambda: lite.predict(batch, batch_size=args.batch_size),
-            ),
-        }
-        for label, k, _m, x in stages:
-            xb = np.repeat(x, args.batch_size, axis=0)
-            bitems[f"forward {label}, batch {args.batch_size}"] = (
-                args.batch_size,
-                lambda k=k, xb=xb: det._engines[k](xb),
-            )
-        for _, fn in bitems.values():
-            fn()
-        bsamples: dict[str, list[float]] = {name: [] for name in bitems}
-        for _ in range(args.batch_runs):
-            for name, (_, fn) in bitems.items():
-                bsamples[name].append(timed(fn))
-
-    med = {k: float(np.median(v)) * 1e3 for k, v in samples.items()}
-    p90 = {k: float(np.percentile(v, 90)) * 1e3 for k, v in samples.items()}
-    width = max(len(n) for n in names) + 2
-    print()
-    print(
-        f"== One {IMAGE_HW[0]}x{IMAGE_HW[1]} image, {args.n} interleaved runs each "
-        f"(after {args.warmup} warm-up) =="
-    )
-    print(f"{'item':<{width}}{'median ms':>11}{'p90 ms':>10}")
-    for name in names:
-        print(f"{name:<{width}}{med[name]:>11.2f}{p90[name]:>10.2f}")
-    fwd = sum(med[n] for n in names if n.startswith("forward stage"))
-    fwd_lite = sum(med[n] for n in names if n.startswith("forward tflite"))
-    pred_lite = med["predict(array) tflite"]
-    ren = sum(med[n] for n in names if n.startswith("render "))
-    pred = med["predict(array)"]
-    print(f"{'forward, all stages (sum)':<{width}}{fwd:>11.2f}")
-    print(f"{'render, all stages (sum)':<{width}}{ren:>11.2f}")
-    print(f"{'forward tflite, all stages (sum)':<{width}}{fwd_lite:>11.2f}")
-    print()
-    print("Ratios (medians, same run):")
-    print(f"  predict(array) / raw forward of all stages = {pred / fwd:.2f}")
-    print(f"  predict(file)  / raw forward of all stages = {med['predict(file .jpg)'] / fwd:.2f}")
-    print(
-        f"  share of predict(array): forward {fwd / pred:.0%}, render {ren / pred:.0%}, "
-        f"rest (input checks, framing, inverse map, Python) {(pred - fwd - ren) / pred:.0%}"
-    )
-    print(f"  tflite forward / TF forward, all stages = {fwd_lite / fwd:.2f}")
-    print(f"  predict(array) tflite / predict(array) = {pred_lite / pred:.2f}")
-    print(
-        f"  predict(array) tflite / raw tflite forward of all stages = {pred_lite / fwd_lite:.2f}"
-    )
-
-    print()
-    print(f"== Throughput ({args.batch_runs} interleaved runs, median) ==")
-    bwidth = max(len(n) for n in bitems) + 2
-    print(f"{'item':<{bwidth}}{'ms/run':>10}{'images/s':>10}")
-    ips = {}
-    for name, (count, _) in bitems.items():
-        t = float(np.median(bsamples[name]))
-        ips[name] = count / t
-        print(f"{name:<{bwidth}}{t * 1e3:>10.1f}{ips[name]:>10.1f}")
-    fwd_all = sum(count / ips[n] for n, (count, _) in bitems.items() if n.startswith("forward"))
-    batched_lite = ips[f"predict tflite {args.batch_images} images, batch_size {args.batch_size}"]
-    print(
-        f"{'forward, all stages (sum), batch ' + str(args.batch_size):<{bwidth}}"
-        f"{fwd_all * 1e3:>10.1f}{args.batch_size / fwd_all:>10.1f}"
-    )
-    single = 1e3 / pred
-    print(f"{'predict one image at a time':<{bwidth}}{pred:>10.1f}{single:>10.1f}")
-    batched = next(iter(ips.values()))
-    print(f"  batched predict / one-at-a-time predict (images/s) = {batched / single:.2f}")
-    print(f"  batched predict tflite / batched predict (images/s) = {batched_lite / batched:.2f}")
-    print(
-        f"  batched predict / batched raw forward of all stages (images/s) = "
-        f"{batched / (args.batch_size / fwd_all):.2f}"
-    )
+        step = med["predict_faces(boxes)"]
+        log(f"    landmark step, predict_faces(boxes) = {step:.2f} ms (target <= 3)")
+        log(f"    tracking = {med['track (per frame)']:.2f} ms per frame (target <= 3)")
+        log(f"    predict_faces / raw interpreters (summed) = {med['predict_faces'] / raw:.2f}")
+        log(f"    predict_faces(boxes) / raw landmark interpreters = {step / stage_raw:.2f}")
 
 
 if __name__ == "__main__":

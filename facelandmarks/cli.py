@@ -1,4 +1,4 @@
-"""The ``facelandmarks`` command line: predict, evaluate, train, export, download, weights.
+"""The ``facelandmarks`` command line: predict, video, evaluate, train, export, download, weights.
 
 Usage (``python -m facelandmarks`` works the same; ``COMMAND --help`` for every option)::
 
@@ -6,6 +6,7 @@ Usage (``python -m facelandmarks`` works the same; ``COMMAND --help`` for every 
         [--draw OUT] [--indices] [--weights W] [--runtime auto|keras|tflite] [--batch-size N]
     facelandmarks evaluate --muct ../shared/muct [--weights W] [--split subject|image|all]
     facelandmarks train configs/muct-mnv3s-2stage.json [--output DIR] [--muct DIR]
+    facelandmarks video IN [OUT] [--json] [--detect-every N] [--no-smoothing] [--scheme S]
     facelandmarks export OUT_DIR [--weights W] [--format tflite|saved_model]
     facelandmarks download muct-resnet50-2019 [--cache-dir DIR]
     facelandmarks weights
@@ -346,6 +347,42 @@ def _load_detector(weights: str, runtime: str = "auto", scheme: str | None = Non
 
 
 # --------------------------------------------------------------------------------------
+# video
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_video(args: argparse.Namespace) -> int:
+    from facelandmarks import video as fl_video
+
+    if args.output is None and not args.json:
+        raise CLIError("give OUT (an annotated video to write), --json, or both", 2)
+    if args.detect_every < 0:
+        raise CLIError(f"--detect-every: expected 0 or more, got {args.detect_every}", 2)
+    det = _load_detector(args.weights, args.runtime, args.scheme)
+
+    def on_frame(result: Any, info: Any) -> None:
+        if args.json:
+            record = _record(result, det.scheme)
+            del record["image"]
+            _print_json({"frame": result.index, "time": _num(result.index / info.fps), **record})
+            sys.stdout.flush()
+
+    with _bad_input(errors=_BAD_FILE_ERRORS):
+        frames = fl_video.track_video(
+            det,
+            args.input,
+            args.output,
+            detect_every=args.detect_every or None,
+            smoothing=not args.no_smoothing,
+            max_faces=args.max_faces,
+            indices=args.indices,
+            on_frame=on_frame,
+        )
+    logger.info("%d frames%s", frames, f", wrote {args.output}" if args.output else "")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
 # export
 # --------------------------------------------------------------------------------------
 
@@ -602,6 +639,39 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     _add_runtime_argument(p)
     p.set_defaults(handler=_cmd_evaluate)
+
+    p = sub.add_parser(
+        "video",
+        parents=[common],
+        help="landmarks through a video",
+        description="Follow the faces of a video file frame by frame (the face detector runs "
+        "on the first frame, every --detect-every frames and when a face is lost) and write "
+        "an annotated copy to OUT and/or print one JSON object per frame (--json: frame, time "
+        "in seconds, faces with box, score and landmarks in pixels of the frame). Needs "
+        'PyAV: pip install "facelandmarks[video]".',
+    )
+    p.add_argument("input", metavar="IN", help="video file to read")
+    p.add_argument("output", metavar="OUT", nargs="?", help="annotated video to write")
+    p.add_argument("--json", action="store_true", help="print JSON lines, one per frame")
+    p.add_argument("--scheme", default=None, help="point scheme (the model's heads)")
+    p.add_argument(
+        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
+    )
+    p.add_argument(
+        "--detect-every",
+        type=int,
+        default=30,
+        metavar="N",
+        help="run the face detector every N frames while following faces (default: "
+        "%(default)s; 0: only on the first frame and when a face is lost)",
+    )
+    p.add_argument("--no-smoothing", action="store_true", help="raw points (no One Euro filter)")
+    p.add_argument(
+        "--max-faces", type=_positive_int, default=1, metavar="N", help="faces to follow (1)"
+    )
+    p.add_argument("--indices", action="store_true", help="number the points in OUT")
+    _add_runtime_argument(p)
+    p.set_defaults(handler=_cmd_video)
 
     p = sub.add_parser(
         "export",

@@ -29,7 +29,40 @@ _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as the Gray
 _BILINEAR = Image.Resampling.BILINEAR
 
 
-def render_crop(image: np.ndarray, framing: Framing, *, gray: bool = False) -> np.ndarray:
+def _center_affine(framing: Framing) -> tuple[float, float, float, float, float, float]:
+    """The top two rows of :meth:`Framing.center_matrix` (crop pixel centre -> image pixel
+    centre), on Python floats: the same map, without a dozen tiny NumPy calls per crop."""
+    x0, y0, x1, y1 = framing.box
+    w, h = x1 - x0, y1 - y0
+    out_w, out_h = framing.out_size
+    c, s = math.cos(framing.angle), math.sin(framing.angle)
+    sx, sy = w / out_w, h / out_h
+    lx0, ly0 = 0.5 * sx - 0.5 * w, 0.5 * sy - 0.5 * h
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (
+        c * sx,
+        -s * sy,
+        cx + c * lx0 - s * ly0 - 0.5,
+        s * sx,
+        c * sy,
+        cy + s * lx0 + c * ly0 - 0.5,
+    )
+
+
+def _extent(a: float, b: float, c: float, out_w: int, out_h: int) -> tuple[float, float]:
+    """Smallest and largest ``a * u + b * v + c`` over the crop's outer pixel edges."""
+    u0, u1, v0, v1 = -0.5, out_w - 0.5, -0.5, out_h - 0.5
+    values = (a * u0 + b * v0 + c, a * u1 + b * v0 + c, a * u0 + b * v1 + c, a * u1 + b * v1 + c)
+    return min(values), max(values)
+
+
+def render_crop(
+    image: np.ndarray,
+    framing: Framing,
+    *,
+    gray: bool = False,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """The model input for ``framing`` of ``image``.
 
     Args:
@@ -37,27 +70,39 @@ def render_crop(image: np.ndarray, framing: Framing, *, gray: bool = False) -> n
         framing: the frame (with its ``out_size``) in ``image``'s pixels.
         gray: resample luma only (ITU-R BT.601, as the models' ``Grayscale`` layer computes it)
             and copy it to three channels: the same input for a grey model, a third of the work.
+        out: optional float32 ``(height, width, 3)`` array to write the crop into (e.g. one
+            item of a batch), instead of a new array.
 
     Returns:
-        float32 ``(height, width, 3)`` in ``[0, 255]``, ``(width, height) = framing.out_size``.
+        float32 ``(height, width, 3)`` in ``[0, 255]``, ``(width, height) = framing.out_size``
+        (``out`` itself when given).
+
+    Raises:
+        ValueError: ``out`` has the wrong shape or dtype.
     """
     h, w = image.shape[:2]
-    m = framing.center_matrix()
     out_w, out_h = framing.out_size
-    rx = max(math.hypot(m[0, 0], m[0, 1]), 1.0)
-    ry = max(math.hypot(m[1, 0], m[1, 1]), 1.0)
+    if out is None:
+        out = np.empty((out_h, out_w, 3), np.float32)
+    elif out.shape != (out_h, out_w, 3) or out.dtype != np.float32:
+        raise ValueError(
+            f"out must be a float32 array of shape {(out_h, out_w, 3)}. Received: out of "
+            f"shape {out.shape} and dtype {out.dtype}"
+        )
+    a, b, c, d, e, f = _center_affine(framing)
+    rx = max(math.hypot(a, b), 1.0)
+    ry = max(math.hypot(d, e), 1.0)
     new_w, new_h = max(round(w / rx), 1), max(round(h / ry), 1)
     kx, ky = new_w / w, new_h / h
-    to_resized = np.array([[kx, 0, 0.5 * kx - 0.5], [0, ky, 0.5 * ky - 0.5], [0, 0, 1.0]])
-    m = to_resized @ m
-    corners = np.array(
-        [[-0.5, out_w - 0.5, -0.5, out_w - 0.5], [-0.5, -0.5, out_h - 0.5, out_h - 0.5], [1] * 4]
-    )
-    mapped = m @ corners
-    j0 = int(np.clip(math.floor(mapped[0].min()) - 2, 0, new_w - 1))
-    i0 = int(np.clip(math.floor(mapped[1].min()) - 2, 0, new_h - 1))
-    j1 = int(np.clip(math.ceil(mapped[0].max()) + 3, j0 + 1, new_w))
-    i1 = int(np.clip(math.ceil(mapped[1].max()) + 3, i0 + 1, new_h))
+    # crop pixel centre -> pixel centre of the image resized to (new_w, new_h)
+    a, b, c = kx * a, kx * b, kx * c + (0.5 * kx - 0.5)
+    d, e, f = ky * d, ky * e, ky * f + (0.5 * ky - 0.5)
+    lo_x, hi_x = _extent(a, b, c, out_w, out_h)
+    lo_y, hi_y = _extent(d, e, f, out_w, out_h)
+    j0 = min(max(math.floor(lo_x) - 2, 0), new_w - 1)
+    i0 = min(max(math.floor(lo_y) - 2, 0), new_h - 1)
+    j1 = min(max(math.ceil(hi_x) + 3, j0 + 1), new_w)
+    i1 = min(max(math.ceil(hi_y) + 3, i0 + 1), new_h)
     # The source pixels the window's filters read: the box plus the triangle filter's support
     # (1 / k pixels) and a margin, clipped to the image (so the image's own borders are where
     # Pillow renormalises the filter, as TensorFlow does).
@@ -66,35 +111,36 @@ def render_crop(image: np.ndarray, framing: Framing, *, gray: bool = False) -> n
     sx1 = min(math.ceil(j1 / kx + 1.0 / kx) + 2, w)
     sy1 = min(math.ceil(i1 / ky + 1.0 / ky) + 2, h)
     region = image[sy0:sy1, sx0:sx1].astype(np.float32)
-    channels = [region @ _LUMA] if gray else [region[..., c] for c in range(3)]
+    channels = [region @ _LUMA] if gray else [region[..., k] for k in range(3)]
     # float32 ("F") images: no 8-bit rounding between the two steps
-    windows = [Image.fromarray(np.ascontiguousarray(c), mode="F") for c in channels]
+    windows = [Image.fromarray(np.ascontiguousarray(ch), mode="F") for ch in channels]
     if kx == 1.0 and ky == 1.0:
         windows = [wi.crop((j0 - sx0, i0 - sy0, j1 - sx0, i1 - sy0)) for wi in windows]
     else:
         box = (j0 / kx - sx0, i0 / ky - sy0, j1 / kx - sx0, i1 / ky - sy0)
         size = (j1 - j0, i1 - i0)
-        windows = [wi.resize(size, Image.Resampling.BILINEAR, box=box) for wi in windows]
+        windows = [wi.resize(size, _BILINEAR, box=box) for wi in windows]
     # window pixel centres: resized ones shifted by (j0, i0); then pad with edge pixels so the
     # bilinear taps of every output pixel land inside.
-    m = np.array([[1, 0, -j0], [0, 1, -i0], [0, 0, 1.0]]) @ m
-    mapped = m @ corners
-    pad_l = max(0, -math.floor(mapped[0].min()) + 2)
-    pad_t = max(0, -math.floor(mapped[1].min()) + 2)
-    pad_r = max(0, math.ceil(mapped[0].max()) + 3 - (j1 - j0))
-    pad_b = max(0, math.ceil(mapped[1].max()) + 3 - (i1 - i0))
+    c, f = c - j0, f - i0
+    lo_x, hi_x = _extent(a, b, c, out_w, out_h)
+    lo_y, hi_y = _extent(d, e, f, out_w, out_h)
+    pad_l = max(0, -math.floor(lo_x) + 2)
+    pad_t = max(0, -math.floor(lo_y) + 2)
+    pad_r = max(0, math.ceil(hi_x) + 3 - (j1 - j0))
+    pad_b = max(0, math.ceil(hi_y) + 3 - (i1 - i0))
     if pad_l or pad_t or pad_r or pad_b:
         widths = ((pad_t, pad_b), (pad_l, pad_r))
         windows = [
             Image.fromarray(np.pad(np.asarray(wi), widths, mode="edge"), mode="F") for wi in windows
         ]
-        m = np.array([[1, 0, pad_l], [0, 1, pad_t], [0, 0, 1.0]]) @ m
-    a, b, c = m[0]
-    d, e, f = m[1]
+        c, f = c + pad_l, f + pad_t
+    # Pillow's affine maps output edge coordinates to input edge coordinates
     data = (a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e))
-    out = [
-        np.asarray(wi.transform((out_w, out_h), Image.Transform.AFFINE, data, _BILINEAR))
-        for wi in windows
-    ]
-    crop = np.stack(out * 3 if gray else out, axis=-1)
-    return np.clip(crop, 0.0, 255.0, out=crop)
+    for k, wi in enumerate(windows):
+        plane = np.asarray(wi.transform((out_w, out_h), Image.Transform.AFFINE, data, _BILINEAR))
+        np.clip(plane, 0.0, 255.0, out=out[..., k])
+    if gray:
+        out[..., 1] = out[..., 0]
+        out[..., 2] = out[..., 0]
+    return out

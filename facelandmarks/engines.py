@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 import logging
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,25 @@ def check_runtime(runtime: Any) -> str:
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime must be one of {RUNTIMES}. Received: runtime={runtime!r}")
     return runtime
+
+
+def tensorflow_version() -> str:
+    """The installed TensorFlow's version, for cache keys: read from the package metadata (so
+    a cache hit does not import TensorFlow), else from ``tensorflow.__version__``.
+
+    Raises:
+        ImportError: TensorFlow is not installed.
+    """
+    import importlib.metadata  # imported here, where needed: about 10 ms of start-up
+
+    try:
+        return importlib.metadata.version("tensorflow")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        import tensorflow as tf
+    return str(tf.__version__)
 
 
 class KerasEngine:
@@ -80,16 +101,21 @@ def lite_engine(content: bytes, num_threads: int | None = None) -> Any:
 
 
 def cached_tflite_bytes(
-    model: keras.Model, key: str, directory: Path, *, convert: bool = True
+    model: keras.Model | Callable[[], keras.Model],
+    key: str,
+    directory: Path,
+    *,
+    convert: bool = True,
 ) -> bytes | None:
     """:func:`facelandmarks.export.tflite_bytes` through an on-disk cache (once per machine).
 
-    ``key`` must identify the weights exactly (:class:`StageEngines` uses the SHA-256 of the
-    weights, the stage index and the TensorFlow version). Cache files end with the SHA-256 of
-    their content: a truncated or corrupt one is converted again and replaced atomically, never
-    used. A cache that cannot be written (read-only, full) only costs the conversion next time;
-    it is logged, not raised. With ``convert=False``, a missing or corrupt entry returns
-    ``None`` instead of converting.
+    ``model`` is the Keras model, or a function returning it (called only to convert: a cache
+    hit then needs neither Keras nor TensorFlow). ``key`` must identify the weights exactly
+    (:class:`StageEngines` uses the SHA-256 of the weights, the stage index and the TensorFlow
+    version). Cache files end with the SHA-256 of their content: a truncated or corrupt one is
+    converted again and replaced atomically, never used. A cache that cannot be written
+    (read-only, full) only costs the conversion next time; it is logged, not raised. With
+    ``convert=False``, a missing or corrupt entry returns ``None`` instead of converting.
     """
     from facelandmarks import export
 
@@ -105,7 +131,7 @@ def cached_tflite_bytes(
         logger.warning("cached TensorFlow Lite file %s is corrupt; %s", path, what)
     if not convert:
         return None
-    content = export.tflite_bytes(model)
+    content = export.tflite_bytes(model() if inspect.isfunction(model) else model)
     try:
         atomic_write_bytes(path, content + hashlib.sha256(content).digest())
     except OSError as err:
@@ -233,16 +259,15 @@ class StageEngines(Sequence):
             if shipped is not None:
                 logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
                 return lite_engine(shipped, self.num_threads)
-        model = self.models[k]
         sha = source.sha256 if source is not None else None
         if sha is None:
             if not convert:
                 return None
+            model = self.models[k]
             logger.info("converting %s to TensorFlow Lite", model.name)
             return lite_engine(export.tflite_bytes(model), self.num_threads)
-        import tensorflow as tf
-
-        key = f"{sha[:16]}-stage{k}-tf{tf.__version__}"
+        key = f"{sha[:16]}-stage{k}-tf{tensorflow_version()}"
         directory = fl_weights.cache_dir(source.cache_dir) / "tflite"
-        content = cached_tflite_bytes(model, key, directory, convert=convert)
+        # the Keras models are loaded only when the cache misses and conversion is allowed
+        content = cached_tflite_bytes(lambda: self.models[k], key, directory, convert=convert)
         return None if content is None else lite_engine(content, self.num_threads)

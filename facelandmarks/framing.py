@@ -320,7 +320,9 @@ def roi_from_box(
 def eye_centers(xy: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]]) -> np.ndarray:
     """``(N, 2, 2)``: the mean of each eye's finite points (image-left eye first), pixels."""
     pts = np.asarray(xy, np.float64)
-    out = [np.nanmean(pts[:, list(idx)], axis=1) for idx in eyes]
+    # np.mean equals np.nanmean where nothing is NaN (same sums), and is several times faster
+    mean = np.mean if np.isfinite(pts).all() else np.nanmean
+    out = [mean(pts[:, list(idx)], axis=1) for idx in eyes]
     return np.stack(out, axis=1)
 
 
@@ -357,15 +359,17 @@ def _rolled_extent(
     pts: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre (edge coordinates, image axes), size (rolled axes) and roll of each face's points."""
-    with _quiet_nanmean():
+    finite = bool(np.isfinite(pts).all())  # then the plain reductions give the same numbers
+    with contextlib.nullcontext() if finite else _quiet_nanmean():
         e = eye_centers(pts, eyes)
     angle = eye_angle(e[:, 0], e[:, 1])
     c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
     u = c * pts[..., 0] + s * pts[..., 1]
     v = -s * pts[..., 0] + c * pts[..., 1]
-    with _quiet_nanmean():
-        u0, u1 = np.nanmin(u, axis=1), np.nanmax(u, axis=1)
-        v0, v1 = np.nanmin(v, axis=1), np.nanmax(v, axis=1)
+    lowest, highest = (np.min, np.max) if finite else (np.nanmin, np.nanmax)
+    with contextlib.nullcontext() if finite else _quiet_nanmean():
+        u0, u1 = lowest(u, axis=1), highest(u, axis=1)
+        v0, v1 = lowest(v, axis=1), highest(v, axis=1)
     mu, mv = (u0 + u1) / 2, (v0 + v1) / 2
     centre = np.stack([c[:, 0] * mu - s[:, 0] * mv, s[:, 0] * mu + c[:, 0] * mv], axis=-1) + 0.5
     size = np.stack([np.maximum(u1 - u0, 1.0), np.maximum(v1 - v0, 1.0)], axis=-1)

@@ -32,7 +32,13 @@ import numpy as np
 from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.crop import render_crop
-from facelandmarks.framing import Framing, box_from_points, roi_from_box, roi_from_points
+from facelandmarks.framing import (
+    Framing,
+    box_from_points,
+    frame_to_image,
+    roi_from_box,
+    roi_from_points,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +169,17 @@ def _unflip(
     return (xyn[:n] + mirrored) / 2
 
 
+def _to_pixels(framings: Sequence[Framing], xyn: np.ndarray) -> np.ndarray:
+    """:meth:`Framing.to_pixels` of every face at once: float32 ``(B, K, 2)`` normalised ->
+    float32 ``(B, K, 2)`` pixels of each face's image."""
+    args = np.array([(*f.center, *f.size, f.angle) for f in framings], np.float64).T[..., None]
+    offsets = {f.pixel_offset for f in framings}
+    if len(offsets) != 1:
+        return np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
+    xy = frame_to_image(np.asarray(xyn, np.float64), *args, offsets.pop())
+    return xy.astype(np.float32)
+
+
 def predict_batch(
     config: DetectorConfig,
     engines: Sequence[Engine],
@@ -185,6 +202,7 @@ def predict_batch(
     head = config.head_slice(scheme)
     xy: Any = None
     first: list[Framing] = []
+    n = len(images)
     for k, stage in enumerate(config.stages):
         if k == 0:
             framings = first = [
@@ -193,17 +211,19 @@ def predict_batch(
         else:
             framings = [_points_framing(stage, pts) for pts in xy]
         gray = stage.color == "gray"
-        batch = np.stack(
-            [render_crop(rgb, f, gray=gray) for rgb, f in zip(images, framings, strict=True)]
-        )
         flip = stage.test_time_flip and config.mirror is not None
+        out_h, out_w = stage.input_size
+        # every crop is cut straight into its place in the batch (no stacking copy)
+        batch = np.empty((2 * n if flip else n, out_h, out_w, 3), np.float32)
+        for i, (rgb, f) in enumerate(zip(images, framings, strict=True)):
+            render_crop(rgb, f, gray=gray, out=batch[i])
         if flip:
-            batch = np.concatenate([batch, batch[:, :, ::-1]])
+            batch[n:] = batch[:n, :, ::-1]
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
         xyn = xyn.reshape(len(batch), config.total_points, 2)
         if flip:
-            xyn = _unflip(xyn, len(images), framings, stage, config.mirror)
-        xy = np.stack([f.to_pixels(p[head]) for f, p in zip(framings, xyn, strict=True)])
+            xyn = _unflip(xyn, n, framings, stage, config.mirror)
+        xy = _to_pixels(framings, xyn[:, head])
     return xy.astype(np.float32), first
 
 
@@ -226,6 +246,28 @@ def _box(where: Placement, frame: Framing, rgb: np.ndarray, config: DetectorConf
 
 
 Finder = Callable[[int, str, np.ndarray], list[Placement]]
+
+
+def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
+    """:func:`facelandmarks.images.load_image`, but a uint8 ``(H, W, 3)`` array is used as it is
+    when ``copy`` is false (it is only read, during the call): no copy of every frame.
+
+    Returns:
+        uint8 ``(H, W, 3)`` RGB.
+
+    Raises:
+        as :func:`~facelandmarks.images.load_image`.
+    """
+    if (
+        not copy
+        and type(item) is np.ndarray
+        and item.dtype == np.uint8
+        and item.ndim == 3
+        and item.shape[2] == 3
+        and item.size
+    ):
+        return item
+    return fl_images.load_image(item, name=name)
 
 
 def iter_faces(
@@ -284,7 +326,7 @@ def iter_faces(
 
     for index, name, item in fl_images.iter_items(images):
         try:
-            rgb = fl_images.load_image(item, name=name)
+            rgb = as_rgb(item, name, copy=keep_images)
         except (OSError, ValueError, TypeError) as err:
             if on_error == "raise":
                 raise

@@ -7,26 +7,37 @@ is installed, and from TensorFlow (seconds to import) only when it is not.
 :class:`LiteModel` wraps one flatbuffer: it checks the input, runs batches of any size and returns
 the outputs in the model's own, stable order (:attr:`LiteModel.output_names`).
 
-Batches (measured 2026-12-02 on the project's 2-core CPU, LiteRT 2.3, medians, ms per image,
-``benchmarks/lite_batching.py``; the shipped crop stage ``muct-mnv3s-2stage.stage0.tflite``,
-dynamic batch, 128x96 input, machine otherwise idle):
+Batches. With more than one thread, a model whose batch dimension is dynamic
+(``shape_signature[0] == -1``) is resized to the batch and invoked once; with one thread (the
+default) it runs one invoke per item, which is as fast or faster. Raw interpreters, LiteRT 2.3,
+the project's 2-core CPU, ms per image, medians of alternating rounds
+(``benchmarks/lite_batching.py``):
 
-=============  ======================  ===========================
-threads        one invoke per image    one invoke, resized to B
-=============  ======================  ===========================
-1, B = 4 / 16  1.98 / 1.83             1.83 / 1.82
-2, B = 4 / 16  2.37 / 2.83             1.21 / 0.98
-=============  ======================  ===========================
+================================================  ======  ====================  =============
+model, threads, when                              B       one invoke per image  resized to B
+================================================  ======  ====================  =============
+128x96 crop stage, 1 thread, 2026-12-02, idle     4 / 16  1.98 / 1.83           1.83 / 1.82
+the same, 2 threads                               4 / 16  2.37 / 2.83           1.21 / 0.98
+128x128 crop stage, 1 thread, 2026-12-02, busy    8 / 32  3.15 / 3.07           3.14 / 3.90
+the same, 2 threads                               8 / 32  4.01 / 5.31           2.83 / 3.64
+one-stage 128x128 face model, 1 thread, busy      8 / 32  4.01 / 3.30           3.94 / 4.98
+the same, 2 threads                               8 / 32  4.74 / 7.88           3.49 / 5.62
+================================================  ======  ====================  =============
 
-so a model whose batch dimension is dynamic (``shape_signature[0] == -1``) is resized to the
-batch and invoked once (never slower; up to 2.9x faster with 2 threads). ``resize_tensor_input``
+(``benchmarks/throughput.py``, the one-stage model, B = 1 / 8 / 32: resized / loop throughput 0.98
+/ 1.03 / 1.01 with 1 thread on a quiet spell, 0.92 at B = 8 and 0.83 at B = 32 on a busy one; 0.92
+/ 1.49 / 1.53 with 2 threads.) With one thread a resized batch is at best a few per cent faster and
+a large one can be slower (its activations no longer fit the caches); with two, the interpreter
+parallelises a batch better than one image. (Until 2026-12-02 the resized path was never taken for
+the shipped stages: output shapes were checked before the invoke that updates them, so every model
+whose graph reshapes by the batch size fell back to one invoke per image.) ``resize_tensor_input``
 + ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is no slower than the
-next, so only the current size is kept (a new size resizes again) rather than one interpreter
-per size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often bake that 1
-into reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with the anchors
-of all images grouped per feature map, and batching it gains nothing anyway (0.52-1.22 vs
-0.59-0.91 ms per image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke
-per image, as does any model whose resized outputs do not come out batch-first.
+next, so only the current size is kept (a new size resizes again) rather than one interpreter per
+size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often bake that 1 into
+reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with the anchors of all
+images grouped per feature map, and batching it gains nothing anyway (0.52-1.22 vs 0.59-0.91 ms per
+image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke per image, as does any
+model whose resized outputs do not come out batch-first.
 
 Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Raw invokes on an idle machine, batch
 1, 1 / 2 threads: BlazeFace short range 0.91 / 0.53 ms, full range 2.69 / 1.39, the crop stage
@@ -198,9 +209,15 @@ class LiteModel:
         self._outputs = interp.get_output_details()
         self.num_threads = threads
         signature = self._input.get("shape_signature", self._input["shape"])
-        # Only a dynamic batch dimension is safe to resize (see the module notes).
-        self._resizable = len(signature) > 0 and int(signature[0]) == -1
+        # Only a dynamic batch dimension is safe to resize, and only with several threads does
+        # it pay (see the module notes).
+        self._resizable = len(signature) > 0 and int(signature[0]) == -1 and threads > 1
         self._batch = int(self._input["shape"][0])
+        # looked up on every run: kept as plain Python values
+        self._item_shape = tuple(int(v) for v in self._input["shape"][1:])
+        self._dtype = np.dtype(self._input["dtype"])
+        self._in_index = int(self._input["index"])
+        self._out_indices = [int(d["index"]) for d in self._outputs]
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -212,12 +229,12 @@ class LiteModel:
     @property
     def input_shape(self) -> tuple[int, ...]:
         """The shape of one input item, without the batch axis (e.g. ``(128, 128, 3)``)."""
-        return tuple(int(v) for v in self._input["shape"][1:])
+        return self._item_shape
 
     @property
     def input_dtype(self) -> np.dtype:
         """The input's dtype (e.g. ``float32``)."""
-        return np.dtype(self._input["dtype"])
+        return self._dtype
 
     @property
     def output_names(self) -> tuple[str, ...]:
@@ -230,6 +247,13 @@ class LiteModel:
         return "resize" if self._resizable else "loop"
 
     def _check_batch(self, batch: Any) -> np.ndarray:
+        if (
+            type(batch) is np.ndarray
+            and batch.dtype == self._dtype
+            and batch.shape[1:] == self._item_shape
+            and batch.flags.c_contiguous
+        ):
+            return batch  # the common case, checked in a few microseconds
         x = np.asarray(batch)
         expected = f"(B, {', '.join(map(str, self.input_shape))}) {self.input_dtype}"
         if x.ndim != len(self.input_shape) + 1 or x.shape[1:] != self.input_shape:
@@ -254,15 +278,17 @@ class LiteModel:
 
     def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
         """One invoke on ``x`` (the interpreter must already have x's shape); holds the lock."""
-        self._interp.set_tensor(self._input["index"], x)
-        self._interp.invoke()
-        return [np.array(self._interp.get_tensor(d["index"])) for d in self._outputs]
+        interp = self._interp
+        interp.set_tensor(self._in_index, x)
+        interp.invoke()
+        return [interp.get_tensor(i) for i in self._out_indices]  # copies, owned
 
     def _resize(self, size: int) -> None:
         shape = [size, *self.input_shape]
         self._interp.resize_tensor_input(self._input["index"], shape)
         self._interp.allocate_tensors()
         self._outputs = self._interp.get_output_details()
+        self._out_indices = [int(d["index"]) for d in self._outputs]
         self._batch = size
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
@@ -287,8 +313,11 @@ class LiteModel:
             if self._resizable:
                 if size != self._batch:
                     self._resize(size)
-                if all(int(d["shape"][0]) == size for d in self._outputs):
-                    return self._invoke(x)
+                outputs = self._invoke(x)
+                # Output shapes are known only after the invoke (the interpreter propagates
+                # the new batch size through the graph when it runs).
+                if all(o.ndim > 0 and o.shape[0] == size for o in outputs):
+                    return outputs
                 # The batch does not come out first: treat the model as batch-1 from now on.
                 logger.debug("%s: outputs do not follow a resized batch; looping", self.source)
                 self._resizable = False

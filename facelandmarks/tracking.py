@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks import images as fl_images
 from facelandmarks import inference
 from facelandmarks.inference import Face, ImageFaces, Placement
 
@@ -154,7 +153,7 @@ class FaceTracker:
         index = self.frame_index
         self.frame_index += 1
         name = f"<frame #{index}>"
-        rgb = fl_images.load_image(frame, name=name)
+        rgb = inference.as_rgb(frame, name, copy=False)
         det = self.detector
         config, scheme = det.config, det.scheme
         places: list[Placement | None] = [

@@ -362,3 +362,12 @@ def test_muct_recall_and_pupils(muct_root: Path) -> None:
     assert len(photos) > 50
     assert recall == 1.0
     assert np.median(errors) <= 0.05 and np.percentile(errors, 90) <= 0.10
+
+
+def test_auto_loads_its_full_range_model_only_when_needed(monkeypatch, astronaut) -> None:
+    full = blazeface._VARIANTS["full"]
+    monkeypatch.setitem(blazeface._VARIANTS, "full", dataclasses.replace(full, sha256="0" * 64))
+    det = BlazeFaceDetector("auto", num_threads=1)  # full range not read yet
+    assert len(det.detect(astronaut)) == 1  # short range finds the face
+    with pytest.raises(WeightsIntegrityError, match=r"face_detection_full_range_sparse"):
+        det.detect(np.zeros((64, 64, 3), np.uint8))  # nothing for short range: full is loaded

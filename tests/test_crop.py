@@ -81,3 +81,16 @@ def test_importing_crop_does_not_import_tensorflow() -> None:
     code = "import sys, facelandmarks.crop; print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("gray", [False, True])
+def test_out_receives_the_same_crop(gray: bool) -> None:
+    img = _image(120, 160, seed=5)
+    f = Framing.square((80, 60), 90, 0.2, (48, 32))
+    batch = np.full((2, 32, 48, 3), -7.0, np.float32)
+    got = render_crop(img, f, gray=gray, out=batch[1])
+    assert got is not None and np.shares_memory(got, batch)
+    np.testing.assert_array_equal(batch[1], render_crop(img, f, gray=gray))
+    assert (batch[0] == -7.0).all()  # nothing else written
+    with pytest.raises(ValueError, match="out must be"):
+        render_crop(img, f, out=np.zeros((48, 32, 3), np.float32))

@@ -158,3 +158,30 @@ def test_export_saved_model(det, tmp_path) -> None:
     np.testing.assert_allclose(
         loaded.serve(tf.constant(x)).numpy(), np.asarray(det.models[0](x)), atol=1e-5
     )
+
+
+def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
+    """A cache hit runs on TensorFlow Lite without loading the stage models (no TensorFlow)."""
+    import hashlib
+    from pathlib import Path
+
+    from facelandmarks.fileio import sha256_of
+    from facelandmarks.lite import LiteModel
+
+    weights = tmp_path / "detector.keras"
+    weights.write_bytes(b"stands in for a saved detector")
+    flatbuffer = (
+        Path(fl_engines.__file__).parent / "models" / "face_detection_short_range.tflite"
+    ).read_bytes()
+    key = f"{sha256_of(weights)[:16]}-stage0-tf{fl_engines.tensorflow_version()}"
+    cached = tmp_path / "tflite" / f"{key}.tflite"
+    cached.parent.mkdir()
+    cached.write_bytes(flatbuffer + hashlib.sha256(flatbuffer).digest())
+
+    def never() -> list:
+        raise AssertionError("the Keras models were loaded")
+
+    source = fl_engines.WeightsSource(weights, None, tmp_path)
+    for runtime in ("auto", "tflite"):
+        engines = fl_engines.StageEngines(never, runtime, num_stages=1, source=source)
+        assert isinstance(engines[0], LiteModel) and engines.names == ("tflite",)

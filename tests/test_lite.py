@@ -87,16 +87,44 @@ def test_import_and_run_do_not_import_tensorflow() -> None:
     assert out.stdout.split() == ["False", "False"]
 
 
-def test_dynamic_batch_is_resized_and_equals_per_item(tiny: LiteModel, rng) -> None:
-    assert tiny.batching == "resize"
-    assert tiny.input_shape == (8, 8, 3)
-    assert tiny.input_dtype == np.float32
-    x = _batch(rng, tiny, 5)
-    one_by_one = np.concatenate([tiny(x[i : i + 1]) for i in range(5)])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_dynamic_batch_equals_per_item(tiny_bytes: bytes, threads: int, rng) -> None:
+    # one thread: one invoke per item (as fast or faster); several: resized to the batch
+    model = LiteModel(tiny_bytes, num_threads=threads)
+    assert model.batching == ("loop" if threads == 1 else "resize")
+    assert model.input_shape == (8, 8, 3)
+    assert model.input_dtype == np.float32
+    x = _batch(rng, model, 5)
+    one_by_one = np.concatenate([model(x[i : i + 1]) for i in range(5)])
     for size in (5, 2, 5, 1):  # sizes change back and forth
-        out = tiny(x[:size])
+        out = model(x[:size])
         assert out.shape == (size, 3) and out.dtype == np.float32
         np.testing.assert_allclose(out, one_by_one[:size], rtol=1e-5, atol=1e-6)
+    assert model.batching == ("loop" if threads == 1 else "resize")
+
+
+def test_batch_resolved_only_at_invoke_is_still_resized(rng) -> None:
+    # Flatten (as in the "spatial" head) reshapes by the runtime batch size, so the interpreter
+    # knows the outputs' batch only after an invoke: the check must come after it, not before.
+    keras = pytest.importorskip("keras")
+    pytest.importorskip("tensorflow")
+    from facelandmarks.export import tflite_bytes
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 3)),
+            keras.layers.Conv2D(4, 3),
+            keras.layers.Flatten(),
+            keras.layers.Dense(3),
+        ]
+    )
+    lite_model = LiteModel(tflite_bytes(model), num_threads=2)
+    x = _batch(rng, lite_model, 4)
+    out = lite_model(x)
+    assert lite_model.batching == "resize"
+    one_by_one = np.concatenate([lite_model(x[i : i + 1]) for i in range(4)])
+    np.testing.assert_allclose(out, one_by_one, rtol=1e-5, atol=1e-5)
 
 
 def test_fixed_batch_model_loops_and_equals_per_item(short: LiteModel, rng) -> None:

@@ -94,7 +94,7 @@ _AUTO_FULL_MAX_WIDTH = 0.2
 
 class _Stage(NamedTuple):
     variant: _Variant
-    lite: LiteModel
+    lite: LiteModel | _Deferred
     anchors: np.ndarray
     min_score: float
     max_width: float  # keep faces narrower than this, in input widths (= the longest side)
@@ -124,6 +124,22 @@ def _load_model(variant: _Variant, num_threads: int | None) -> LiteModel:
             "facelandmarks."
         )
     return LiteModel(content, num_threads=num_threads)
+
+
+class _Deferred:
+    """A model loaded (and verified) on its first run: ``"auto"``'s full range model, which
+    most photos never need, costs nothing at start-up (reading, hashing and allocating it took
+    about 10 ms of a one-photo CLI call)."""
+
+    def __init__(self, variant: _Variant, num_threads: int | None) -> None:
+        self.variant = variant
+        self.num_threads = num_threads
+        self._model: LiteModel | None = None
+
+    def run(self, batch: np.ndarray) -> list[np.ndarray]:
+        if self._model is None:
+            self._model = _load_model(self.variant, self.num_threads)
+        return self._model.run(batch)
 
 
 def _is_fraction(value: object) -> bool:
@@ -176,7 +192,9 @@ class BlazeFaceDetector:
 
     Raises:
         ValueError: an argument is out of range (the message names it).
-        WeightsIntegrityError: a shipped model file is missing or fails its SHA-256 check.
+        WeightsIntegrityError: a shipped model file is missing or fails its SHA-256 check
+            (``"auto"`` loads its full range model only when a photo first needs it: a fault
+            in that file is raised by that :meth:`detect`).
         ImportError: no TensorFlow Lite interpreter is installed.
 
     Example:
@@ -217,17 +235,18 @@ class BlazeFaceDetector:
         self.min_score = None if min_score is None else float(min_score)
         self.nms_iou = float(nms_iou)
         self.max_faces = None if max_faces is None else int(max_faces)
+        first = _load_model(_VARIANTS[_MODES[model][0]], num_threads)
+        self.num_threads = first.num_threads
         self._stages = [
             _Stage(
                 _VARIANTS[v],
-                _load_model(_VARIANTS[v], num_threads),
+                first if i == 0 else _Deferred(_VARIANTS[v], first.num_threads),
                 _anchors(v),
                 _VARIANTS[v].min_score if min_score is None else float(min_score),
                 _AUTO_FULL_MAX_WIDTH if (model, v) == ("auto", "full") else math.inf,
             )
-            for v in _MODES[model]
+            for i, v in enumerate(_MODES[model])
         ]
-        self.num_threads = self._stages[0].lite.num_threads
 
     def __repr__(self) -> str:
         return (
@@ -290,6 +309,8 @@ class BlazeFaceDetector:
         Raises:
             TypeError: ``image`` is not a numpy array.
             ValueError: ``image`` is not ``uint8`` ``(H, W, 3)`` or is empty.
+            WeightsIntegrityError: ``"auto"``'s full range model file, loaded on first need,
+                is missing or fails its SHA-256 check.
         """
         image = check_image(image)
         faces: list[FaceBox] = []

@@ -1,0 +1,156 @@
+"""Batched throughput: landmarks of many faces per second, against the raw interpreter's.
+
+For each thread count and batch size ``B`` (``--batches``, default 1, 8, 32), in alternating
+rounds (every item once per round, the order shifting; medians), on ``--faces`` faces (copies
+of the benchmark photo, ``examples/astronaut.png`` on a 480x640 canvas, shifted a few pixels
+each, so each is a different array):
+
+* ``predict_faces(boxes)``: the landmark step with the face boxes given, ``batch_size=B``:
+  crops, the stages' interpreters on batches of ``B`` faces, mapping back;
+* ``predict``: the same photos with face detection (BlazeFace runs per photo, unbatched);
+* ``raw, resized to B``: the landmark stages' interpreters alone on prepared batches of ``B``,
+  one invoke per batch (what :class:`facelandmarks.lite.LiteModel` does for a model with a
+  dynamic batch dimension);
+* ``raw, loop``: the same inputs, one invoke per face (what it does otherwise).
+
+Prints faces per second, and the share of the raw throughput that ``predict_faces(boxes)``
+reaches (issue 12's target: >= 90 %), for the batching ``LiteModel`` uses. Never asserts.
+
+Example::
+
+    python benchmarks/throughput.py
+    python benchmarks/throughput.py --weights detector.keras --runtime tflite --threads 1,2
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import argparse
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks._bench import benchmark_image, header, load_detector, log  # noqa: E402
+
+
+def stage_inputs(det, images: list[np.ndarray], boxes: list) -> list[np.ndarray]:
+    """Every stage's input crops of the faces, as ``predict_faces`` cuts them."""
+    from facelandmarks import inference
+    from facelandmarks.crop import render_crop
+
+    config = det.config
+    places = [inference.Placement(b, None, None, "blazeface") for b in boxes]
+    head = config.head_slice(det.scheme)
+    out, xy = [], None
+    for k, stage in enumerate(config.stages):
+        if k == 0:
+            frames = [
+                inference.first_framing(stage, im, p) for im, p in zip(images, places, strict=True)
+            ]
+        else:
+            frames = [inference._points_framing(stage, pts) for pts in xy]
+        crops = np.stack(
+            [
+                render_crop(im, f, gray=stage.color == "gray")
+                for im, f in zip(images, frames, strict=True)
+            ]
+        )
+        out.append(crops)
+        xyn = np.asarray(det._engines[k](crops), np.float32).reshape(len(crops), -1, 2)
+        xy = [f.to_pixels(p[head]) for f, p in zip(frames, xyn, strict=True)]
+    return out
+
+
+def raw_runner(engines: list, inputs: list[np.ndarray], batch: int, loop: bool) -> Callable:
+    """All faces through the stages' interpreters alone, ``batch`` at a time."""
+
+    def run() -> None:
+        for engine, x in zip(engines, inputs, strict=True):
+            for start in range(0, len(x), batch):
+                chunk = x[start : start + batch]
+                if loop:
+                    for i in range(len(chunk)):
+                        engine.run(chunk[i : i + 1])
+                else:
+                    engine.run(chunk)
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weights", default="default")
+    parser.add_argument("--runtime", default="auto", choices=("auto", "tflite", "keras"))
+    parser.add_argument("--faces", type=int, default=32, help="faces per measurement")
+    parser.add_argument("--batches", default="1,8,32")
+    parser.add_argument("--threads", default="1", help="interpreter threads, e.g. 1,2")
+    parser.add_argument("--rounds", type=int, default=15)
+    args = parser.parse_args(argv)
+    from facelandmarks.lite import LiteModel
+
+    images = [benchmark_image(i % 9 - 4, i % 5) for i in range(args.faces)]
+    log(header())
+    for threads in (int(t) for t in args.threads.split(",")):
+        det = load_detector(args.weights, args.runtime, threads)
+        boxes = [f[0].box for f in det.predict_faces(images, batch_size=32)]
+        inputs = stage_inputs(det, images, boxes)
+        engines = [det._engines[k] for k in range(len(det.config.stages))]
+        if not all(isinstance(e, LiteModel) for e in engines):
+            raise SystemExit(f"the raw rows need TensorFlow Lite engines; got {det.engines}")
+        modes = [e.batching for e in engines]
+        # separate interpreters for the raw rows: a batch-1 one for the loop
+        looped = [LiteModel(e._content, num_threads=threads) for e in engines]
+        resized = [LiteModel(e._content, num_threads=threads) for e in engines]
+        log(f"{det!r}: engines {det.engines}, {threads} thread(s), LiteModel batching {modes}")
+        items: dict[str, Callable] = {}
+        given = [[box] for box in boxes]
+        for b in (int(v) for v in args.batches.split(",")):
+            items[f"B={b:<3d} predict_faces(boxes)"] = lambda b=b, d=det, g=given: d.predict_faces(
+                images, boxes=g, batch_size=b
+            )
+            items[f"B={b:<3d} predict"] = lambda b=b, d=det: d.predict(images, batch_size=b)
+            items[f"B={b:<3d} raw, resized to B"] = raw_runner(resized, inputs, b, loop=False)
+            items[f"B={b:<3d} raw, loop"] = raw_runner(looped, inputs, b, loop=True)
+        names = list(items)
+        for fn in items.values():
+            fn()
+        wall: dict[str, list[float]] = {k: [] for k in names}
+        cpu: dict[str, list[float]] = {k: [] for k in names}
+        for r in range(args.rounds):
+            for j in range(len(names)):
+                name = names[(j + r) % len(names)]
+                t0, c0 = time.perf_counter(), time.process_time()
+                items[name]()
+                cpu[name].append(time.process_time() - c0)
+                wall[name].append(time.perf_counter() - t0)
+        fps = {k: args.faces / float(np.median(v)) for k, v in wall.items()}
+        cps = {k: args.faces / float(np.median(v)) for k, v in cpu.items()}
+        log(f"\n== {args.faces} faces, {args.rounds} alternating rounds, medians ==")
+        log(f"{'item':<34}{'faces/s':>10}{'ms/face':>10}{'CPU ms/face':>13}")
+        for k in names:
+            log(f"{k:<34}{fps[k]:>10.1f}{1e3 / fps[k]:>10.3f}{1e3 / cps[k]:>13.3f}")
+        log("share of the raw interpreters' throughput reached by predict_faces(boxes):")
+        as_run = "resized to B" if all(m == "resize" for m in modes) else "loop"
+        for b in (int(v) for v in args.batches.split(",")):
+            for label, rate in (("wall", fps), ("CPU", cps)):
+                raw = rate[f"B={b:<3d} raw, {as_run}"]
+                got = rate[f"B={b:<3d} predict_faces(boxes)"]
+                gain = rate[f"B={b:<3d} raw, resized to B"] / rate[f"B={b:<3d} raw, loop"]
+                log(
+                    f"  B={b:<3d} [{label:>4}] {got / raw:6.1%} of the raw rate ({as_run}); "
+                    f"raw resized / raw loop (faces/s) = {gain:.2f}"
+                )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""Landmarks through video files: read frames, follow faces, write an annotated copy.
+
+Reading and writing video needs PyAV (FFmpeg's libraries, one ~36 MB wheel with its own FFmpeg
+and H.264 encoder, nothing else to install): ``pip install "facelandmarks[video]"``. Everything
+else here is the library's own: :class:`~facelandmarks.tracking.FaceTracker` follows the faces
+(the face detector only every ``detect_every`` frames or when a face is lost) and
+:func:`facelandmarks.drawing.draw_landmarks` draws them.
+
+Frames are uint8 ``(H, W, 3)`` RGB arrays, as everywhere in the library; landmarks are
+``(x, y)`` pixels of the frame, origin top-left, pixel centres at integers
+(docs/coordinates.md). Written videos are H.264 (``libx264``, ``yuv420p``) in ``.mp4``,
+``.mov`` and ``.mkv`` files, VP9 in ``.webm``, MPEG-4 part 2 otherwise; an odd width or height is
+padded by one edge pixel (``yuv420p`` needs even sides). See docs/video.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from facelandmarks.inference import ImageFaces
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["VIDEO_EXTRA", "VideoInfo", "VideoReader", "VideoWriter", "track_video"]
+
+VIDEO_EXTRA = 'pip install "facelandmarks[video]"'
+"""How to install what this module needs (PyAV)."""
+
+_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+
+
+def _av() -> Any:
+    try:
+        import av
+    except ImportError as err:
+        raise ImportError(
+            f"Reading and writing video files needs PyAV: {VIDEO_EXTRA} (or pip install av)."
+        ) from err
+    return av
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What a video file holds.
+
+    Attributes:
+        width, height: frame size in pixels.
+        fps: frames per second (the stream's average rate; 30 when the file does not say).
+        frames: the frame count the file declares, or ``None`` when it declares none.
+    """
+
+    width: int
+    height: int
+    fps: float
+    frames: int | None
+
+
+class VideoReader:
+    """The frames of a video file, as uint8 ``(H, W, 3)`` RGB arrays (its first video stream).
+
+    Args:
+        path: the video file.
+
+    Attributes:
+        info: :class:`VideoInfo` of the stream.
+
+    Raises:
+        ImportError: PyAV is not installed (the message names the extra).
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``path`` is not a video FFmpeg can read, or has no video stream.
+
+    Example:
+        >>> with VideoReader("clip.mp4") as video:                  # doctest: +SKIP
+        ...     for rgb in video:
+        ...         print(rgb.shape)
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        av = _av()
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"video must be an existing file. Received: {str(path)!r}")
+        try:
+            self._container = av.open(str(self.path))
+        except av.error.FFmpegError as err:
+            raise ValueError(
+                f"video must be a video file FFmpeg can read. Received: {str(path)!r} ({err})"
+            ) from err
+        if not self._container.streams.video:
+            self._container.close()
+            raise ValueError(f"video must have a video stream. Received: {str(path)!r}")
+        stream = self._container.streams.video[0]
+        rate = stream.average_rate or stream.guessed_rate
+        fps = float(rate) if rate else 30.0
+        self.info = VideoInfo(
+            int(stream.width), int(stream.height), fps if fps > 0 else 30.0, stream.frames or None
+        )
+        self._stream = stream
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for frame in self._container.decode(self._stream):
+            yield frame.to_ndarray(format="rgb24")
+
+    def close(self) -> None:
+        """Close the file (also done by the ``with`` block)."""
+        self._container.close()
+
+    def __enter__(self) -> VideoReader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VideoWriter:
+    """Write uint8 RGB frames to a video file, atomically.
+
+    The frames go to a hidden temporary file next to ``path``, which replaces ``path`` only
+    when the writer is closed without an error (a ``with`` block that ends normally): a failure
+    or a kill never leaves a truncated video.
+
+    Args:
+        path: destination; its extension picks the container and the codec (see the module
+            docstring).
+        fps: frames per second.
+
+    Raises:
+        ImportError: PyAV is not installed (the message names the extra).
+        ValueError: ``fps`` is not a positive number.
+
+    Example:
+        >>> with VideoWriter("out.mp4", fps=30) as out:            # doctest: +SKIP
+        ...     out.write(rgb)
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, fps: float) -> None:
+        self._av = _av()
+        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+            raise ValueError(f"fps must be a positive number. Received: fps={fps!r}")
+        from facelandmarks.fileio import atomic_path
+
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.frames = 0
+        suffix = self.path.suffix.lower()
+        codec = _CODECS.get(suffix, "mpeg4")
+        if codec not in self._av.codecs_available:
+            codec = "mpeg4"
+        self._codec = codec
+        self._atomic = atomic_path(self.path, suffix=suffix)
+        self._tmp = self._atomic.__enter__()
+        self._container: Any = None
+        self._stream: Any = None
+        self._size: tuple[int, int] | None = None
+
+    def _open(self, height: int, width: int) -> None:
+        from fractions import Fraction
+
+        self._container = self._av.open(str(self._tmp), "w")
+        rate = Fraction(self.fps).limit_denominator(1001)
+        self._stream = self._container.add_stream(self._codec, rate=rate)
+        self._stream.width, self._stream.height = width + width % 2, height + height % 2
+        self._stream.pix_fmt = "yuv420p"
+        self._size = (height, width)
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one frame.
+
+        Args:
+            frame: uint8 ``(H, W, 3)`` RGB; every frame of a video has the first one's size.
+
+        Raises:
+            ValueError: a frame of another type or size.
+        """
+        rgb = np.asarray(frame)
+        if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(
+                "frame must be a uint8 (H, W, 3) RGB array. Received: "
+                f"array of shape {rgb.shape} and dtype {rgb.dtype}"
+            )
+        if self._container is None:
+            self._open(*rgb.shape[:2])
+        elif rgb.shape[:2] != self._size:
+            raise ValueError(
+                f"frame must have the video's size {self._size} (height, width). Received: "
+                f"{rgb.shape[:2]}"
+            )
+        if rgb.shape[0] % 2 or rgb.shape[1] % 2:
+            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), "edge")
+        picture = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
+        for packet in self._stream.encode(picture):
+            self._container.mux(packet)
+        self.frames += 1
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Finish the file and move it onto :attr:`path`; with ``error`` (what interrupted
+        the writing), discard it instead. Closing twice does nothing.
+
+        Raises:
+            ValueError: no frame was written (nothing is left behind).
+            OSError: the file cannot be finished or moved (nothing is left behind).
+        """
+        atomic, self._atomic = self._atomic, None
+        if atomic is None:
+            return
+        failure = error
+        try:
+            if self._container is not None:
+                if error is None:
+                    for packet in self._stream.encode():  # flush the encoder
+                        self._container.mux(packet)
+                self._container.close()
+            elif error is None:
+                raise ValueError(f"no frame was written to {str(self.path)!r}")
+        except BaseException as exc:
+            failure = failure or exc
+        if failure is None:
+            atomic.__exit__(None, None, None)  # moves the file onto path
+            return
+        atomic.__exit__(type(failure), failure, failure.__traceback__)  # removes it
+        if error is None:
+            raise failure
+
+    def __enter__(self) -> VideoWriter:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close(exc)
+
+
+def track_video(
+    detector: Any,
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    *,
+    detect_every: int | None = 30,
+    smoothing: bool | dict = True,
+    max_faces: int = 1,
+    indices: bool = False,
+    on_frame: Callable[[ImageFaces, VideoInfo], None] | None = None,
+) -> int:
+    """Landmarks of the faces in every frame of a video file, optionally drawn into a copy.
+
+    Args:
+        detector: a :class:`facelandmarks.LandmarkDetector` (its scheme, model and face
+            detector are used).
+        source: the video file to read.
+        output: where to write the annotated video (points, contours, face boxes), or ``None``
+            for none. Written atomically; it may not be ``source``.
+        detect_every, smoothing, max_faces: as in :class:`facelandmarks.tracking.FaceTracker`
+            (its ``fps`` is the video's).
+        indices: also number the points in the annotated video.
+        on_frame: called with each frame's :class:`~facelandmarks.inference.ImageFaces`
+            (``index``: the frame number from 0; landmarks float32 ``(K, 2)`` pixels of the
+            frame) and the video's :class:`VideoInfo`, in frame order.
+
+    Returns:
+        The number of frames read.
+
+    Raises:
+        ImportError: PyAV is not installed (the message names the extra).
+        FileNotFoundError, ValueError: ``source`` cannot be read as a video, ``output`` is
+            ``source``, or a bad option (named).
+        OSError: ``output`` cannot be written (nothing is left behind).
+    """
+    from facelandmarks.tracking import FaceTracker
+
+    if output is not None and Path(output).resolve() == Path(source).resolve():
+        raise ValueError(f"output must not be the source video. Received: output={str(output)!r}")
+    tracker: FaceTracker | None = None
+    count = 0
+    with VideoReader(source) as video:
+        tracker = FaceTracker(
+            detector,
+            detect_every=detect_every,
+            smoothing=smoothing,
+            fps=video.info.fps,
+            max_faces=max_faces,
+        )
+        writer = None if output is None else VideoWriter(output, fps=video.info.fps)
+        try:
+            for rgb in video:
+                result = tracker.update(rgb)
+                count += 1
+                if on_frame is not None:
+                    on_frame(result, video.info)
+                if writer is not None:
+                    writer.write(_annotated(rgb, result, detector, indices))
+        except BaseException as exc:
+            if writer is not None:
+                writer.close(exc)
+            raise
+        if writer is not None:
+            writer.close()
+    logger.info(
+        "%s: %d frames, face detection on %d", source, count, tracker.detections if tracker else 0
+    )
+    return count
+
+
+def _annotated(rgb: np.ndarray, result: ImageFaces, detector: Any, indices: bool) -> np.ndarray:
+    from facelandmarks.drawing import draw_landmarks
+
+    if not result.faces:
+        return rgb
+    points = np.stack([f.landmarks for f in result.faces])
+    boxes = np.array([f.box for f in result.faces], np.float64)
+    picture = draw_landmarks(rgb, points, boxes=boxes, indices=indices, scheme=detector.scheme)
+    return np.asarray(picture)
