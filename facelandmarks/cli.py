@@ -585,7 +585,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="blazeface (default), blazeface-short, blazeface-full, mtcnn, opencv-haar",
     )
     p.add_argument(
-        "--max-faces", type=_positive_int, default=None, metavar="N", help="largest N faces only"
+        "--max-faces",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="the N most prominent faces only (largest visible, nearest the centre)",
     )
     p.add_argument(
         "--batch-size",

@@ -31,6 +31,7 @@ from facelandmarks import inference, saving
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.engines import RUNTIMES, StageEngines, WeightsSource, check_runtime
+from facelandmarks.face_detection.base import prominence
 from facelandmarks.inference import Face, ImageFaces, Placement
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -286,7 +287,8 @@ class LandmarkDetector:
         def detect(i: int, image_name: str, rgb: np.ndarray) -> list[Placement]:
             _warn_if_tiny(rgb, image_name)
             places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
-            places.sort(key=_area, reverse=True)
+            h, w = rgb.shape[:2]
+            places.sort(key=lambda p: prominence(p.box or (0, 0, 0, 0), w, h), reverse=True)
             if not places:
                 logger.warning(
                     "no face found in %s (%dx%d); its landmarks are NaN (for a photo that is "
@@ -326,7 +328,7 @@ class LandmarkDetector:
             boxes: face boxes instead of running the detector: one entry per image, each a
                 sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
             face_detector: overrides the detector chosen at construction.
-            max_faces: keep only the largest ``max_faces`` faces of each image.
+            max_faces: keep only the ``max_faces`` most prominent faces of each image.
             batch_size: faces per model call.
             on_error: ``"raise"``: an unreadable image raises (naming it); ``"skip"``: it gives
                 an :class:`ImageFaces` with ``error`` set (and a logged warning), and the rest
@@ -335,7 +337,7 @@ class LandmarkDetector:
             verbose: 0 silent, 1 a progress bar.
 
         Returns:
-            An iterator of :class:`ImageFaces`, one per image in input order; faces largest
+            An iterator of :class:`ImageFaces`, one per image in input order; faces most prominent
             first, each a :class:`Face` with float32 ``(K, 2)`` landmarks in pixels of its image.
 
         Raises:
@@ -366,7 +368,8 @@ class LandmarkDetector:
         on_error: str = "raise",
         verbose: int | str = 0,
     ) -> np.ndarray:
-        """Landmarks of the main (largest) face of each image.
+        """Landmarks of the main face of each image (the most prominent: largest visible area,
+        weighted towards the centre; see :func:`facelandmarks.face_detection.prominence`).
 
         Args:
             images, framing, batch_size, on_error, verbose: as in :meth:`iter_faces`.
@@ -423,7 +426,7 @@ class LandmarkDetector:
                 :meth:`iter_faces`.
 
         Returns:
-            One list per image (input order) of :class:`Face`, largest first; ``[]`` for an
+            One list per image (input order) of :class:`Face`, most prominent first; ``[]`` for an
             image without a face (or unreadable, with ``on_error="skip"``: use
             :meth:`iter_faces` to tell the two apart). ``Face.landmarks`` is float32
             ``(K, 2)``, ``(x, y)`` pixels of that image; ``Face.box`` the face box in edge
@@ -712,11 +715,6 @@ def _build(config: DetectorConfig, backbone_weights: str | None) -> list[Any]:
     return [
         build_stage(s, config, f"stage{i}", backbone_weights) for i, s in enumerate(config.stages)
     ]
-
-
-def _area(p: Placement) -> float:
-    b = p.box or (0.0, 0.0, 0.0, 0.0)
-    return (b[2] - b[0]) * (b[3] - b[1])
 
 
 MIN_SIDE = 32

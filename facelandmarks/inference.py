@@ -76,7 +76,7 @@ class ImageFaces:
     Attributes:
         index: position of the image in the input (0-based).
         name: the file path, or ``"<array #i>"`` / ``"<PIL image #i>"``.
-        faces: the faces found, largest first (``[]``: none, or the image failed).
+        faces: the faces found, most prominent first (``[]``: none, or the image failed).
         size: ``(width, height)`` of the image as used (EXIF-upright), ``None`` if unreadable.
         error: why the image could not be used (``on_error="skip"``), else ``None``.
         image: the decoded uint8 ``(H, W, 3)`` RGB pixels when asked for (``keep_images``), to

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import inference
+from facelandmarks.face_detection.base import prominence
 from facelandmarks.inference import Face, ImageFaces, Placement
 
 
@@ -90,7 +91,8 @@ class FaceTracker:
         smoothing: ``True`` (One Euro filter with default settings), ``False``/``None`` (raw
             points), or a dict of :class:`OneEuroFilter` arguments.
         fps: frames per second of the video (the filter's time step).
-        max_faces: follow at most this many faces (largest first).
+        max_faces: follow at most this many faces (most prominent first: see
+            :func:`~facelandmarks.face_detection.prominence`).
 
     Raises:
         ValueError: a bad argument (named).
@@ -136,7 +138,8 @@ class FaceTracker:
     def _detect(self, rgb: np.ndarray) -> list[Placement]:
         finder, name = self.detector._detector()
         places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
-        places.sort(key=lambda p: (p.box[2] - p.box[0]) * (p.box[3] - p.box[1]), reverse=True)
+        h, w = rgb.shape[:2]
+        places.sort(key=lambda p: prominence(p.box, w, h), reverse=True)
         self.detections += 1
         return places[: self.max_faces]
 

@@ -193,12 +193,51 @@ def test_predict_faces_with_a_custom_detector(det):
     img = _face_like(120, 100, 8)
     faces = det.predict_faces([img, img, img], face_detector=TwoFaces(), batch_size=3)
     assert [len(f) for f in faces] == [2, 2, 2]
-    assert [f.score for f in faces[0]] == [3.0, 1.0]
+    # same size: the face nearer the image's centre comes first, whatever the detector's score
+    assert [f.score for f in faces[0]] == [1.0, 3.0]
     # batching across images does not change a face's answer
     alone = det.predict_faces(img, face_detector=TwoFaces(), batch_size=1)[0]
     # (up to float32 kernels chosen per batch size: CI saw 1.7e-4 px; allow 1e-3 px)
     np.testing.assert_allclose(alone[1].landmarks, faces[2][1].landmarks, atol=1e-3)
     assert det.predict_faces([img], face_detector=NoFace()) == [[]]
+
+
+def test_the_main_face_is_the_most_prominent_not_the_largest(det):
+    """A bigger face cut by the image's edge loses to the whole face in the middle; among
+    whole centred faces the bigger one wins."""
+    from facelandmarks.face_detection import FaceBox, prominence
+
+    centred = (40.0, 30.0, 80.0, 80.0)  # 40x50, centred in the 120x110 image
+    edge = (95.0, 0.0, 165.0, 80.0)  # 70x80, 25x80 of it inside, at the right edge
+    big = (30.0, 20.0, 90.0, 95.0)
+
+    class Finder:
+        name = "default"
+
+        def __init__(self, boxes):
+            self.boxes = boxes
+
+        def detect(self, rgb):
+            return [FaceBox(b, 0.9) for b in self.boxes]
+
+    assert prominence(edge, 120, 110) < prominence(centred, 120, 110)
+    assert (edge[2] - edge[0]) * (edge[3] - edge[1]) > (centred[2] - centred[0]) * 50
+    # a face at a corner counts half; one outside the image not at all
+    assert prominence((0, 0, 10, 10), 1000, 1000) == pytest.approx(
+        100 * (1 - 0.5 * np.hypot(495, 495) / np.hypot(500, 500))
+    )
+    assert prominence((-50, -50, -10, -10), 100, 100) == 0.0
+    img = _face_like(120, 110, 3)
+    faces = det.predict_faces(img, face_detector=Finder([edge, centred]))[0]
+    assert [f.box for f in faces] == [centred, edge]
+    det._face_detector = Finder([edge, centred])  # as LandmarkDetector(face_detector=...)
+    try:
+        # the same face (a batch of one against a batch of two: float32 kernels, 1e-3 px)
+        np.testing.assert_allclose(det.predict(img)[0], faces[0].landmarks, atol=1e-3)
+    finally:
+        det._face_detector = None
+    two = det.predict_faces(img, face_detector=Finder([centred, big, edge]), max_faces=2)[0]
+    assert [f.box for f in two] == [big, centred]
 
 
 @pytest.mark.parametrize("pixel_offset", [0.5, 0.0])

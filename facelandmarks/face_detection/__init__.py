@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox, FaceDetector
+from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox, FaceDetector, prominence
 from facelandmarks.face_detection.blazeface import BlazeFaceDetector
 from facelandmarks.face_detection.haar import OPENCV_INSTALL_HINT, OpenCVFaceDetector
 from facelandmarks.face_detection.mtcnn import MTCNNFaceDetector
@@ -61,6 +61,7 @@ __all__ = [
     "OpenCVFaceDetector",
     "frame_from_box",
     "get_face_detector",
+    "prominence",
 ]
 
 FRAME_ASPECT = 3.0 / 4.0
