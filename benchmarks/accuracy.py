@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np
 
 from facelandmarks import LandmarkDetector, load_ibug, load_muct
-from facelandmarks.evaluation import auc_with_misses, score_faces
+from facelandmarks.evaluation import annotated_faces, auc_with_misses, score_faces
 from facelandmarks.schemes import get_scheme
 
 COLUMNS = ("faces", "missed", "NME", "median", "FR@0.10", "missed or >0.10", "AUC@0.10")
@@ -61,19 +61,6 @@ def score(pred: np.ndarray, data, scheme: str) -> tuple[dict[str, float], np.nda
         "missed or >0.10": scores["missed_or_failed@0.10"],
         "AUC@0.10": auc_with_misses(nme),
     }, nme
-
-
-def _annotated_faces(det: LandmarkDetector, data) -> np.ndarray:
-    """Per photo, the points of the found face nearest the annotation (NaN where none)."""
-    out = np.full((len(data), det.num_points, 2), np.nan, np.float32)
-    for i, faces in enumerate(det.predict_faces(data)):
-        if not faces:
-            continue
-        centre = np.nanmean(data.landmarks[i], axis=0)
-        boxes = np.array([f.box for f in faces], np.float64)
-        mid = (boxes[:, :2] + boxes[:, 2:]) / 2
-        out[i] = faces[int(np.argmin(np.linalg.norm(mid - centre, axis=1)))].landmarks
-    return out
 
 
 def _print(title: str, rows: list[tuple[str, dict[str, float]]]) -> None:
@@ -129,7 +116,7 @@ def main() -> None:
             if args.face == "main":
                 pred = det.predict(data, framing=args.framing)
             else:
-                pred = _annotated_faces(det, data)
+                pred = annotated_faces(det.predict_faces(data), data.landmarks, det.num_points)
             ms = (time.perf_counter() - t0) / len(data) * 1000
             if scheme != data.scheme and not get_scheme(scheme).correspondence(data.scheme)[0].size:
                 continue

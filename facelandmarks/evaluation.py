@@ -84,3 +84,40 @@ def auc_with_misses(per_face_nme: np.ndarray, max_threshold: float = 0.10) -> fl
     xs = np.linspace(0.0, max_threshold, 1001)
     ced = (nme[None, :] <= xs[:, None]).mean(axis=1)
     return float(np.trapezoid(ced, xs) / max_threshold)
+
+
+def annotated_faces(faces: Any, true_xy: np.ndarray, num_points: int) -> np.ndarray:
+    """Per image, the found face that the annotation is about: the one whose box centre is
+    nearest the centre of the annotated points (the usual protocol when a photo has several
+    faces and one is annotated).
+
+    ``predict`` instead keeps the *most prominent* face, which is what a user gets; scoring
+    both shows how much of an error is the model and how much is the choice of face.
+
+    Args:
+        faces: one list of :class:`~facelandmarks.Face` per image, as
+            :meth:`~facelandmarks.LandmarkDetector.predict_faces` returns.
+        true_xy: ``(N, K', 2)`` annotations in pixels (NaN = unavailable point).
+        num_points: ``K``, the number of points each face's landmarks have.
+
+    Returns:
+        float32 ``(N, K, 2)``: the chosen face's landmarks, NaN rows where no face was found.
+
+    Raises:
+        ValueError: ``faces`` and ``true_xy`` have different lengths.
+    """
+    true_xy = np.asarray(true_xy, np.float64)
+    if len(faces) != len(true_xy):
+        raise ValueError(
+            "faces and true_xy must have one entry per image. Received: "
+            f"{len(faces)} face lists and {len(true_xy)} annotations"
+        )
+    out = np.full((len(true_xy), num_points, 2), np.nan, np.float32)
+    for i, found in enumerate(faces):
+        if not found:
+            continue
+        centre = np.nanmean(true_xy[i], axis=0)
+        boxes = np.array([f.box for f in found], np.float64)
+        mid = (boxes[:, :2] + boxes[:, 2:]) / 2
+        out[i] = found[int(np.argmin(np.linalg.norm(mid - centre, axis=1)))].landmarks
+    return out

@@ -84,7 +84,8 @@ class WeightSpec:
             :mod:`facelandmarks.saving`.
         sha256: lower-case hex SHA-256 of the file, or ``None`` when unknown.
         size: file size in bytes, or ``None`` when unknown.
-        point_scheme: landmark scheme of the output, e.g. ``"muct76"``.
+        point_scheme: landmark scheme of the default output, e.g. ``"muct76"`` (a model with
+            several heads lists them all in its config; ``LandmarkDetector(scheme=...)`` picks).
         training_data: what the weights were trained on, and how it was split.
         license: license of the weights, as far as known.
         embedded: file name inside ``facelandmarks/presets/`` for weights shipped with the
@@ -450,7 +451,44 @@ register_preset(
 )
 
 
-DEFAULT_PRESET: str | None = "muct-mnv3s-2stage"
+register_preset(
+    WeightSpec(
+        name="wild-mnv3s",
+        description=(
+            "One-stage MobileNetV3Small (GroupNorm, grayscale 128x128 input) on face crops framed "
+            "by BlazeFace's box and eyes, trained from scratch on MUCT and 300-W's in-the-wild "
+            "training faces: a 76-point MUCT head and a 68-point iBUG head (docs/model-card.md)."
+        ),
+        source=None,
+        embedded="wild-mnv3s.keras",
+        # tools/bundle_tflite.py (see muct-mnv3s-2stage): both heads in one flatbuffer
+        embedded_tflite=(
+            (
+                "wild-mnv3s.stage0.tflite",
+                "6456ade347616ee78b47800cfbba6b568fef35378a0e96a0f310df85bca665d1",
+            ),
+        ),
+        filename="wild-mnv3s-70873eab.keras",
+        format="keras",
+        sha256="70873eab2bcd94b8bef45e09f4aa9610465736fe059a785d42f271b8a3ac0be1",
+        size=6251880,
+        point_scheme="muct76",
+        training_data=(
+            "MUCT (split by subject, seed 0: 2,080 images trained on, 925 of 68 other subjects "
+            "held out) and ../shared/wild, 2,012 faces of 300-W's training sets HELEN, AFW and "
+            "LFPW (10 % of each held out, seed 0: 1,819 trained on, 193 held out); "
+            "configs/wild-mnv3s.json"
+        ),
+        license=(
+            "MIT for the code, but the weights are trained on 300-W faces and inherit their "
+            "condition: non-commercial research use only. For other uses pick the MUCT-only "
+            "preset muct-mnv3s-2stage (and check MUCT's terms, www.milbo.org/muct)"
+        ),
+    )
+)
+
+
+DEFAULT_PRESET: str | None = "wild-mnv3s"
 """The preset ``LandmarkDetector()`` loads when no ``weights`` are given (shipped in the
 package, so no network is needed)."""
 

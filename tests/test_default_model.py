@@ -1,8 +1,9 @@
-"""The model shipped inside the package: registered, verified, loaded offline, and accurate.
+"""The models shipped inside the package: registered, verified, loaded offline, and accurate.
 
-The golden values in ``tests/data/default_astronaut.json`` pin the whole-image prediction on the
-public-domain sample photo, so a change to loading, preprocessing or framing that moves a point
-shows up here. They are regenerated, deliberately, only when the shipped model changes:
+The golden values in ``tests/data/golden_astronaut.json`` pin each shipped model's prediction on
+the public-domain sample photo, through the path users run (BlazeFace, then the landmarks), so a
+change to loading, detection, framing or rendering that moves a point shows up here. They are
+regenerated, deliberately, only when a shipped model changes:
 ``python tests/data/regenerate_golden.py``.
 """
 
@@ -19,10 +20,13 @@ from facelandmarks import weights as fl_weights
 
 REPO = Path(__file__).resolve().parents[1]
 ASTRONAUT = REPO / "examples" / "astronaut.png"
-GOLDEN = Path(__file__).parent / "data" / "default_astronaut.json"
+GOLDEN = Path(__file__).parent / "data" / "golden_astronaut.json"
+EMBEDDED = [n for n in fl_weights.list_weights() if fl_weights.get_spec(n).embedded]
+MUCT_ONLY = "muct-mnv3s-2stage"
 
 # Marked by hand on examples/astronaut.png (512x512) from a 4x zoom with a 10 px grid, about
-# +-3 px: MUCT index -> (x, y) pixel centre coordinates.
+# +-3 px: MUCT index -> (x, y) pixel centre coordinates. The chin was first marked at y=169,
+# on the chin's front; at 4x the jaw's lower edge is at y=178-179 (corrected 2026-12-02).
 ASTRONAUT_BY_HAND = {
     27: (194.0, 101.0),  # outer corner of the eye on the image's left
     31: (204.0, 102.0),  # its pupil
@@ -31,8 +35,11 @@ ASTRONAUT_BY_HAND = {
     67: (224.0, 125.0),  # nose tip
     48: (205.0, 142.5),  # mouth corner, image's left
     54: (244.0, 142.5),  # mouth corner, image's right
-    7: (224.0, 169.0),  # chin
+    7: (222.0, 178.5),  # chin (lowest point of the jaw)
 }
+# the same places in the 68-point iBUG scheme (no pupils there)
+IBUG_OF_MUCT = {27: 36, 32: 45, 67: 30, 48: 48, 54: 54, 7: 8}
+INTEROCULAR = float(np.hypot(256.0 - 194.0, 102.5 - 101.0))  # 62 px
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +49,29 @@ def default_det():
     return LandmarkDetector()
 
 
-def test_default_preset_is_embedded_and_verifies() -> None:
-    name = fl_weights.default_preset_name()
+def _golden(name: str) -> dict:
+    golden = json.loads(GOLDEN.read_text())
+    assert golden[name]["sha256"] == fl_weights.get_spec(name).sha256, (
+        f"The shipped model {name} changed: regenerate with python tests/data/regenerate_golden.py"
+    )
+    return golden[name]
+
+
+def test_the_default_is_the_in_the_wild_model_and_the_muct_only_one_stays() -> None:
+    assert fl_weights.default_preset_name() == "wild-mnv3s"
+    assert set(EMBEDDED) == {"wild-mnv3s", MUCT_ONLY}
+    # the data terms travel with the weights
+    assert "non-commercial" in fl_weights.get_spec("wild-mnv3s").license
+    assert "300-W" in fl_weights.get_spec("wild-mnv3s").training_data
+    assert "300-W" not in fl_weights.get_spec(MUCT_ONLY).training_data
+
+
+@pytest.mark.parametrize("name", EMBEDDED)
+def test_embedded_presets_verify(name) -> None:
     spec = fl_weights.get_spec(name)
     assert spec.embedded is not None and spec.source is None
     assert spec.sha256 is not None and spec.size is not None
+    assert spec.sha256[:8] in spec.filename
     path = fl_weights.download_weights(name, verbose=0)
     assert fl_weights.check_weights_file(path, spec) is None
     assert path.stat().st_size == spec.size
@@ -64,73 +89,82 @@ def test_default_loads_with_the_network_switched_off(monkeypatch) -> None:
     monkeypatch.setattr(socket, "create_connection", no_network)
     det = LandmarkDetector()
     spec = fl_weights.get_spec(fl_weights.default_preset_name())
-    assert det.num_points == 76
-    # the file's own config says what the model is (the registry no longer repeats it)
-    assert det.config.stages[0].input_size == (128, 96) and "128x96" in spec.description
-    assert det.config.stages[0].backbone == "mobilenetv3small"
+    assert det.num_points == 76 and det.scheme == "muct76"
+    assert det.schemes == ("muct76", "ibug68")
+    # the file's own config says what the model is (the registry does not repeat it)
+    stage = det.config.stages[0]
+    assert len(det.config.stages) == 1 and stage.framing == "face"
+    assert stage.input_size == (128, 128) and "128x128" in spec.description
+    assert stage.backbone == "mobilenetv3small" and det.config.face_detector == "blazeface"
     assert spec.name in repr(det)
+    det68 = LandmarkDetector(scheme="ibug68")
+    assert (det68.num_points, det68.scheme) == (68, "ibug68")
+    pts = det68.predict(ASTRONAUT)
+    assert pts.shape == (1, 68, 2) and np.isfinite(pts).all()
 
 
 @pytest.mark.parametrize("runtime", ["auto", "keras"])
-def test_default_matches_its_golden_output(default_det, runtime) -> None:
+@pytest.mark.parametrize("name", EMBEDDED)
+def test_shipped_models_match_their_golden_output(name, runtime) -> None:
     """The golden values were made with TensorFlow; the shipped TensorFlow Lite files that the
-    default runtime uses must give the same points."""
-    golden = json.loads(GOLDEN.read_text())
-    spec = fl_weights.get_spec(fl_weights.default_preset_name())
-    assert golden["sha256"] == spec.sha256, (
-        "The shipped model changed: regenerate with python tests/data/regenerate_golden.py"
-    )
-    if runtime == "auto":
-        det = default_det
-        assert det.runtime == "auto" and det.engines == ("tflite",) * len(det.config.stages)
-    else:
-        from facelandmarks import LandmarkDetector
+    default runtime uses must give the same points, for every head and path."""
+    from facelandmarks import LandmarkDetector
 
-        det = LandmarkDetector(runtime="keras")
-        assert det.engines == ("keras",) * len(det.config.stages)
-    pts = det.predict(ASTRONAUT, framing="image")
-    assert pts.shape == (1, 76, 2) and pts.dtype == np.float32
-    # float32 kernels differ a little between machines; a point moving by 0.05 px is a change
-    np.testing.assert_allclose(pts[0], np.array(golden["whole_image"]), atol=0.05)
+    golden = _golden(name)
+    paths = [k for k in golden if "/" in k]
+    assert any(p.startswith("detect/") for p in paths)
+    for path in paths:
+        framing, scheme = path.split("/")
+        det = LandmarkDetector(name, scheme=scheme, runtime=runtime)
+        want = "tflite" if runtime == "auto" else "keras"
+        assert det.engines == (want,) * len(det.config.stages)
+        pts = det.predict(ASTRONAUT, framing=framing)
+        k = det.num_points
+        assert pts.shape == (1, k, 2) and pts.dtype == np.float32
+        # float32 kernels differ a little between machines; a point moving by 0.05 px is a
+        # change
+        np.testing.assert_allclose(pts[0], np.array(golden[path]), atol=0.05, err_msg=path)
 
 
+@pytest.mark.parametrize("name", EMBEDDED)
 def test_shipped_tflite_files_verify_and_a_tampered_one_is_never_used(
-    monkeypatch, tmp_path, caplog
+    name, monkeypatch, tmp_path, caplog
 ) -> None:
     import logging
     import shutil
 
     from facelandmarks import LandmarkDetector
 
-    spec = fl_weights.get_spec(fl_weights.default_preset_name())
-    assert len(spec.embedded_tflite) == 2
-    for k in range(2):
+    spec = fl_weights.get_spec(name)
+    n = len(spec.embedded_tflite)
+    assert n >= 1
+    for k in range(n):
         assert fl_weights.embedded_tflite_bytes(spec, k)[4:8] == b"TFL3"  # flatbuffer id
-    assert fl_weights.embedded_tflite_bytes(spec, 2) is None
-    # a copy of the installed presets with one byte of stage 1's flatbuffer changed
+    assert fl_weights.embedded_tflite_bytes(spec, n) is None
+    # a copy of the installed presets with one byte of the last stage's flatbuffer changed
     presets = tmp_path / "presets"
     shutil.copytree(Path(fl_weights.__file__).parent / "presets", presets)
-    bad = presets / spec.embedded_tflite[1][0]
+    bad = presets / spec.embedded_tflite[-1][0]
     data = bytearray(bad.read_bytes())
     data[len(data) // 2] ^= 0xFF
     bad.write_bytes(bytes(data))
     monkeypatch.setattr(fl_weights, "_presets_dir", lambda: presets)
     with pytest.raises(fl_weights.WeightsIntegrityError, match="fails verification"):
-        fl_weights.embedded_tflite_bytes(spec, 1)
+        fl_weights.embedded_tflite_bytes(spec, n - 1)
     # runtime="tflite" refuses; runtime="auto" warns and runs on TensorFlow
-    with pytest.raises(fl_weights.WeightsIntegrityError, match=spec.embedded_tflite[1][0]):
-        LandmarkDetector(runtime="tflite").predict(ASTRONAUT)
-    det = LandmarkDetector(cache_dir=tmp_path / "cache")
+    with pytest.raises(fl_weights.WeightsIntegrityError, match=spec.embedded_tflite[-1][0]):
+        LandmarkDetector(name, runtime="tflite").predict(ASTRONAUT)
+    det = LandmarkDetector(name, cache_dir=tmp_path / "cache")
     with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
-        assert det.engines == ("keras", "keras")
+        assert det.engines == ("keras",) * n
     assert "TensorFlow Lite is unavailable" in caplog.text and "fails verification" in caplog.text
-    golden = json.loads(GOLDEN.read_text())
-    np.testing.assert_allclose(
-        det.predict(ASTRONAUT, framing="image")[0], golden["whole_image"], atol=0.05
-    )
+    golden = _golden(name)
+    np.testing.assert_allclose(det.predict(ASTRONAUT)[0], golden["detect/muct76"], atol=0.05)
 
 
 def test_auto_runtime_falls_back_when_tflite_cannot_load(monkeypatch, caplog) -> None:
+    """Without any TensorFlow Lite interpreter the landmark models run on TensorFlow (BlazeFace
+    needs one, so this uses the whole-image path of the MUCT-only model)."""
     import logging
 
     from facelandmarks import LandmarkDetector
@@ -140,16 +174,16 @@ def test_auto_runtime_falls_back_when_tflite_cannot_load(monkeypatch, caplog) ->
         raise ImportError("no TensorFlow Lite interpreter in this build")
 
     monkeypatch.setattr(fl_lite, "interpreter_class", missing)
-    det = LandmarkDetector()
+    det = LandmarkDetector(MUCT_ONLY)
     with caplog.at_level(logging.WARNING, logger="facelandmarks.engines"):
         pts = det.predict(ASTRONAUT, framing="image")
+        det.predict(ASTRONAUT, framing="image")
     assert det.engines == ("keras", "keras")
     assert "no TensorFlow Lite interpreter" in caplog.text
     assert caplog.text.count("TensorFlow Lite is unavailable") == 1  # said once, not per call
-    golden = json.loads(GOLDEN.read_text())
-    np.testing.assert_allclose(pts[0], golden["whole_image"], atol=0.05)
+    np.testing.assert_allclose(pts[0], _golden(MUCT_ONLY)["image/muct76"], atol=0.05)
     with pytest.raises(ImportError, match="no TensorFlow Lite interpreter"):
-        LandmarkDetector(runtime="tflite").predict(ASTRONAUT)
+        LandmarkDetector(MUCT_ONLY, runtime="tflite").predict(ASTRONAUT, framing="image")
 
 
 def test_predict_from_several_threads_matches_one_thread(default_det) -> None:
@@ -168,36 +202,106 @@ def test_predict_from_several_threads_matches_one_thread(default_det) -> None:
         np.testing.assert_array_equal(pts, want[i % 4])
 
 
-def test_default_finds_the_face_in_an_ordinary_photo(default_det) -> None:
-    # The whole-image MUCT model framed by MTCNN's box, the detector its calibration was
-    # measured with; with BlazeFace's box it places the points 9 % of the eye distance off.
-    pytest.importorskip("mtcnn", reason="needs the detect extra (pip install '.[detect]')")
-    faces = default_det.predict_faces(ASTRONAUT, face_detector="mtcnn")[0]
-    assert len(faces) == 1
-    pts = faces[0].landmarks
-    idx = list(ASTRONAUT_BY_HAND)
-    truth = np.array([ASTRONAUT_BY_HAND[i] for i in idx])
-    errors = np.linalg.norm(pts[idx] - truth, axis=1)
-    by_point = {i: round(float(e), 1) for i, e in zip(idx, errors, strict=True)}
-    interocular = np.linalg.norm(truth[idx.index(27)] - truth[idx.index(32)])  # 62 px
-    # Each hand-marked point within 15% of the eye distance (9 px), on average within 8%;
-    # the hand marks themselves are good to about 5%.
-    assert errors.max() / interocular < 0.15, by_point
-    assert errors.mean() / interocular < 0.08, by_point
+def _hand_errors(pts: np.ndarray, index: dict[int, int] | None = None) -> dict[int, float]:
+    """Distance of each hand-marked point from the prediction, in eye distances."""
+    out = {}
+    for muct, xy in ASTRONAUT_BY_HAND.items():
+        if index is not None and muct not in index:
+            continue
+        k = muct if index is None else index[muct]
+        out[muct] = float(np.hypot(*(pts[k] - np.array(xy)))) / INTEROCULAR
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["muct76", "ibug68"])
+def test_default_places_the_points_on_an_ordinary_photo(default_det, scheme) -> None:
+    """The user's first call: predict on a photo, no options."""
+    from facelandmarks import LandmarkDetector
+
+    det = default_det if scheme == "muct76" else LandmarkDetector(scheme=scheme)
+    pts = det.predict(ASTRONAUT)[0]
+    errors = _hand_errors(pts, None if scheme == "muct76" else IBUG_OF_MUCT)
+    by_point = {k: round(v, 3) for k, v in errors.items()}
+    # Each hand-marked point within 12% of the eye distance (7 px), on average within 7%; the
+    # hand marks themselves are good to about 5%. (Measured 2026-12-02, wild-mnv3s: max 0.084
+    # and 0.066, mean 0.034 and 0.036 for the two heads.)
+    assert max(errors.values()) < 0.12, by_point
+    assert np.mean(list(errors.values())) < 0.07, by_point
+
+
+def test_the_muct_only_model_still_works_on_a_portrait() -> None:
+    """The commercial-friendly preset through BlazeFace (its whole-image path needs a photo
+    framed like MUCT's portraits, which this one is not)."""
+    from facelandmarks import LandmarkDetector
+
+    errors = _hand_errors(LandmarkDetector(MUCT_ONLY).predict(ASTRONAUT)[0])
+    by_point = {k: round(v, 3) for k, v in errors.items()}
+    # larger errors on this photo (web lighting, a smile) than the default's: measured max 0.117,
+    # mean 0.089
+    assert max(errors.values()) < 0.2, by_point
+    assert np.mean(list(errors.values())) < 0.1, by_point
+
+
+def _wild_val(wild):
+    return wild.split(0.1, seed=0)[1]
 
 
 @pytest.mark.muct
 @pytest.mark.slow
 def test_default_accuracy_on_held_out_muct_subjects(default_det, muct) -> None:
-    """The model card's numbers: the subject split the default was trained with (seed 0)."""
+    """The model card's numbers: the subject split the default was trained with (seed 0),
+    through the face detector as users run it."""
     _, test = muct.split(test_fraction=0.3, by="subject", seed=0)
     assert len(test) == 925  # the split of the model card; a different folder is not comparable
     from facelandmarks.datasets.muct import scores_by_camera
 
-    scores = scores_by_camera(default_det.predict(test, framing="image"), test)
-    # The issue's target is NME <= 0.035 overall; docs/model-card.md has the measured values.
+    pred = default_det.predict(test)
+    assert np.isfinite(pred).all()  # every face found
+    scores = scores_by_camera(pred, test)
+    # The issue's target is NME <= 0.034; measured 0.0345 (0.0336 with test-time flip): see
+    # docs/model-card.md.
     assert scores["all"]["nme"] <= 0.035, scores["all"]
-    assert scores["all"]["failure_rate@0.10"] <= 0.01, scores["all"]
-    # b/c (profile-ish views with hidden points) are harder; both groups stay near the target
-    assert scores["cameras_ade"]["nme"] <= 0.035, scores["cameras_ade"]
-    assert scores["cameras_bc"]["nme"] <= 0.04, scores["cameras_bc"]
+    assert scores["all"]["failure_rate@0.10"] <= 0.005, scores["all"]
+    assert scores["cameras_ade"]["nme"] <= 0.034, scores["cameras_ade"]
+    assert scores["cameras_bc"]["nme"] <= 0.040, scores["cameras_bc"]
+
+
+@pytest.mark.muct
+@pytest.mark.slow
+def test_muct_only_preset_accuracy_on_held_out_muct_subjects(muct) -> None:
+    from facelandmarks import LandmarkDetector
+    from facelandmarks.datasets.muct import scores_by_camera
+
+    _, test = muct.split(test_fraction=0.3, by="subject", seed=0)
+    det = LandmarkDetector(MUCT_ONLY)
+    scores = scores_by_camera(det.predict(test, framing="image"), test)
+    assert scores["all"]["nme"] <= 0.033, scores["all"]  # measured 0.0325
+    assert scores["all"]["failure_rate@0.10"] == 0.0, scores["all"]
+
+
+@pytest.mark.wild
+@pytest.mark.slow
+def test_default_accuracy_on_held_out_wild_faces(wild) -> None:
+    """The 193 in-the-wild faces kept out of training, both heads, through BlazeFace."""
+    from facelandmarks import LandmarkDetector
+    from facelandmarks.evaluation import annotated_faces, score_faces
+
+    val = _wild_val(wild)
+    assert len(val) == 193
+    for scheme, bound_annotated, bound_median in (
+        ("muct76", 0.040, 0.037),
+        ("ibug68", 0.051, 0.047),
+    ):
+        det = LandmarkDetector(scheme=scheme)
+        faces = det.predict_faces(val)
+        assert all(faces), "BlazeFace finds a face in every held-out photo"
+        # the face the annotation is about: the model's own accuracy
+        chosen = annotated_faces(faces, val.landmarks, det.num_points)
+        scores, nme = score_faces(chosen, val.landmarks, pred_scheme=scheme, true_scheme="ibug68")
+        assert scores["nme"] <= bound_annotated, (scheme, scores)
+        assert np.median(nme) <= bound_median, (scheme, scores)
+        # what predict returns (the most prominent face): the same face in all but a few
+        # photos with a bystander
+        main = det.predict(val)
+        same = np.all(np.isclose(main, chosen), axis=(1, 2))
+        assert same.mean() >= 0.98, np.flatnonzero(~same)

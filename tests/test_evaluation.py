@@ -47,3 +47,22 @@ def test_all_missed_and_bad_shapes() -> None:
     assert scores["missed_or_failed@0.10"] == 1.0 and np.isnan(nme).all()
     with pytest.raises(ValueError, match="shape"):
         score_faces(truth[:1], truth, pred_scheme="ibug68", true_scheme="ibug68")
+
+
+def test_annotated_faces_picks_the_found_face_nearest_the_annotation():
+    from facelandmarks import Face
+    from facelandmarks.evaluation import annotated_faces
+
+    truth = np.zeros((3, 4, 2), np.float32)
+    truth[0] = [[10, 10], [20, 10], [15, 20], [np.nan, np.nan]]  # centre (15, 13.3)
+    truth[1] = [[100, 100], [120, 100], [110, 120], [110, 110]]
+    truth[2] = truth[1]
+    near = Face((5.0, 5.0, 25.0, 25.0), 0.5, np.full((4, 2), 1.0, np.float32))
+    far = Face((60.0, 60.0, 160.0, 160.0), 0.9, np.full((4, 2), 2.0, np.float32))
+    got = annotated_faces([[far, near], [far, near], []], truth, 4)
+    assert got.shape == (3, 4, 2) and got.dtype == np.float32
+    np.testing.assert_array_equal(got[0], near.landmarks)  # the NaN point is ignored
+    np.testing.assert_array_equal(got[1], far.landmarks)
+    assert np.isnan(got[2]).all()  # no face found: a miss
+    with pytest.raises(ValueError, match="one entry per image"):
+        annotated_faces([[near]], truth, 4)
