@@ -9,10 +9,11 @@ Writes, next to this script:
   cropped around the face and enlarged 2x so the 76 points are visible.
 * ``group-landmarks.png``: a synthetic "group photo" made from the same portrait at three
   scales, one mirrored, on a plain background, through ``predict_faces``.
-* ``whole-image-vs-detected.png``: the original's whole-image framing (``predict``) next to
-  detection first (``predict_faces``) on the uncropped portrait.
+* ``whole-image-vs-detected.png``: the original's whole-image framing
+  (``predict(framing="image")``) next to detection first (``predict``, the default) on the
+  uncropped portrait.
 
-Never use a dataset photo here (the MUCT volunteers asked not to be shown).
+Never use a dataset photo here (no MUCT or 300-W picture, nor a crop of one).
 """
 
 from __future__ import annotations
@@ -64,13 +65,10 @@ def main() -> None:
         canvas, [f.landmarks for f in faces], boxes=[f.box for f in faces], radius=1.5
     ).save(HERE / "group-landmarks.png")
 
-    whole = det.predict(photo)[0]
-    detected = det.predict_faces(photo)[0]
-    left = _label(draw_landmarks(photo, whole, radius=1.5), "predict(): whole image")
-    right = _label(
-        draw_landmarks(photo, [f.landmarks for f in detected], radius=1.5),
-        "predict_faces(): detector first",
-    )
+    whole = det.predict(photo, framing="image")[0]
+    detected = det.predict(photo)[0]
+    left = _label(draw_landmarks(photo, whole, radius=1.5), "framing='image': whole image")
+    right = _label(draw_landmarks(photo, detected, radius=1.5), "framing='detect': face first")
     pair = Image.new("RGB", (photo.width * 2 + 8, photo.height), (255, 255, 255))
     pair.paste(left, (0, 0))
     pair.paste(right, (photo.width + 8, 0))
@@ -78,7 +76,7 @@ def main() -> None:
         HERE / "whole-image-vs-detected.png"
     )
     print(f"{len(faces)} faces in the group picture; wrote 3 images to {HERE}")
-    assert np.isfinite(whole).all()
+    assert np.isfinite(whole).all() and np.isfinite(detected).all()
 
 
 if __name__ == "__main__":
