@@ -529,7 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog=PROG,
-        description="2D face landmark localization (76-point MUCT scheme).",
+        description="2D face landmark localization (76 MUCT points, or 68 iBUG points).",
         epilog="Exit status: 0 ok, 2 bad usage or input, 1 other failure.",
         parents=[common],
     )

@@ -322,9 +322,10 @@ class LandmarkDetector:
                 ``(H, W, 3)`` uint8 RGB array (also ``(H, W)`` gray, ``(H, W, 4)`` RGBA), a
                 sequence or iterator of these (sizes may differ), an ``(N, H, W, 3)`` uint8
                 array, or a :class:`LandmarkDataset`.
-            framing: ``"detect"`` (find faces) or ``"image"`` (each image *is* the face's frame:
-                for data already cut the way the model was trained, e.g. MUCT portraits for the
-                whole-image MUCT models).
+            framing: ``"detect"`` (find faces) or ``"image"`` (each image *is* the model's
+                input frame: for data already cut the way the model was trained: MUCT
+                portraits for the whole-image MUCT model, or for a face-framed model like the
+                default, crops about 1.6 face widths across, centred on the face).
             boxes: face boxes instead of running the detector: one entry per image, each a
                 sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
             face_detector: overrides the detector chosen at construction.
@@ -626,8 +627,8 @@ class LandmarkDetector:
     ) -> LandmarkDetector:
         """Average each prediction with the one on the mirrored input (test-time flip).
 
-        Costs one more crop per face through those stages (about 1.4 ms with TensorFlow Lite
-        for the default model).
+        Costs one more crop and forward pass per face through those stages: the landmark step
+        takes about twice as long.
 
         Args:
             enabled: turn the flip on or off.

@@ -120,8 +120,10 @@ def export_detector(
                     "file": f"stage{k}.tflite" if format == "tflite" else f"stage{k}",
                     "input": "float32 (B, H, W, 3) RGB pixels in [0, 255]",
                     "input_size": list(s.input_size),
-                    "output": f"float32 (B, {2 * det.num_points}) (x0, y0, x1, y1, ...) in [0, 1]"
-                    " of the stage's frame",
+                    "output": f"float32 (B, {2 * det.config.total_points}) (x0, y0, x1, y1, ...) "
+                    "in [0, 1] of the stage's frame, the heads' points side by side ("
+                    + ", ".join(f"{name} {n}" for name, n in det.config.heads)
+                    + ")",
                 }
                 for k, s in enumerate(det.config.stages)
             ],

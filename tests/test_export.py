@@ -185,3 +185,20 @@ def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
     for runtime in ("auto", "tflite"):
         engines = fl_engines.StageEngines(never, runtime, num_stages=1, source=source)
         assert isinstance(engines[0], LiteModel) and engines.names == ("tflite",)
+
+
+@pytest.mark.slow
+def test_export_of_a_two_head_model_says_its_real_output_width(tmp_path) -> None:
+    """The shipped default predicts 76 MUCT and 68 iBUG points side by side: detector.json
+    must describe the (B, 288) output the file really has, not the default head's 152."""
+    from facelandmarks import LandmarkDetector
+    from facelandmarks.lite import LiteModel
+
+    det = LandmarkDetector()
+    out = det.export(tmp_path / "exported")
+    meta = json.loads((out / "detector.json").read_text())
+    assert meta["stages"][0]["output"].startswith("float32 (B, 288)")
+    assert "muct76 76, ibug68 68" in meta["stages"][0]["output"]
+    stage = LiteModel((out / "stage0.tflite").read_bytes())
+    x = np.zeros((1, 128, 128, 3), np.float32)
+    assert stage(x).shape == (1, 288)

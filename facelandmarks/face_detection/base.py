@@ -16,7 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 INSTALL_HINT = 'pip install "facelandmarks[detect]"'
-"""How to install the default (MTCNN) face detector."""
+"""How to install the optional MTCNN face detector (BlazeFace, the default, is shipped)."""
 
 
 @dataclass(frozen=True)
