@@ -402,21 +402,27 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
-    from facelandmarks.datasets import load_muct
+    from facelandmarks.datasets import load_ibug, load_muct
 
-    with _bad_input("--muct: "):
-        data = load_muct(args.muct)
+    if (args.muct is None) == (args.ibug is None):
+        raise CLIError("evaluate needs one dataset: --muct DIR or --ibug DIR")
+    name, flag = ("MUCT", "--muct") if args.muct is not None else ("iBUG", "--ibug")
+    with _bad_input(f"{flag}: "):
+        data = load_muct(args.muct) if args.muct is not None else load_ibug(args.ibug)
     if args.split == "all":
         test = data
         what = f"all {len(test)} images"
     else:
+        fraction = args.test_fraction
+        if fraction is None:
+            fraction = 0.3 if args.muct is not None else 0.1
         with _bad_input():
-            _, test = data.split(args.test_fraction, by=args.split, seed=args.seed)
+            _, test = data.split(fraction, by=args.split, seed=args.seed)
         what = (
             f"held-out {len(test)} of {len(data)} images (split by {args.split}, "
-            f"test fraction {args.test_fraction:g}, seed {args.seed})"
+            f"test fraction {fraction:g}, seed {args.seed})"
         )
-    det = _load_detector(args.weights, args.runtime)
+    det = _load_detector(args.weights, args.runtime, args.scheme)
     logger.info("evaluating on %s", what)
     with _bad_input(errors=_BAD_FILE_ERRORS), contextlib.redirect_stdout(sys.stderr):
         # a progress bar (images) on stderr; the scores go to stdout after it
@@ -425,7 +431,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(scores, indent=2)
         return 0
-    _emit(f"MUCT, {what}, weights={args.weights}")
+    _emit(f"{name}, {what}, weights={args.weights}, scheme={det.scheme}")
     width = max(len(k) for k in scores)
     for key, value in scores.items():
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
@@ -604,11 +610,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "evaluate",
         parents=[common],
-        help="score a detector on MUCT",
-        description="Evaluate on the held-out part of a MUCT split (the images a model trained "
-        "with the same split never saw), or on all images.",
+        help="score a detector on MUCT or iBUG .pts data",
+        description="Evaluate on the held-out part of a split of MUCT or of iBUG .pts faces "
+        "(the images a model trained with the same split never saw), or on all images. A "
+        "dataset in another scheme than the model's is scored on the points they share.",
     )
-    p.add_argument("--muct", required=True, metavar="DIR", help="MUCT root folder")
+    p.add_argument("--muct", metavar="DIR", help="MUCT root folder")
+    p.add_argument("--ibug", metavar="DIR", help="folder of iBUG .pts faces (300-W layout)")
+    p.add_argument(
+        "--scheme", default=None, help="the model's head to score: muct76 (default) or ibug68"
+    )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
     )
@@ -621,9 +632,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--test-fraction",
         type=_fraction,
-        default=0.3,
+        default=None,
         metavar="F",
-        help="held-out share of the split (default: %(default)s)",
+        help="held-out share of the split (default: 0.3 for MUCT, 0.1 for iBUG: the shipped "
+        "model's splits)",
     )
     p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
     p.add_argument(

@@ -449,6 +449,44 @@ def test_evaluate(capsys, tiny, tmp_path: Path) -> None:
     assert any(line.split()[:1] == ["nme"] for line in out.splitlines()[1:])
 
 
+def test_evaluate_on_ibug_faces_with_either_head(capsys, tmp_path: Path) -> None:
+    from test_ibug import make_300w
+
+    truth = make_300w(tmp_path / "w")
+    whole = ("--framing", "image", "--split", "all", "--json")  # plain-colour pictures
+    code, out, err = run(capsys, "evaluate", "--ibug", str(tmp_path / "w"), *whole)
+    assert code == 0, err
+    scores = json.loads(out)
+    # the default 76-point head on 68-point faces: the 8 points the schemes share
+    assert scores["n_images"] == len(truth) and scores["scored_points"] == 8
+    code, out, err = run(
+        capsys, "evaluate", "--ibug", str(tmp_path / "w"), "--scheme", "ibug68", *whole
+    )
+    assert code == 0, err
+    assert json.loads(out)["scored_points"] == "all"
+    code, out, err = run(capsys, "evaluate", "--ibug", str(tmp_path / "w"), "--split", "all")
+    assert code == 0, err  # the text report names the data and the head
+    assert out.startswith(f"iBUG, all {len(truth)} images, weights=default, scheme=muct76")
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--muct", "{root}", "--ibug", "{root}"], "--muct DIR or --ibug DIR"),
+        (["--split", "all"], "--muct DIR or --ibug DIR"),
+        (["--ibug", "{root}", "--scheme", "dlib5"], "dlib5"),
+    ],
+)
+def test_evaluate_needs_exactly_one_dataset_and_a_real_head(capsys, tmp_path, args, named):
+    from test_ibug import make_300w
+
+    make_300w(tmp_path / "w")
+    argv = [a.format(root=tmp_path / "w") for a in args]
+    code, out, err = run(capsys, "evaluate", *argv)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, named)
+
+
 def test_evaluate_missing_muct_exits_2(capsys, tmp_path: Path) -> None:
     code, _, err = run(capsys, "evaluate", "--muct", str(tmp_path / "nowhere"))
     assert code == 2
