@@ -145,6 +145,9 @@ def prominence(box: Sequence[float], width: int, height: int) -> float:
     Args:
         box: ``(x0, y0, x1, y1)``, edge coordinates in pixels.
         width, height: the image's size in pixels.
+
+    Returns:
+        The weighted visible area in square pixels (0 for a box entirely outside the image).
     """
     x0, y0, x1, y1 = (float(v) for v in box)
     visible = max(0.0, min(x1, width) - max(x0, 0.0)) * max(0.0, min(y1, height) - max(y0, 0.0))
