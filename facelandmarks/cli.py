@@ -404,8 +404,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from facelandmarks.datasets import load_ibug, load_muct
 
-    if (args.muct is None) == (args.ibug is None):
-        raise CLIError("evaluate needs one dataset: --muct DIR or --ibug DIR")
     name, flag = ("MUCT", "--muct") if args.muct is not None else ("iBUG", "--ibug")
     with _bad_input(f"{flag}: "):
         data = load_muct(args.muct) if args.muct is not None else load_ibug(args.ibug)
@@ -615,8 +613,9 @@ def build_parser() -> argparse.ArgumentParser:
         "(the images a model trained with the same split never saw), or on all images. A "
         "dataset in another scheme than the model's is scored on the points they share.",
     )
-    p.add_argument("--muct", metavar="DIR", help="MUCT root folder")
-    p.add_argument("--ibug", metavar="DIR", help="folder of iBUG .pts faces (300-W layout)")
+    dataset = p.add_mutually_exclusive_group(required=True)
+    dataset.add_argument("--muct", metavar="DIR", help="MUCT root folder")
+    dataset.add_argument("--ibug", metavar="DIR", help="folder of iBUG .pts faces (300-W layout)")
     p.add_argument(
         "--scheme", default=None, help="the model's head to score: muct76 (default) or ibug68"
     )

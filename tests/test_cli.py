@@ -472,8 +472,8 @@ def test_evaluate_on_ibug_faces_with_either_head(capsys, tmp_path: Path) -> None
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--muct", "{root}", "--ibug", "{root}"], "--muct DIR or --ibug DIR"),
-        (["--split", "all"], "--muct DIR or --ibug DIR"),
+        (["--muct", "{root}", "--ibug", "{root}"], "not allowed with argument"),
+        (["--split", "all"], "one of the arguments --muct --ibug is required"),
         (["--ibug", "{root}", "--scheme", "dlib5"], "dlib5"),
     ],
 )
