@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from facelandmarks import inference, saving
+from facelandmarks import finding, inference, saving
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.engines import RUNTIMES, StageEngines, WeightsSource, check_runtime
-from facelandmarks.face_detection.base import prominence
-from facelandmarks.inference import Face, ImageFaces, Placement
+from facelandmarks.finding import FRAMINGS as FRAMINGS
+from facelandmarks.finding import MIN_SIDE as MIN_SIDE
+from facelandmarks.inference import Face, ImageFaces
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -44,7 +45,6 @@ __all__ = ["RUNTIMES", "Face", "ImageFaces", "LandmarkDetector"]
 logger = logging.getLogger(__name__)
 
 DEFAULT_WEIGHTS = "default"
-FRAMINGS = ("detect", "image")
 
 
 def _resolve_verbose(verbose: int | str) -> int:
@@ -257,50 +257,6 @@ class LandmarkDetector:
             )
         return det, det.name
 
-    def _finder_for(self, framing: str, boxes: Any, face_detector: Any, max_faces: Any):
-        if framing not in FRAMINGS:
-            raise ValueError(f"framing must be one of {FRAMINGS}. Received: framing={framing!r}")
-        if max_faces is not None and (not isinstance(max_faces, int) or max_faces < 1):
-            raise ValueError(f"max_faces must be None or >= 1. Received: {max_faces!r}")
-        if framing == "image":
-
-            def whole(i: int, name: str, rgb: np.ndarray) -> list[Placement]:
-                _warn_if_tiny(rgb, name)
-                return [inference.WHOLE_IMAGE]
-
-            return whole
-        if boxes is not None:
-            boxes = list(boxes)
-            calib = self._detector(face_detector)[1] if face_detector is not None else "blazeface"
-
-            def given(i: int, name: str, rgb: np.ndarray) -> list[Placement]:
-                if i >= len(boxes):
-                    raise ValueError(
-                        f"boxes must have one entry per image. Received: {len(boxes)} entries "
-                        "for more images"
-                    )
-                return [Placement(b, None, None, calib) for b in _check_boxes(boxes[i], name)]
-
-            return given
-        finder, name = self._detector(face_detector)
-
-        def detect(i: int, image_name: str, rgb: np.ndarray) -> list[Placement]:
-            _warn_if_tiny(rgb, image_name)
-            places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
-            h, w = rgb.shape[:2]
-            places.sort(key=lambda p: prominence(p.box or (0, 0, 0, 0), w, h), reverse=True)
-            if not places:
-                logger.warning(
-                    "no face found in %s (%dx%d); its landmarks are NaN (for a photo that is "
-                    "already a face crop, use framing='image')",
-                    image_name,
-                    rgb.shape[1],
-                    rgb.shape[0],
-                )
-            return places if max_faces is None else places[:max_faces]
-
-        return detect
-
     # ------------------------------------------------------------------ predict
     def iter_faces(
         self,
@@ -347,7 +303,7 @@ class LandmarkDetector:
         """
         if isinstance(images, LandmarkDataset):
             images = images.image_paths
-        find = self._finder_for(framing, boxes, face_detector, max_faces)
+        find = finding.finder_for(framing, boxes, face_detector, max_faces, self._detector)
         return inference.iter_faces(
             self.config,
             self._engines,
@@ -716,39 +672,3 @@ def _build(config: DetectorConfig, backbone_weights: str | None) -> list[Any]:
     return [
         build_stage(s, config, f"stage{i}", backbone_weights) for i, s in enumerate(config.stages)
     ]
-
-
-MIN_SIDE = 32
-"""Images (or faces) smaller than this many pixels a side give unreliable landmarks."""
-
-
-def _warn_if_tiny(rgb: np.ndarray, name: str) -> None:
-    if min(rgb.shape[:2]) < MIN_SIDE:
-        logger.warning(
-            "%s is only %dx%d pixels: too small to find a face or place landmarks reliably "
-            "(the models see faces about 80 pixels wide)",
-            name,
-            rgb.shape[1],
-            rgb.shape[0],
-        )
-
-
-def _check_boxes(entry: Any, name: str) -> list[tuple[float, float, float, float]]:
-    try:
-        arr = np.asarray(entry, dtype=np.float64) if len(entry) else np.zeros((0, 4))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"boxes for {name} must be numbers. Received: {entry!r}") from err
-    if arr.ndim == 1 and arr.shape == (4,):
-        arr = arr[None]
-    if (
-        arr.ndim != 2
-        or arr.shape[1] != 4
-        or not np.all(np.isfinite(arr))
-        or np.any(arr[:, 2] <= arr[:, 0])
-        or np.any(arr[:, 3] <= arr[:, 1])
-    ):
-        raise ValueError(
-            f"boxes for {name} must be (x0, y0, x1, y1) with x1 > x0, y1 > y0. "
-            f"Received: {np.asarray(entry).tolist()!r}"
-        )
-    return [tuple(float(v) for v in b) for b in arr]

@@ -64,6 +64,8 @@ LIGHT = [
     "facelandmarks.config",
     "facelandmarks.datasets",
     "facelandmarks.images",
+    "facelandmarks._image_files",
+    "facelandmarks._pixels",
     "facelandmarks.fileio",
     "facelandmarks.saving",
     "facelandmarks.cache",
@@ -76,6 +78,7 @@ LIGHT = [
     "facelandmarks.lite",
     "facelandmarks.engines",
     "facelandmarks.inference",
+    "facelandmarks.finding",
     "facelandmarks.tracking",
     "facelandmarks.evaluation",
     "facelandmarks.detector",  # the facade: Keras only when a Keras model is needed

@@ -1,0 +1,153 @@
+"""Shared by the command line's modules: :class:`CLIError`, argument types, error
+mapping (:func:`_bad_input`), JSON/CSV number output, loading the detector."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import math
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, NoReturn
+
+import numpy as np
+
+PROG = "facelandmarks"
+
+logger = logging.getLogger(__name__)
+
+_BAD_INPUT_ERRORS = (
+    ValueError,
+    TypeError,
+    KeyError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+
+
+class CLIError(Exception):
+    """A failure the CLI reports as one line, with exit status ``code``."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose usage errors become :class:`CLIError` (one line, status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CLIError(f"{message} (see '{self.prog} --help')", 2)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, KeyError) and exc.args:
+        return f"missing key {exc.args[0]!r}"
+    return _one_line(str(exc)) or type(exc).__name__
+
+
+# What the library raises for an unreadable input file or a bad argument value (predict and
+# evaluate document these for bad inputs only).
+_BAD_FILE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+
+
+@contextlib.contextmanager
+def _bad_input(
+    prefix: str = "", errors: tuple[type[BaseException], ...] = _BAD_INPUT_ERRORS
+) -> Iterator[None]:
+    """Turn ``errors`` (caused by what the user passed) into exit status 2."""
+    try:
+        yield
+    except errors as exc:
+        raise CLIError(f"{prefix}{_message(exc)}", 2) from exc
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
+    return value
+
+
+# --------------------------------------------------------------------------------------
+# Output helpers
+# --------------------------------------------------------------------------------------
+
+
+def _num(value: float) -> float | int | None:
+    """Round to 2 decimals for output; NaN/inf become ``None`` (JSON ``null``); ints stay."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return int(value)
+    value = float(value)
+    if not math.isfinite(value):
+        return None
+    return round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def _csv_num(value: float) -> str:
+    value = float(value)
+    if not math.isfinite(value):
+        return ""
+    text = f"{value:.2f}"
+    return "0.00" if text == "-0.00" else text
+
+
+def _emit(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
+
+def _print_json(obj: Any, *, indent: int | None = None) -> None:
+    _emit(json.dumps(obj, indent=indent, allow_nan=False, default=_json_default))
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def _clean(obj: Any) -> Any:
+    """Replace non-finite floats (anywhere in a nested structure) by ``None``."""
+    if isinstance(obj, Mapping):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def _load_detector(weights: str, runtime: str = "auto", scheme: str | None = None) -> Any:
+    from facelandmarks.detector import LandmarkDetector
+
+    logger.info("loading detector weights=%r runtime=%r scheme=%r", weights, runtime, scheme)
+    with _bad_input("--weights/--scheme: "):
+        return LandmarkDetector(weights, runtime=runtime, scheme=scheme, verbose=0)

@@ -1,0 +1,173 @@
+"""The command line's other subcommands: video, export, evaluate, train, download, weights."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import sys
+from typing import Any
+
+from facelandmarks.cli._common import (
+    _BAD_FILE_ERRORS,
+    CLIError,
+    _bad_input,
+    _clean,
+    _emit,
+    _load_detector,
+    _num,
+    _print_json,
+)
+from facelandmarks.cli.predict import _record
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------
+# video
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_video(args: argparse.Namespace) -> int:
+    from facelandmarks import video as fl_video
+
+    if args.output is None and not args.json:
+        raise CLIError("give OUT (an annotated video to write), --json, or both", 2)
+    if args.detect_every < 0:
+        raise CLIError(f"--detect-every: expected 0 or more, got {args.detect_every}", 2)
+    det = _load_detector(args.weights, args.runtime, args.scheme)
+
+    def on_frame(result: Any, info: Any) -> None:
+        if args.json:
+            record = _record(result, det.scheme)
+            del record["image"]
+            _print_json({"frame": result.index, "time": _num(result.index / info.fps), **record})
+            sys.stdout.flush()
+
+    with _bad_input(errors=_BAD_FILE_ERRORS):
+        frames = fl_video.track_video(
+            det,
+            args.input,
+            args.output,
+            detect_every=args.detect_every or None,
+            smoothing=not args.no_smoothing,
+            max_faces=args.max_faces,
+            indices=args.indices,
+            on_frame=on_frame,
+        )
+    logger.info("%d frames%s", frames, f", wrote {args.output}" if args.output else "")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# export
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    det = _load_detector(args.weights)
+    # the progress bar goes to stderr: stdout carries only the path
+    with _bad_input(errors=(FileExistsError,)), contextlib.redirect_stdout(sys.stderr):
+        out = det.export(args.output, format=args.format, verbose=1)
+    _emit(str(out))
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from facelandmarks.datasets import load_ibug, load_muct
+
+    name, flag = ("MUCT", "--muct") if args.muct is not None else ("iBUG", "--ibug")
+    with _bad_input(f"{flag}: "):
+        data = load_muct(args.muct) if args.muct is not None else load_ibug(args.ibug)
+    if args.split == "all":
+        test = data
+        what = f"all {len(test)} images"
+    else:
+        fraction = args.test_fraction
+        if fraction is None:
+            fraction = 0.3 if args.muct is not None else 0.1
+        with _bad_input():
+            _, test = data.split(fraction, by=args.split, seed=args.seed)
+        what = (
+            f"held-out {len(test)} of {len(data)} images (split by {args.split}, "
+            f"test fraction {fraction:g}, seed {args.seed})"
+        )
+    det = _load_detector(args.weights, args.runtime, args.scheme)
+    logger.info("evaluating on %s", what)
+    with _bad_input(errors=_BAD_FILE_ERRORS), contextlib.redirect_stdout(sys.stderr):
+        # a progress bar (images) on stderr; the scores go to stdout after it
+        scores = det.evaluate(test, framing=args.framing, batch_size=args.batch_size, verbose=1)
+    scores = _clean(dict(scores))
+    if args.json:
+        _print_json(scores, indent=2)
+        return 0
+    _emit(f"{name}, {what}, weights={args.weights}, scheme={det.scheme}")
+    width = max(len(k) for k in scores)
+    for key, value in scores.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        _emit(f"  {key:<{width}}  {shown}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from facelandmarks.training.config import FORMATS, TrainConfig
+
+    with _bad_input():
+        config = TrainConfig.load(args.config, output=args.output, muct=args.muct)
+    for spec in config.data:
+        if not spec.resolved_path().is_dir():
+            hint = ", or pass --muct DIR" if spec.format == "muct" else ""
+            raise CLIError(
+                f"{args.config}: dataset {spec.name!r}: folder not found: "
+                f"{str(spec.resolved_path())!r} (fix its path in the config, or set "
+                f"{spec.env or FORMATS[spec.format]}{hint})"
+            )
+    from facelandmarks.training import run as fl_run
+
+    logger.info("training into %s", config.output)
+    result = fl_run.run(config, verbose=2)
+    _print_json(_clean({k: v for k, v in result.items() if k != "test_subjects"}), indent=2)
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# download / weights
+# --------------------------------------------------------------------------------------
+
+
+def _cmd_download(args: argparse.Namespace) -> int:
+    from facelandmarks.weights import download_weights
+
+    # The progress bar goes to stderr: stdout carries only the path, for $(...) in scripts.
+    with _bad_input(), contextlib.redirect_stdout(sys.stderr):
+        path = download_weights(args.name, cache_dir=args.cache_dir, verbose=1)
+    _emit(str(path))
+    return 0
+
+
+def _cmd_weights(args: argparse.Namespace) -> int:
+    from facelandmarks import weights as fl_weights
+
+    rows = fl_weights.describe_weights()
+    default = fl_weights.DEFAULT_PRESET
+    if args.json:
+        _print_json(_clean([{**row, "default": row["name"] == default} for row in rows]), indent=2)
+        return 0
+    if not rows:
+        _emit("(no presets registered)")
+        return 0
+    width = max(len(row["name"]) for row in rows)
+    for row in rows:
+        mark = " (default)" if row["name"] == default else ""
+        _emit(f"{row['name']:<{width}}  {row.get('description', '')}{mark}")
+    return 0

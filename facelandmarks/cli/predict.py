@@ -1,0 +1,194 @@
+"""``facelandmarks predict``: images (files, folders) in, one JSON record or CSV rows per
+image out, annotated pictures with ``--draw``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from facelandmarks.cli._common import (
+    CLIError,
+    _bad_input,
+    _csv_num,
+    _load_detector,
+    _message,
+    _num,
+    _print_json,
+)
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------------------
+# predict
+# --------------------------------------------------------------------------------------
+
+
+def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
+    """Output file of the annotated picture for each input image."""
+    from PIL import Image
+
+    target = Path(out)
+    if len(images) == 1 and not target.is_dir():
+        suffix = target.suffix.lower()
+        if suffix not in Image.registered_extensions():
+            raise CLIError(
+                f"--draw: cannot tell the image format from {out!r}; give a file name ending "
+                "in e.g. .png or .jpg (or an existing directory)",
+                2,
+            )
+        return [target]
+    if target.exists() and not target.is_dir():
+        raise CLIError(
+            f"--draw: with several images OUT must be a directory, but {out!r} is a file", 2
+        )
+    paths: list[Path] = []
+    used: set[str] = set()
+    for image in images:
+        stem = Path(image).stem or "image"
+        name = f"{stem}.png"
+        k = 1
+        while name in used:
+            name = f"{stem}-{k}.png"
+            k += 1
+        used.add(name)
+        paths.append(target / name)
+    return paths
+
+
+def _refuse_overwriting_inputs(targets: Sequence[Path], images: Sequence[str]) -> None:
+    """--draw must never replace one of the user's photos with an annotated copy."""
+    inputs = {Path(i).resolve() for i in images}
+    for t in targets:
+        if t.resolve() in inputs:
+            raise CLIError(
+                f"--draw: {str(t)!r} is one of the input images; choose another file or "
+                "directory for the annotated copies",
+                2,
+            )
+
+
+def _save_atomically(picture: Any, target: Path) -> None:
+    """Save the picture so that a failed write never leaves a truncated image at ``target``."""
+    from PIL import Image
+
+    from facelandmarks.fileio import atomic_path
+
+    fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
+    with atomic_path(target) as tmp:
+        picture.save(tmp, format=fmt)
+
+
+class _NotTheSkipWarning(logging.Filter):
+    """Drops the library's "skipped NAME: reason" warning: predict reports each failed image
+    itself, as an ERROR line (one line per bad file, not two)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "facelandmarks.inference" and record.msg == "skipped %s: %s")
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    from facelandmarks import images as fl_images
+
+    inputs = [str(p) for p in args.images]
+    listed: list[str] = []
+    empty = []
+    for item in inputs:  # a folder stands for the images in it
+        found = fl_images.folder_images(item) if os.path.isdir(item) else [item]
+        listed += found
+        if not found:
+            empty.append(item)
+    if not listed:
+        raise CLIError(f"no image files found in {inputs!r}", 2)
+    for folder in empty:
+        logger.warning("no image files in folder %s", folder)
+    targets = _draw_targets(args.draw, listed) if args.draw else None
+    if targets is not None:
+        _refuse_overwriting_inputs(targets, listed)
+    det = _load_detector(args.weights, args.runtime, args.scheme)
+    writer = None
+    if args.csv:
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        header = ["image", "scheme", "face", "score", "x0", "y0", "x1", "y1"]
+        header += [f"{axis}{i:02d}" for i in range(det.num_points) for axis in ("x", "y")]
+        writer.writerow([*header, "error"])
+    if targets is not None:
+        from facelandmarks.drawing import draw_landmarks
+    failed = 0
+    with _bad_input("--face-detector: " if args.face_detector else ""):
+        results = det.iter_faces(
+            listed,
+            framing=args.framing,
+            face_detector=args.face_detector,
+            max_faces=args.max_faces,
+            batch_size=args.batch_size,
+            on_error="skip",
+            keep_images=targets is not None,
+        )
+        for result in results:
+            if result.error is not None:
+                failed += 1
+                logger.error("%s: %s", result.name, result.error)
+            if writer is not None:
+                _csv_rows(writer, result, det)
+            else:
+                _print_json(_record(result, det.scheme))
+            if targets is not None and result.image is not None:
+                _draw(draw_landmarks, result, targets[result.index], args.indices, det.num_points)
+            sys.stdout.flush()
+    logger.info("predicted %d images, %d failed", len(listed), failed)
+    if failed:
+        raise CLIError(
+            f"{failed} of {len(listed)} images could not be read (named above and in their "
+            "output rows); the others' results are printed",
+            2,
+        )
+    return 0
+
+
+def _record(result: Any, scheme: str) -> dict[str, Any]:
+    record: dict[str, Any] = {"image": result.name, "scheme": scheme}
+    if result.size is not None:
+        record["width"], record["height"] = result.size
+    record["faces"] = [
+        {
+            "box": [_num(v) for v in face.box],
+            "score": None if face.score is None else _num(face.score),
+            "landmarks": [[_num(x), _num(y)] for x, y in face.landmarks],
+        }
+        for face in result.faces
+    ]
+    if result.error is not None:
+        record["error"] = result.error
+    return record
+
+
+def _csv_rows(writer: Any, result: Any, det: Any) -> None:
+    """One row per face; an image without a face (or unreadable) still gets one row."""
+    blank = [""] * (5 + 2 * det.num_points)
+    if not result.faces:
+        writer.writerow([result.name, det.scheme, "", *blank, result.error or "no face"])
+    for k, face in enumerate(result.faces):
+        score = "" if face.score is None else _csv_num(face.score)
+        values = [_csv_num(v) for v in (*face.box, *np.ravel(face.landmarks))]
+        writer.writerow([result.name, det.scheme, k, score, *values, ""])
+
+
+def _draw(draw_landmarks: Any, result: Any, target: Path, indices: bool, k: int) -> None:
+    points = np.stack([f.landmarks for f in result.faces]) if result.faces else np.zeros((0, k, 2))
+    boxes = np.stack([f.box for f in result.faces]) if result.faces else None
+    picture = draw_landmarks(result.image, points, boxes=boxes, indices=indices)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _save_atomically(picture, target)
+    except OSError as exc:
+        raise CLIError(f"--draw: cannot write {str(target)!r}: {_message(exc)}", 2) from exc
+    logger.info("wrote %s", target)
