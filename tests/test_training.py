@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -368,3 +370,69 @@ def test_fit_fine_tunes_a_loaded_detector_without_resetting_its_head(tmp_path):
     np.testing.assert_allclose(
         loaded.model.get_layer("landmarks").get_weights()[1], bias_fresh, atol=1e-6
     )
+
+
+def _tiny_run_config(tmp_path, **fit_and_data):
+    """A one-stage whole-image run on a fake MUCT folder (noise pictures)."""
+    from test_cli import make_fake_muct
+
+    from facelandmarks.training.config import TrainConfig
+
+    make_fake_muct(tmp_path / "muct", subjects=6)
+    val = fit_and_data.pop("validation_fraction", 0.0)
+    raw = {
+        "detector": {
+            "stages": [
+                {
+                    "backbone": "mobilenetv3small",
+                    "input_size": [64, 48],
+                    "normalization": "group",
+                    "framing": "image",
+                }
+            ]
+        },
+        "data": {
+            "sets": [{"name": "muct", "format": "muct", "path": "muct", "test_fraction": 0.3}],
+            "validation_fraction": val,
+        },
+        "fit": {"epochs": 1, "batch_size": 2, **fit_and_data},
+        "output": "run",
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    return TrainConfig.load(path)
+
+
+@pytest.mark.parametrize(("validation_fraction", "restores"), [(0.0, False), (0.4, None)])
+def test_a_run_without_a_validation_split_never_chooses_by_the_test_scores(
+    tmp_path, monkeypatch, validation_fraction, restores
+):
+    """Without data.validation_fraction the per-epoch val_nme is the test split's: the run must
+    keep the last epoch (restore_best False), as docs/training.md promises; with a validation
+    split the best epoch by val_nme is kept (restore_best left to train_parts: True)."""
+    from facelandmarks.training import run as fl_run
+
+    seen = {}
+
+    class StopError(Exception):
+        pass
+
+    def fake_train_parts(det_cfg, models, parts, fit, **kwargs):
+        seen["restore_best"] = fit.restore_best
+        seen["sides"] = sorted(parts[0].sides)
+        raise StopError
+
+    monkeypatch.setattr(fl_run, "train_parts", fake_train_parts)
+    config = _tiny_run_config(tmp_path, validation_fraction=validation_fraction)
+    with pytest.raises(StopError):
+        fl_run.run(config, verbose=0)
+    assert seen == {"restore_best": restores, "sides": ["test", "train", "val"]}
+
+
+@pytest.mark.parametrize("fit", [{"early_stopping": 3}, {"restore_best": True}])
+def test_choosing_an_epoch_without_a_validation_split_is_refused(tmp_path, fit):
+    from facelandmarks.training.config import TrainConfigError
+
+    with pytest.raises(TrainConfigError, match=r"needs data\.validation_fraction > 0"):
+        _tiny_run_config(tmp_path, **fit)
+    _tiny_run_config(tmp_path / "ok", validation_fraction=0.2, **fit)  # fine with one

@@ -170,6 +170,13 @@ class TrainConfig:
 
             if init not in PRESETS and init != "default":
                 init = str(base / init)  # a file, relative to the config's folder
+        if val_fraction == 0 and (fit.early_stopping is not None or fit.restore_best):
+            raise _fail(
+                where,
+                "fit.early_stopping and fit.restore_best choose an epoch by val_nme, which "
+                "needs data.validation_fraction > 0 (without it val_nme is the test split's, "
+                "and the test scores would choose the model)",
+            )
         return cls(
             detector=detector,
             data=sets,

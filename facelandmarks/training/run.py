@@ -9,6 +9,7 @@ and scheme), ``detector.keras`` and ``evaluation.json``. The training itself is
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from pathlib import Path
@@ -93,13 +94,17 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
         fresh = list(range(len(models)))
     else:
         models, fresh = _initial_models(config.init, det_cfg), []
+    fit = config.fit
+    if config.validation_fraction == 0 and fit.restore_best is None:
+        # "val_nme" is then the test split's: watched, never used to choose an epoch
+        fit = dataclasses.replace(fit, restore_best=False)
     csv_log = keras.callbacks.CSVLogger(str(out / "log.csv"), append=True)
     t0 = time.time()
     det_cfg, _ = train_parts(
         det_cfg,
         models,
         parts,
-        config.fit,
+        fit,
         callbacks=[csv_log],
         checkpoint_dir=out / "checkpoints",
         face_detector=config.face_detector,
