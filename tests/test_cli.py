@@ -233,7 +233,12 @@ GOOD_DETECTOR = {
         ({"detector": GOOD_DETECTOR, "data": {"muct": "."}, "fit": {"epochs": [1, 2]}}, "epochs"),
     ],
 )
-def test_bad_train_config_exits_2(capsys, tmp_path: Path, config, fragment: str) -> None:
+def test_bad_train_config_exits_2(
+    capsys, monkeypatch, tmp_path: Path, config, fragment: str
+) -> None:
+    # the config's own folders are tested: a dataset variable set by the user would win
+    monkeypatch.delenv("FACELANDMARKS_MUCT", raising=False)
+    monkeypatch.delenv("FACELANDMARKS_WILD", raising=False)
     code, out, err = run(capsys, "train", write_config(tmp_path, config))
     assert code == 2 and out == ""
     assert_one_line_error(err, fragment)
@@ -511,6 +516,8 @@ def test_train_wraps_run_with_overrides(capsys, monkeypatch, tmp_path: Path) -> 
     }
     muct = tmp_path / "muct"
     muct.mkdir()
+    # a folder typed on the command line beats the environment's (which beats the config's)
+    monkeypatch.setenv("FACELANDMARKS_MUCT", str(tmp_path / "elsewhere"))
     code, out, err = run(
         capsys,
         "train",
@@ -523,6 +530,13 @@ def test_train_wraps_run_with_overrides(capsys, monkeypatch, tmp_path: Path) -> 
     assert code == 0, err
     assert seen["config"].output == str(tmp_path / "run")
     assert seen["config"].data[0].resolved_path() == muct
+    monkeypatch.setenv("FACELANDMARKS_MUCT", str(muct))
+    code, _, err = run(capsys, "train", write_config(tmp_path, config), "--output", "x")
+    assert code == 0, err  # without --muct, the variable beats the config's missing folder
+    assert seen["config"].data[0].resolved_path() == muct
+    code, _, err = run(capsys, "train", write_config(tmp_path, config), "--muct", "/no/such")
+    assert code == 2
+    assert_one_line_error(err, "folder not found", "/no/such", "fix --muct")
     assert json.loads(out) == {"stage0_frame_nme": {"val_nme": 0.05}, "n_train": 3}
 
 

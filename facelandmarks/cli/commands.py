@@ -120,17 +120,20 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from facelandmarks.training.config import FORMATS, TrainConfig
+    from facelandmarks.training.config import TrainConfig
 
     with _bad_input():
         config = TrainConfig.load(args.config, output=args.output, muct=args.muct)
     for spec in config.data:
         if not spec.resolved_path().is_dir():
-            hint = ", or pass --muct DIR" if spec.format == "muct" else ""
+            if spec.variable is None:  # the folder came from --muct
+                fix = "fix --muct"
+            else:
+                hint = ", or pass --muct DIR" if spec.format == "muct" else ""
+                fix = f"fix its path in the config, or set {spec.variable}{hint}"
             raise CLIError(
                 f"{args.config}: dataset {spec.name!r}: folder not found: "
-                f"{str(spec.resolved_path())!r} (fix its path in the config, or set "
-                f"{spec.env or FORMATS[spec.format]}{hint})"
+                f"{str(spec.resolved_path())!r} ({fix})"
             )
     from facelandmarks.training import run as fl_run
 

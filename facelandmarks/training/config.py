@@ -78,11 +78,17 @@ class DataSet:
     split_by: str = "subject"
     seed: int = 0
     repeat: int = 1
-    env: str = ""
+    env: str | None = ""
+
+    @property
+    def variable(self) -> str | None:
+        """The environment variable that overrides ``path`` (``env``, else the format's own;
+        ``None`` when ``env`` is ``None``: a folder given on the command line wins)."""
+        return None if self.env is None else (self.env or FORMATS.get(self.format, ""))
 
     def resolved_path(self) -> Path:
-        """The folder, after the environment override (``env``, else the format's variable)."""
-        override = os.environ.get(self.env or FORMATS.get(self.format, ""), "")
+        """The folder: the environment override when :attr:`variable` is set, else ``path``."""
+        override = os.environ.get(self.variable, "") if self.variable else ""
         return Path(override) if override else Path(self.path)
 
 
@@ -241,7 +247,10 @@ def _data(data: Any, base: Path, where: str, muct: str | None) -> tuple[tuple[Da
             raise _fail(where, f"{at}.path must be a folder path, not {path!r}")
         # A folder typed on the command line is relative to the current directory; one written
         # in the config file, to the file's folder.
-        one = DataSet(**{**e, "path": path if cli_override else str(base / path)})
+        # (and a folder typed on the command line beats the environment variable)
+        one = DataSet(
+            **{**e, "path": path, "env": None} if cli_override else {**e, "path": str(base / path)}
+        )
         if not one.name or one.name in names:
             raise _fail(where, f"{at}.name must be a unique non-empty label, not {one.name!r}")
         names.add(one.name)

@@ -31,14 +31,12 @@ def load_set(spec: DataSet) -> LandmarkDataset:
     Raises:
         FileNotFoundError: the folder does not exist (names the config field and variable).
     """
-    from facelandmarks.training.config import FORMATS
-
     root = spec.resolved_path()
     if not root.is_dir():
-        raise FileNotFoundError(
-            f"dataset {spec.name!r}: folder not found: {str(root)!r} (set "
-            f"{spec.env or FORMATS[spec.format]} or the config's path)"
-        )
+        fix = "check the folder given"
+        if spec.variable is not None:
+            fix = f"set {spec.variable} or the config's path"
+        raise FileNotFoundError(f"dataset {spec.name!r}: folder not found: {str(root)!r} ({fix})")
     if spec.format == "muct":
         from facelandmarks.datasets.muct import load_muct
 
