@@ -30,7 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
-EPOCHS = 12
+# Training must outlast the kill windows by more than the start-up time varies on a loaded
+# machine (seconds): with 12 epochs (about 4 s of training) a child whose imports ran faster
+# than the uninterrupted run's finished before a "random" kill landed (seen once with two
+# training runs sharing the 2 CPUs). 40 epochs, as benchmarks/kill_resume.py uses, give ~14 s.
+EPOCHS = 40
 LEARNING_RATE = 1e-2
 SEED = 0
 N_TRAIN, N_VAL = 8, 4
