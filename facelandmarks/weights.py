@@ -465,19 +465,20 @@ register_preset(
         embedded_tflite=(
             (
                 "wild-mnv3s.stage0.tflite",
-                "ef2a7d35f295bf29fb68b934ff7d7704686396945b1868f0bbed282248ea2784",
+                "9d708aa3963322956a05d4e7273f0667b03f7461a8443c7236e5e58fef0652e9",
             ),
         ),
-        filename="wild-mnv3s-8e665a8a.keras",
+        filename="wild-mnv3s-e75788a5.keras",
         format="keras",
-        sha256="8e665a8a7bb2f92dd92b9989bf90d976dd6e76db7f64cc6d8fab1ab849817264",
+        sha256="e75788a5ee8cbded215479544ef0765b1c7bd77f07c4417c356380896aaace8a",
         size=6251729,
         point_scheme="muct76",
         training_data=(
             "MUCT (split by subject, seed 0: 2,080 images trained on, 925 of 68 other subjects "
             "held out) and ../shared/wild, 2,012 faces of 300-W's training sets HELEN, AFW and "
             "LFPW (10 % of each held out, seed 0: 1,819 trained on, 193 held out); "
-            "configs/wild-mnv3s.json (120 epochs), then configs/wild-mnv3s-ft.json (24 more)"
+            "configs/wild-mnv3s.json (120 epochs), then configs/wild-mnv3s-ft.json (24 more) and "
+            "configs/wild-mnv3s-ft2.json (20 more, light augmentation)"
         ),
         license=(
             "MIT for the code, but the weights are trained on 300-W faces and inherit their "
