@@ -38,7 +38,14 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks._bench import benchmark_image, header, load_detector, log, ms  # noqa: E402
+from benchmarks._bench import (  # noqa: E402
+    benchmark_image,
+    header,
+    interleaved,
+    load_detector,
+    log,
+    ms,
+)
 
 VARIANTS = ("float32", "float16", "int8")
 
@@ -113,17 +120,9 @@ def speed(dets: dict, rounds: int) -> None:
             items[f"{variant} interpreter stage {k}"] = lambda e=engine, c=crop: e(c)
         items[f"{variant} predict_faces"] = lambda d=det: d.predict_faces(rgb)
     names = list(items)
-    for fn in items.values():
-        fn()
-    wall: dict[str, list[float]] = {k: [] for k in names}
-    cpu: dict[str, list[float]] = {k: [] for k in names}
-    for r in range(rounds):
-        for j in range(len(names)):
-            name = names[(j + r) % len(names)]
-            t0, c0 = time.perf_counter(), time.process_time()
-            items[name]()
-            cpu[name].append(time.process_time() - c0)
-            wall[name].append(time.perf_counter() - t0)
+    times = interleaved(items, n=1, rounds=rounds, warmup=1)
+    wall = {k: w for k, (w, _) in times.items()}
+    cpu = {k: c for k, (_, c) in times.items()}
     log(f"\n== speed: {rounds} alternating rounds, ms per call ==")
     log(f"{'item':<34}{'median':>9}{'p90':>9}{'CPU med':>9}{'/ float32':>11}")
     for k in names:

@@ -30,7 +30,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -40,7 +39,13 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks._bench import benchmark_image, header, load_detector, log  # noqa: E402
+from benchmarks._bench import (  # noqa: E402
+    benchmark_image,
+    header,
+    interleaved,
+    load_detector,
+    log,
+)
 
 
 def stage_inputs(det, images: list[np.ndarray], boxes: list) -> list[np.ndarray]:
@@ -122,17 +127,9 @@ def main(argv: list[str] | None = None) -> None:
             items[f"B={b:<3d} raw, resized to B"] = raw_runner(resized, inputs, b, loop=False)
             items[f"B={b:<3d} raw, loop"] = raw_runner(looped, inputs, b, loop=True)
         names = list(items)
-        for fn in items.values():
-            fn()
-        wall: dict[str, list[float]] = {k: [] for k in names}
-        cpu: dict[str, list[float]] = {k: [] for k in names}
-        for r in range(args.rounds):
-            for j in range(len(names)):
-                name = names[(j + r) % len(names)]
-                t0, c0 = time.perf_counter(), time.process_time()
-                items[name]()
-                cpu[name].append(time.process_time() - c0)
-                wall[name].append(time.perf_counter() - t0)
+        times = interleaved(items, n=1, rounds=args.rounds, warmup=1)
+        wall = {k: w for k, (w, _) in times.items()}
+        cpu = {k: c for k, (_, c) in times.items()}
         fps = {k: args.faces / float(np.median(v)) for k, v in wall.items()}
         cps = {k: args.faces / float(np.median(v)) for k, v in cpu.items()}
         log(f"\n== {args.faces} faces, {args.rounds} alternating rounds, medians ==")
