@@ -170,21 +170,25 @@ def _check_pixels(pil: Image.Image, label: str) -> None:
         raise _too_large(label, pil.size, None)
 
 
+def _decode_pixels(pil: Image.Image, label: str) -> None:
+    """Decode every pixel now (LOAD_TRUNCATED_IMAGES is left False), so that a truncated file
+    raises, naming ``label``, instead of being padded with grey; the pixel limit first."""
+    _check_pixels(pil, label)
+    try:
+        with _no_bomb_warning(pil.size):
+            pil.load()
+    except Image.DecompressionBombError as err:
+        raise _too_large(label, None, err) from err
+    except _DECODE_ERRORS as err:
+        raise _corrupt(label, err) from err
+
+
 def _load_file(path: str | os.PathLike[Any], label: str) -> np.ndarray:
     _check_path(path, label)
     with open(path, "rb") as fp:
         pil = _open(fp, label)
         with pil:
-            _check_pixels(pil, label)
-            try:
-                # Decode every pixel now (LOAD_TRUNCATED_IMAGES is left False), so that a
-                # truncated file raises instead of being padded with grey.
-                with _no_bomb_warning(pil.size):
-                    pil.load()
-            except Image.DecompressionBombError as err:
-                raise _too_large(label, None, err) from err
-            except _DECODE_ERRORS as err:
-                raise _corrupt(label, err) from err
+            _decode_pixels(pil, label)
             orientation = _orientation(pil)
             rgb = _pil_to_rgb(pil, label)
     return _orient(rgb, orientation)
@@ -219,14 +223,7 @@ def _file_header(path: str | os.PathLike[Any], label: str) -> tuple[int, int, in
             if pil.format == "PNG" and "exif" not in pil.info:
                 if _png_has_metadata_after_idat(path):
                     # Pillow reads the chunks after the pixel data only while decoding it.
-                    _check_pixels(pil, label)
-                    try:
-                        with _no_bomb_warning(pil.size):
-                            pil.load()
-                    except Image.DecompressionBombError as err:
-                        raise _too_large(label, None, err) from err
-                    except _DECODE_ERRORS as err:
-                        raise _corrupt(label, err) from err
+                    _decode_pixels(pil, label)
                     orientation = _orientation(pil)
                 else:
                     # Pillow's PNG getexif() would decode the whole image to look for metadata
