@@ -266,7 +266,7 @@ class StageEngines(Sequence):
             model = self.models[k]
             logger.info("converting %s to TensorFlow Lite", model.name)
             return lite_engine(export.tflite_bytes(model), self.num_threads)
-        key = f"{sha[:16]}-stage{k}-tf{tensorflow_version()}"
+        key = f"{sha[:16]}-stage{k}-tf{tensorflow_version()}-g{export.LITE_GRAPH}"
         directory = fl_weights.cache_dir(source.cache_dir) / "tflite"
         # the Keras models are loaded only when the cache misses and conversion is allowed
         content = cached_tflite_bytes(lambda: self.models[k], key, directory, convert=convert)

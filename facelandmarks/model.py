@@ -95,6 +95,110 @@ class GroupNorm(keras.layers.GroupNormalization):
         return super().call(inputs)
 
 
+@keras.saving.register_keras_serializable(package="facelandmarks")
+class LiteGroupNorm(keras.layers.Layer):
+    """The inference maths of :class:`GroupNorm` (channels last) in ops that TensorFlow Lite's
+    XNNPACK delegate runs without a reshape.
+
+    Keras' GroupNormalization reshapes ``(B, H, W, C)`` to ``(B, H, W, G, C/G)`` with the
+    batch size read at run time, which the converter turns into ``SHAPE``/``RESHAPE`` ops and
+    the delegate into 37 separate partitions per model. Here a group's mean is each channel's
+    spatial mean (``MEAN`` over ``H, W``) averaged over the group's channels by a fixed 1x1
+    convolution (``C -> G``) and handed back to them by another (``G -> C``). Two passes like
+    ``keras.ops.moments`` (the group mean, then the mean square of the centred values), so no
+    digits are lost when the mean is large against the spread. Same weights (``gamma``,
+    ``beta``), same outputs within float32 rounding (tested); used only for conversion
+    (:func:`lite_ready`), never trained.
+    """
+
+    def __init__(self, groups: int, epsilon: float = 1e-3, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.groups = int(groups)
+        self.epsilon = float(epsilon)
+
+    def build(self, input_shape: tuple[int | None, ...]) -> None:
+        channels = int(input_shape[-1])
+        if channels % self.groups:
+            raise ValueError(
+                f"LiteGroupNorm needs channels divisible by groups. Received: "
+                f"channels={channels}, groups={self.groups}"
+            )
+        self.gamma = self.add_weight(shape=(channels,), initializer="ones", name="gamma")
+        self.beta = self.add_weight(shape=(channels,), initializer="zeros", name="beta")
+        size = channels // self.groups
+        member = (np.arange(channels)[:, None] // size == np.arange(self.groups)).astype(np.float32)
+        self._pool = (member / size)[None, None]  # (1, 1, C, G): channel means -> group means
+        self._spread = member.T[None, None]  # (1, 1, G, C): group means -> their channels
+
+    def call(self, x: Any, training: Any = None, mask: Any = None) -> Any:
+        ops = keras.ops
+        pool = ops.convert_to_tensor(self._pool)
+        spread = ops.convert_to_tensor(self._spread)
+
+        def group_mean(values: Any) -> Any:  # (B, H, W, C) -> (B, 1, 1, C)
+            return ops.conv(ops.conv(ops.mean(values, axis=(1, 2), keepdims=True), pool), spread)
+
+        centred = x - group_mean(x)
+        variance = group_mean(centred * centred)
+        return centred * (self.gamma * ops.rsqrt(variance + self.epsilon)) + self.beta
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "groups": self.groups, "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable(package="facelandmarks")
+class LiteGrayscale(keras.layers.Layer):
+    """:class:`Grayscale` as one fixed 1x1 convolution (3 -> 3 channels, each the luma), which
+    TensorFlow Lite runs inside the delegate instead of a ``TILE`` on the run-time shape."""
+
+    def call(self, x: Any) -> Any:
+        luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+        kernel = np.repeat(luma[:, None], 3, axis=1)[None, None]  # (1, 1, 3, 3)
+        return keras.ops.conv(keras.ops.cast(x, "float32"), keras.ops.convert_to_tensor(kernel))
+
+
+def _swappable(layer: keras.layers.Layer) -> bool:
+    return (
+        isinstance(layer, GroupNorm)
+        and layer.axis in (-1, 3)
+        and bool(layer.scale)
+        and bool(layer.center)
+    )
+
+
+def lite_ready(model: keras.Model) -> keras.Model:
+    """``model`` with its layers rewritten for TensorFlow Lite conversion: every
+    :class:`GroupNorm` (channels last) becomes :class:`LiteGroupNorm` and :class:`Grayscale`
+    becomes :class:`LiteGrayscale`, in nested models too, with the same weights. The outputs
+    agree within float32 rounding; on this project's CPU the converted landmark model runs
+    faster (benchmarks/README.md). Returns ``model`` itself when there is nothing to rewrite.
+    """
+
+    def swaps(m: keras.Model) -> bool:
+        return any(
+            isinstance(layer, Grayscale)
+            or _swappable(layer)
+            or (isinstance(layer, keras.Model) and swaps(layer))
+            for layer in m.layers
+        )
+
+    if not swaps(model):
+        return model
+
+    def clone(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, keras.Model):
+            return keras.models.clone_model(layer, clone_function=clone)
+        if _swappable(layer):
+            return LiteGroupNorm(layer.groups, layer.epsilon, name=layer.name)
+        if isinstance(layer, Grayscale):
+            return LiteGrayscale(name=layer.name)
+        return layer.__class__.from_config(layer.get_config())
+
+    lite = keras.models.clone_model(model, clone_function=clone)
+    lite.set_weights(model.get_weights())
+    return lite
+
+
 def _to_group_norm(model: keras.Model, groups: int) -> keras.Model:
     """Clone ``model`` with every BatchNormalization replaced by GroupNormalization.
 

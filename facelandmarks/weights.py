@@ -425,11 +425,11 @@ register_preset(
         embedded_tflite=(
             (
                 "muct-mnv3s-2stage.stage0.tflite",
-                "afa8891a86908745ba7036ac2331b40dbdfad6ef81b869ff6749bea23ed3f910",
+                "e4d99c20d160d3fc276fc157e2003f93d5e44a39d7953e11e9d7d77b2abf8f21",
             ),
             (
                 "muct-mnv3s-2stage.stage1.tflite",
-                "fe40ed25ce550ea3d9c9f82e15fa8eb2a7159b57619fda807e77101d9aed947f",
+                "1a6d9c331ef9c2f3964965e7131a24a5f8509707572f97f013a2a18e96920b53",
             ),
         ),
         # Used only when the package is installed as a zip and the file must be extracted.
@@ -465,7 +465,7 @@ register_preset(
         embedded_tflite=(
             (
                 "wild-mnv3s.stage0.tflite",
-                "9d708aa3963322956a05d4e7273f0667b03f7461a8443c7236e5e58fef0652e9",
+                "717c45976d6a755e8b8da7d8a96b9c857ea4ed2cf2ef34db93c7815d02f53e30",
             ),
         ),
         filename="wild-mnv3s-e75788a5.keras",

@@ -173,7 +173,10 @@ def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
     flatbuffer = (
         Path(fl_engines.__file__).parent / "models" / "face_detection_short_range.tflite"
     ).read_bytes()
-    key = f"{sha256_of(weights)[:16]}-stage0-tf{fl_engines.tensorflow_version()}"
+    key = (
+        f"{sha256_of(weights)[:16]}-stage0-tf{fl_engines.tensorflow_version()}"
+        f"-g{fl_export.LITE_GRAPH}"
+    )
     cached = tmp_path / "tflite" / f"{key}.tflite"
     cached.parent.mkdir()
     cached.write_bytes(flatbuffer + hashlib.sha256(flatbuffer).digest())
