@@ -190,6 +190,42 @@ def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
         assert isinstance(engines[0], LiteModel) and engines.names == ("tflite",)
 
 
+def test_a_conversion_cached_before_a_graph_change_is_not_reused(tmp_path, monkeypatch) -> None:
+    """The cache key carries LITE_GRAPH: after the conversion recipe changes, a file converted
+    by the old one (same weights, same TensorFlow) is neither used nor mistaken for current."""
+    import hashlib
+    from pathlib import Path
+
+    from facelandmarks.fileio import sha256_of
+
+    weights = tmp_path / "detector.keras"
+    weights.write_bytes(b"stands in for a saved detector")
+    flatbuffer = (
+        Path(fl_engines.__file__).parent / "models" / "face_detection_short_range.tflite"
+    ).read_bytes()
+    old = (
+        f"{sha256_of(weights)[:16]}-stage0-tf{fl_engines.tensorflow_version()}"
+        f"-g{fl_export.LITE_GRAPH}"
+    )
+    (tmp_path / "tflite").mkdir()
+    (tmp_path / "tflite" / f"{old}.tflite").write_bytes(
+        flatbuffer + hashlib.sha256(flatbuffer).digest()
+    )
+    monkeypatch.setattr(fl_export, "LITE_GRAPH", fl_export.LITE_GRAPH + 1)
+    loaded = []
+
+    def models() -> list:
+        loaded.append(True)
+        raise RuntimeError("conversion needed the Keras models")
+
+    source = fl_engines.WeightsSource(weights, None, tmp_path)
+    engines = fl_engines.StageEngines(models, "auto", num_stages=1, source=source)
+    assert engines.names == ("keras",)  # "auto" never converts: the old file was not taken
+    with pytest.raises(RuntimeError, match="conversion needed the Keras models"):
+        fl_engines.StageEngines(models, "tflite", num_stages=1, source=source)[0]
+    assert loaded
+
+
 @pytest.mark.slow
 def test_export_of_a_two_head_model_says_its_real_output_width(tmp_path) -> None:
     """The shipped default predicts 76 MUCT and 68 iBUG points side by side: detector.json
