@@ -125,7 +125,7 @@ class DetectorConfig:
             first head.
         roi_from_points: for ``"face"`` framing: per scheme, ``(scale, dx, dy)`` that place a
             face frame from that scheme's landmarks as the face detector would place it (see
-            :func:`facelandmarks.framing.roi_from_points`); used to track video and calibrated
+            :func:`facelandmarks.face_rois.roi_from_points`); used to track video and calibrated
             on the training data.
         face_detector: the face detector whose boxes the ``"face"`` stage was trained on.
     """

@@ -32,13 +32,8 @@ import numpy as np
 from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.crop import render_crop
-from facelandmarks.framing import (
-    Framing,
-    box_from_points,
-    frame_to_image,
-    roi_from_box,
-    roi_from_points,
-)
+from facelandmarks.face_rois import roi_from_box, roi_from_points
+from facelandmarks.framing import Framing, box_from_points, frame_to_image
 
 logger = logging.getLogger(__name__)
 
@@ -345,7 +340,7 @@ def iter_faces(
 
 def tracked_placement(config: DetectorConfig, scheme: str, xy: np.ndarray) -> Placement | None:
     """Where a face followed in video is in the next frame: its ROI from its last landmarks
-    (:func:`facelandmarks.framing.roi_from_points` with the model's calibration), or ``None``
+    (:func:`facelandmarks.face_rois.roi_from_points` with the model's calibration), or ``None``
     when the model cannot be tracked that way (no face stage or no calibration)."""
     from facelandmarks.schemes import get_scheme
 

@@ -74,6 +74,7 @@ LIGHT = [
     "facelandmarks.face_detection",
     "facelandmarks.schemes",
     "facelandmarks.framing",
+    "facelandmarks.face_rois",
     "facelandmarks.crop",
     "facelandmarks.lite",
     "facelandmarks.engines",
