@@ -65,6 +65,7 @@ LIGHT = [
     "facelandmarks.datasets",
     "facelandmarks.images",
     "facelandmarks._image_files",
+    "facelandmarks._image_lists",
     "facelandmarks._pixels",
     "facelandmarks.fileio",
     "facelandmarks.saving",
