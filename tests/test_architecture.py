@@ -71,6 +71,7 @@ LIGHT = [
     "facelandmarks.saving",
     "facelandmarks.cache",
     "facelandmarks.weights",
+    "facelandmarks.weight_spec",
     "facelandmarks.export",
     "facelandmarks.face_detection",
     "facelandmarks.schemes",
