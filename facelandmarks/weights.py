@@ -6,14 +6,14 @@ cached file name so that a new release never collides with an old one). :func:`d
 and :func:`resolve_weights` turn a name into a verified local file through the weights cache
 (:mod:`facelandmarks.cache`: its location, verification, and downloads with gdown under a file
 lock, whose failures say how to get the file by hand); :mod:`facelandmarks.saving` reads the
-file. Importing this module imports neither Keras nor gdown.
+file. :class:`WeightSpec` is defined in :mod:`facelandmarks.weight_spec`, and the files shipped
+inside the package are found and verified by :mod:`facelandmarks.shipped_weights`; both are
+re-exported here. Importing this module imports neither Keras nor gdown.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import importlib.resources
 import logging
 import os
 from pathlib import Path
@@ -28,6 +28,8 @@ from facelandmarks.cache import (
     cache_dir,
     check_weights_file,
 )
+from facelandmarks.shipped_weights import WeightsIntegrityError, embedded_path
+from facelandmarks.shipped_weights import embedded_tflite_bytes as embedded_tflite_bytes
 from facelandmarks.weight_spec import WeightSpec
 
 logger = logging.getLogger(__name__)
@@ -49,10 +51,6 @@ __all__ = [
     "register_preset",
     "resolve_weights",
 ]
-
-
-class WeightsIntegrityError(RuntimeError):
-    """A weights file shipped inside the package is missing or fails verification."""
 
 
 PRESETS: dict[str, WeightSpec] = {}
@@ -114,61 +112,6 @@ def get_spec(name: str) -> WeightSpec:
     )
 
 
-def _presets_dir() -> Any:
-    """The Traversable of ``facelandmarks/presets`` (replaced in tests)."""
-    return importlib.resources.files("facelandmarks").joinpath("presets")
-
-
-def _shipped_file(spec: WeightSpec, name: str, what: str) -> Any:
-    """The Traversable of ``facelandmarks/presets/<name>``; an integrity error if it is missing."""
-    resource = _presets_dir().joinpath(name)
-    if not resource.is_file():
-        raise WeightsIntegrityError(
-            f"The {what} file {name!r} of preset {spec.name!r} is missing from the installed "
-            "package (facelandmarks/presets/); reinstall facelandmarks."
-        )
-    return resource
-
-
-def _embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) -> Path:
-    resource = _shipped_file(spec, spec.embedded or "", "weights")
-    if isinstance(resource, os.PathLike):
-        path = Path(os.fspath(resource))
-    else:
-        # Installed as a zip (zipimport): extract once into the cache directory, atomically.
-        path = cache_dir(directory) / spec.filename
-        if check_weights_file(path, spec) is not None:
-            cache.store(path, resource.read_bytes())
-    problem = check_weights_file(path, spec)
-    if problem is not None:
-        raise WeightsIntegrityError(
-            f"The weights file {path} shipped for preset {spec.name!r} fails verification: "
-            f"{problem}. Reinstall facelandmarks."
-        )
-    return path
-
-
-def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
-    """The shipped TensorFlow Lite flatbuffer of ``stage`` of an embedded preset, verified;
-    ``None`` when the preset ships none for that stage.
-
-    Raises:
-        WeightsIntegrityError: the file is missing from the installed package or its SHA-256
-            differs from the registry's.
-    """
-    if not 0 <= stage < len(spec.embedded_tflite):
-        return None
-    name, sha = spec.embedded_tflite[stage]
-    data = _shipped_file(spec, name, "TensorFlow Lite").read_bytes()
-    got = hashlib.sha256(data).hexdigest()
-    if got != sha:
-        raise WeightsIntegrityError(
-            f"The TensorFlow Lite file {name!r} shipped for preset {spec.name!r} fails "
-            f"verification: sha256 {got}, expected {sha}. Reinstall facelandmarks."
-        )
-    return data
-
-
 def download_weights(
     name_or_spec: str | WeightSpec,
     *,
@@ -211,7 +154,7 @@ def download_weights(
     """
     spec = name_or_spec if isinstance(name_or_spec, WeightSpec) else get_spec(name_or_spec)
     if spec.embedded is not None:
-        return _embedded_path(spec, cache_dir)
+        return embedded_path(spec, cache_dir)
     return cache.download(spec, cache_dir=cache_dir, force=force, verbose=verbose, timeout=timeout)
 
 

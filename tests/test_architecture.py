@@ -72,6 +72,7 @@ LIGHT = [
     "facelandmarks.cache",
     "facelandmarks.weights",
     "facelandmarks.weight_spec",
+    "facelandmarks.shipped_weights",
     "facelandmarks.export",
     "facelandmarks.face_detection",
     "facelandmarks.schemes",
