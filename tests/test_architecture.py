@@ -61,6 +61,7 @@ LIGHT = [
     "facelandmarks.points",
     "facelandmarks.scaling",
     "facelandmarks.metrics",
+    "facelandmarks._metric_inputs",
     "facelandmarks.config",
     "facelandmarks.datasets",
     "facelandmarks.images",
