@@ -218,6 +218,32 @@ class DetectorConfig:
         return cls(stages=stages, **{k: v for k, v in data.items() if k in known})
 
 
+def single_stage_config(backbone: str, input_size: Any, normalization: str) -> DetectorConfig:
+    """The config of a fresh one-stage detector (``LandmarkDetector(weights=None, ...)``):
+    ``backbone`` with its default preprocessing, ``input_size`` ``(height, width)``.
+
+    Raises:
+        ValueError: ``backbone`` is not one of :data:`BACKBONE_NAMES` (checked before Keras is
+            imported for the backbone's preprocessing).
+    """
+    if backbone not in BACKBONE_NAMES:
+        raise ValueError(
+            f"backbone must be one of {sorted(BACKBONE_NAMES)}. Received: backbone={backbone!r}"
+        )
+    from facelandmarks.model import BACKBONES
+
+    return DetectorConfig(
+        stages=(
+            StageConfig(
+                backbone=backbone,
+                input_size=tuple(input_size),
+                preprocessing=BACKBONES[backbone].default_preprocessing,
+                normalization=normalization,
+            ),
+        )
+    )
+
+
 def _default_mirror(heads: tuple[tuple[str, int], ...]) -> tuple[int, ...] | None:
     """The registered schemes' mirror permutations, head after head; None if one is unknown."""
     from facelandmarks.schemes import get_scheme

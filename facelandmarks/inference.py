@@ -23,7 +23,7 @@ each image as given, origin top-left, pixel centres at integers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -336,6 +336,19 @@ def iter_faces(
             n_faces = 0
     if queue:
         yield from flush()
+
+
+def main_landmarks(results: Iterable[ImageFaces], num_points: int) -> np.ndarray:
+    """float32 ``(N, K, 2)``: the first (most prominent) face's landmarks of each result, pixels
+    of its image; a row of NaN where no face was found or the image failed; ``(0, K, 2)`` for
+    no result."""
+    rows = []
+    for result in results:
+        faces = result.faces
+        rows.append(faces[0].landmarks if faces else np.full((num_points, 2), np.nan, np.float32))
+    if not rows:
+        return np.zeros((0, num_points, 2), np.float32)
+    return np.stack(rows).astype(np.float32)
 
 
 def tracked_placement(config: DetectorConfig, scheme: str, xy: np.ndarray) -> Placement | None:

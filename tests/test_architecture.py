@@ -89,6 +89,7 @@ LIGHT = [
     "facelandmarks.finding",
     "facelandmarks.tracking",
     "facelandmarks.evaluation",
+    "facelandmarks.detector_parts",
     "facelandmarks.detector",  # the facade: Keras only when a Keras model is needed
     "facelandmarks.training",
     "facelandmarks.training.config",
