@@ -1,4 +1,5 @@
-"""Checks and normalisation of :class:`facelandmarks.schemes.PointScheme` fields.
+"""Checks and normalisation of :class:`facelandmarks.schemes.PointScheme` fields, and of the
+point pairs :func:`facelandmarks.schemes.register_correspondence` is given.
 
 Pure Python/NumPy; imported by :mod:`facelandmarks.schemes` only.
 """
@@ -137,3 +138,29 @@ def check_fields(fields: Any) -> dict[str, Any]:
     out["groups"] = tuple(groups)
     out["description"] = str(fields.description)
     return out
+
+
+def check_pairs(a: Any, b: Any, pairs: Any) -> tuple[tuple[int, int], ...]:
+    """``pairs`` as ``(index in a, index in b)`` int pairs, checked against two schemes.
+
+    Raises:
+        ValueError: a pair that is not two ints, an index out of range or repeated on its side,
+            or pairs not closed under mirroring (naming the first pair without its mirror).
+    """
+    try:
+        clean = tuple((int(i), int(j)) for i, j in pairs)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"pairs must be (index in {a.name!r}, index in {b.name!r}) int pairs. "
+            f"Received: {pairs!r}"
+        ) from None
+    indices([i for i, _ in clean], "pairs (first indices)", a.name, a.num_points, min_len=0)
+    indices([j for _, j in clean], "pairs (second indices)", b.name, b.num_points, min_len=0)
+    as_set = set(clean)
+    broken = [(i, j) for i, j in clean if (a.mirror[i], b.mirror[j]) not in as_set]
+    if broken:
+        raise ValueError(
+            f"pairs must be closed under mirroring; {broken[0]} has no mirror pair "
+            f"({a.mirror[broken[0][0]]}, {b.mirror[broken[0][1]]}). Received: {pairs!r}"
+        )
+    return clean

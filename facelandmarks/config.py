@@ -125,7 +125,7 @@ class DetectorConfig:
             first head.
         roi_from_points: for ``"face"`` framing: per scheme, ``(scale, dx, dy)`` that place a
             face frame from that scheme's landmarks as the face detector would place it (see
-            :func:`facelandmarks.framing.roi_from_points`); used to track video and calibrated
+            :func:`facelandmarks.face_rois.roi_from_points`); used to track video and calibrated
             on the training data.
         face_detector: the face detector whose boxes the ``"face"`` stage was trained on.
     """
@@ -216,6 +216,32 @@ class DetectorConfig:
             # Files written by a newer version may carry fields this one does not know.
             logger.warning("DetectorConfig: ignoring unknown fields %s", unknown)
         return cls(stages=stages, **{k: v for k, v in data.items() if k in known})
+
+
+def single_stage_config(backbone: str, input_size: Any, normalization: str) -> DetectorConfig:
+    """The config of a fresh one-stage detector (``LandmarkDetector(weights=None, ...)``):
+    ``backbone`` with its default preprocessing, ``input_size`` ``(height, width)``.
+
+    Raises:
+        ValueError: ``backbone`` is not one of :data:`BACKBONE_NAMES` (checked before Keras is
+            imported for the backbone's preprocessing).
+    """
+    if backbone not in BACKBONE_NAMES:
+        raise ValueError(
+            f"backbone must be one of {sorted(BACKBONE_NAMES)}. Received: backbone={backbone!r}"
+        )
+    from facelandmarks.model import BACKBONES
+
+    return DetectorConfig(
+        stages=(
+            StageConfig(
+                backbone=backbone,
+                input_size=tuple(input_size),
+                preprocessing=BACKBONES[backbone].default_preprocessing,
+                normalization=normalization,
+            ),
+        )
+    )
 
 
 def _default_mirror(heads: tuple[tuple[str, int], ...]) -> tuple[int, ...] | None:

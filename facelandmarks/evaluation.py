@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import metrics
+from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.schemes import get_scheme
 
 
@@ -121,3 +122,37 @@ def annotated_faces(faces: Any, true_xy: np.ndarray, num_points: int) -> np.ndar
         mid = (boxes[:, :2] + boxes[:, 2:]) / 2
         out[i] = found[int(np.argmin(np.linalg.norm(mid - centre, axis=1)))].landmarks
     return out
+
+
+def evaluate_detector(
+    detector: Any,
+    data: LandmarkDataset | tuple[Any, np.ndarray],
+    *,
+    framing: str,
+    batch_size: int,
+    verbose: int | str,
+    return_predictions: bool,
+) -> dict[str, Any]:
+    """:meth:`facelandmarks.LandmarkDetector.evaluate` (see there): ``detector.predict`` on the
+    images of ``data`` (a :class:`LandmarkDataset` or ``(images, landmarks)``), scored by
+    :func:`score_faces` in the detector's scheme against the data's.
+
+    Raises:
+        TypeError: ``data`` is neither a dataset nor an ``(images, landmarks)`` tuple.
+    """
+    scheme = detector.scheme
+    if isinstance(data, LandmarkDataset):
+        images, truth = data.image_paths, data.landmarks
+        scheme = data.scheme or scheme
+    elif isinstance(data, tuple) and len(data) == 2:
+        images, truth = data
+    else:
+        raise TypeError(
+            "evaluate expects a LandmarkDataset or a tuple (images, landmarks). "
+            f"Received: {type(data).__name__}"
+        )
+    pred = detector.predict(images, framing=framing, batch_size=batch_size, verbose=verbose)
+    scores, _ = score_faces(pred, truth, pred_scheme=detector.scheme, true_scheme=scheme)
+    if return_predictions:
+        scores["predictions"] = pred
+    return scores

@@ -1,9 +1,10 @@
 """Turn whatever a user passes as "an image" into RGB ``uint8`` pixel arrays.
 
 This is the only public module that reads image files or converts image objects (with its
-private helpers :mod:`facelandmarks._image_files`, for files, and :mod:`facelandmarks._pixels`,
-for pixel conversions); everything downstream works on ``(H, W, 3)`` ``uint8`` RGB arrays. It
-depends on NumPy and Pillow only (no Keras, no TensorFlow), so it is cheap to import.
+private helpers :mod:`facelandmarks._image_files`, for files, :mod:`facelandmarks._pixels`, for
+pixel conversions, and :mod:`facelandmarks._image_lists`, for the "one image or many" argument);
+everything downstream works on ``(H, W, 3)`` ``uint8`` RGB arrays. It depends on NumPy and
+Pillow only (no Keras, no TensorFlow), so it is cheap to import.
 
 Accepted inputs (:data:`ImageLike`):
 
@@ -62,8 +63,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sized
-from collections.abc import Set as AbstractSet
+from collections.abc import Iterator
 from typing import Any, TypeAlias
 
 import numpy as np
@@ -79,6 +79,12 @@ from facelandmarks._image_files import (
 )
 from facelandmarks._image_files import MAX_PIXELS_ENV as MAX_PIXELS_ENV
 from facelandmarks._image_files import exif_orientation as exif_orientation
+from facelandmarks._image_lists import IMAGE_SUFFIXES as IMAGE_SUFFIXES
+from facelandmarks._image_lists import _classify, _display_name, _type_error
+from facelandmarks._image_lists import as_image_list as as_image_list
+from facelandmarks._image_lists import count_images as count_images
+from facelandmarks._image_lists import folder_images as folder_images
+from facelandmarks._image_lists import iter_items as iter_items
 from facelandmarks._pixels import (
     _array_to_rgb,
     _check_array,
@@ -103,12 +109,6 @@ logger = logging.getLogger(__name__)
 
 ImageLike: TypeAlias = str | os.PathLike[str] | Image.Image | np.ndarray
 """One image: a file path, a PIL image, or a ``uint8``/``uint16`` pixel array."""
-
-_ACCEPTED = "a file path (str or os.PathLike), a PIL.Image.Image or a numpy.ndarray"
-_ACCEPTED_MANY = (
-    f"one image ({_ACCEPTED}), a list or tuple of such images, "
-    "or a 4-D uint8 array of shape (N, H, W, 3)"
-)
 
 
 # --------------------------------------------------------------------------------------
@@ -165,51 +165,6 @@ def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
     raise _type_error(image, name if name is not None else "`image`")
 
 
-def as_image_list(images: Any) -> list[ImageLike]:
-    """Normalise the "one image or many" argument of ``predict`` into a list.
-
-    Nothing is loaded; only the types are checked, so errors about wrong types come before
-    any work is done. Iterators and generators are refused because making a list of them
-    would pull every item into memory: stream them with :func:`iter_images` instead.
-
-    Args:
-        images: One image (a path, a ``PIL.Image.Image``, or an array that is not 4-D); a list,
-            tuple or other sequence of images (kinds and sizes may be mixed); or a 4-D array
-            of shape ``(N, H, W, C)``, which is split along its first axis.
-
-    Returns:
-        A new list of the images. Items split from a 4-D array are views of it (they are
-        copied by :func:`load_image`).
-
-    Raises:
-        TypeError: ``images`` or one of its items has a type that is not accepted, or
-            ``images`` is an iterator/generator, a mapping, a set or ``bytes``.
-
-    Example:
-        >>> import numpy as np
-        >>> len(as_image_list(np.zeros((4, 8, 8, 3), np.uint8)))
-        4
-        >>> as_image_list("face.jpg")
-        ['face.jpg']
-    """
-    kind, obj = _classify(images, "as_image_list")
-    if kind == "single":
-        return [obj]
-    if kind == "batch":
-        return [obj[i] for i in range(obj.shape[0])]
-    if kind == "iterator":
-        raise TypeError(
-            "as_image_list does not consume iterators or generators (that would load every "
-            "item into memory); use iter_images() to stream them, or pass list(images). "
-            f"Received: {type(images).__name__}"
-        )
-    items = list(obj)
-    for i, item in enumerate(items):
-        if not _is_single_type(item):
-            raise _type_error(item, f"images[{i}]")
-    return items
-
-
 def iter_images(images: Any) -> Iterator[tuple[str, np.ndarray]]:
     """Lazily load images one at a time, so that long lists and generators stream.
 
@@ -240,103 +195,6 @@ def iter_images(images: Any) -> Iterator[tuple[str, np.ndarray]]:
     """
     kind, obj = _classify(images, "iter_images")
     return _iterate(kind, obj)
-
-
-IMAGE_SUFFIXES = frozenset(
-    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm"}
-)
-"""File name endings (lower case) taken as images when a folder is given as input."""
-
-
-def folder_images(folder: str | os.PathLike[str]) -> list[str]:
-    """The image files directly inside ``folder`` (by :data:`IMAGE_SUFFIXES`), sorted by name.
-
-    Raises:
-        NotADirectoryError: ``folder`` is not a directory.
-    """
-    path = _path_string(folder)
-    if not os.path.isdir(path):
-        raise NotADirectoryError(f"not a folder: {path!r}")
-    names = sorted(os.listdir(path))
-    return [
-        os.path.join(path, n)
-        for n in names
-        if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES
-        and os.path.isfile(os.path.join(path, n))
-    ]
-
-
-def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:
-    """The images of a ``predict`` argument one by one, *without loading them*, so that a
-    caller can load each and handle its errors alone: ``(index, display_name, item)``.
-
-    A folder path (given alone or in a list) stands for the image files in it
-    (:func:`folder_images`); ``index`` counts images after that expansion. Types are checked as
-    in :func:`iter_images`; an iterator is advanced one item at a time.
-
-    Raises:
-        TypeError: ``images`` is of an unaccepted type (at call time) or an item is (when
-            reached).
-    """
-    kind, obj = _classify(images, "iter_items")
-    return _items(kind, obj)
-
-
-def _items(kind: str, obj: Any) -> Iterator[tuple[int, str, ImageLike]]:
-    if kind == "batch":
-        for i in range(obj.shape[0]):
-            yield i, f"<array #{i}>", obj[i]
-        return
-    index = 0
-    for position, item in enumerate([obj] if kind == "single" else obj):
-        if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
-            paths = folder_images(item)
-            if not paths:
-                logger.warning(
-                    "folder %s holds no image files (%s); nothing to do there",
-                    _path_string(item),
-                    ", ".join(sorted(IMAGE_SUFFIXES)),
-                )
-            for path in paths:
-                yield index, path, path
-                index += 1
-            continue
-        if not _is_single_type(item):
-            raise _type_error(item, f"images[{position}]")
-        yield index, _display_name(item, index), item
-        index += 1
-
-
-def count_images(images: Any) -> int | None:
-    """Number of images in ``images`` where it is known without loading or consuming anything.
-
-    Args:
-        images: Anything :func:`iter_images` accepts.
-
-    Returns:
-        1 for a single image, ``N`` for a 4-D array or a sized collection, ``None`` for an
-        iterator or generator (whose length is unknown until it is exhausted).
-
-    Raises:
-        TypeError: ``images`` is of an unaccepted type.
-
-    Example:
-        >>> count_images(["a.jpg", "b.png"]), count_images(iter(["a.jpg"]))
-        (2, None)
-    """
-    kind, obj = _classify(images, "count_images")
-    if kind == "single" and isinstance(obj, (str, os.PathLike)) and os.path.isdir(obj):
-        return len(folder_images(obj))
-    if kind == "single":
-        return 1
-    if kind == "batch":
-        return int(obj.shape[0])
-    if kind == "collection" and isinstance(obj, Sized):
-        return sum(
-            len(folder_images(x)) if isinstance(x, (str, os.PathLike)) and os.path.isdir(x) else 1
-            for x in obj
-        )
-    return None
 
 
 def image_size(image: ImageLike) -> tuple[int, int]:
@@ -379,49 +237,8 @@ def image_size(image: ImageLike) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------
-# Containers
+# Containers (the rest of their handling is in _image_lists)
 # --------------------------------------------------------------------------------------
-
-
-def _is_single_type(obj: object) -> bool:
-    return isinstance(obj, (str, os.PathLike, Image.Image, np.ndarray))
-
-
-def _classify(images: Any, func: str) -> tuple[str, Any]:
-    """Sort the ``images`` argument into single / batch / collection / iterator."""
-    if isinstance(images, np.ndarray):
-        return ("batch", images) if images.ndim == 4 else ("single", images)
-    if _is_single_type(images):
-        return "single", images
-    refusal = None
-    if isinstance(images, (bytes, bytearray, memoryview)):
-        refusal = (
-            "Encoded image bytes are not accepted; decode them with "
-            "PIL.Image.open(io.BytesIO(data)) first."
-        )
-    elif isinstance(images, Mapping):
-        refusal = "Mappings are not accepted; pass e.g. list(images.values())."
-    elif isinstance(images, AbstractSet):
-        refusal = "Sets are not accepted because they have no order; pass a sorted list."
-    elif isinstance(images, Iterator):
-        return "iterator", images
-    elif isinstance(images, Iterable):
-        return "collection", images
-    hint = f" {refusal}" if refusal else ""
-    raise TypeError(
-        f"{func} expects `images` as {_ACCEPTED_MANY}, or (iter_images and count_images only) "
-        f"an iterator of images.{hint} Received: object of type {type(images).__name__}"
-    )
-
-
-def _display_name(item: object, index: int) -> str:
-    if isinstance(item, (str, os.PathLike)):
-        return _path_string(item)
-    if isinstance(item, Image.Image):
-        return f"<PIL image #{index}>"
-    if isinstance(item, np.ndarray):
-        return f"<array #{index}>"
-    return f"<{type(item).__name__} #{index}>"
 
 
 def _iterate(kind: str, obj: Any) -> Iterator[tuple[str, np.ndarray]]:
@@ -437,15 +254,3 @@ def _iterate(kind: str, obj: Any) -> Iterator[tuple[str, np.ndarray]]:
         for i, item in enumerate(obj):
             name = _display_name(item, i)
             yield name, load_image(item, name=name)
-
-
-def _type_error(obj: object, label: str) -> TypeError:
-    hint = ""
-    if isinstance(obj, (bytes, bytearray, memoryview)):
-        hint = " To use encoded image bytes, open them with PIL.Image.open(io.BytesIO(data))."
-    elif isinstance(obj, (list, tuple)):
-        hint = " For pixel data given as nested lists, pass np.asarray(..., dtype=np.uint8)."
-    return TypeError(
-        f"Unsupported image {label}: expected {_ACCEPTED}.{hint} "
-        f"Received: object of type {type(obj).__name__}"
-    )

@@ -23,7 +23,7 @@ each image as given, origin top-left, pixel centres at integers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,13 +32,8 @@ import numpy as np
 from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.crop import render_crop
-from facelandmarks.framing import (
-    Framing,
-    box_from_points,
-    frame_to_image,
-    roi_from_box,
-    roi_from_points,
-)
+from facelandmarks.face_rois import roi_from_box, roi_from_points
+from facelandmarks.framing import Framing, box_from_points, frame_to_image
 
 logger = logging.getLogger(__name__)
 
@@ -343,9 +338,22 @@ def iter_faces(
         yield from flush()
 
 
+def main_landmarks(results: Iterable[ImageFaces], num_points: int) -> np.ndarray:
+    """float32 ``(N, K, 2)``: the first (most prominent) face's landmarks of each result, pixels
+    of its image; a row of NaN where no face was found or the image failed; ``(0, K, 2)`` for
+    no result."""
+    rows = []
+    for result in results:
+        faces = result.faces
+        rows.append(faces[0].landmarks if faces else np.full((num_points, 2), np.nan, np.float32))
+    if not rows:
+        return np.zeros((0, num_points, 2), np.float32)
+    return np.stack(rows).astype(np.float32)
+
+
 def tracked_placement(config: DetectorConfig, scheme: str, xy: np.ndarray) -> Placement | None:
     """Where a face followed in video is in the next frame: its ROI from its last landmarks
-    (:func:`facelandmarks.framing.roi_from_points` with the model's calibration), or ``None``
+    (:func:`facelandmarks.face_rois.roi_from_points` with the model's calibration), or ``None``
     when the model cannot be tracked that way (no face stage or no calibration)."""
     from facelandmarks.schemes import get_scheme
 

@@ -344,3 +344,11 @@ def build_stage(
         color=stage.color,
         head=stage.head,
     )
+
+
+def build_stages(config: Any, backbone_weights: str | None = None) -> list[keras.Model]:
+    """Fresh Keras models of every stage of a ``DetectorConfig``, named ``stage0``, ``stage1``,
+    ... (:func:`build_stage` each)."""
+    return [
+        build_stage(s, config, f"stage{i}", backbone_weights) for i, s in enumerate(config.stages)
+    ]

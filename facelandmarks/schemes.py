@@ -29,7 +29,7 @@ from facelandmarks._builtin_schemes import (
     Ibug68Point,
     MuctPoint,
 )
-from facelandmarks._scheme_checks import check_fields, indices
+from facelandmarks._scheme_checks import check_fields, check_pairs
 
 __all__ = [
     "IBUG68",
@@ -373,22 +373,7 @@ def register_correspondence(
             raise ValueError(f"register the scheme {s.name!r} first. Received: {s!r}")
     if sa.name == sb.name:
         raise ValueError(f"a and b must be different schemes. Received: {sa.name!r} twice")
-    try:
-        clean = tuple((int(i), int(j)) for i, j in pairs)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"pairs must be (index in {sa.name!r}, index in {sb.name!r}) int pairs. "
-            f"Received: {pairs!r}"
-        ) from None
-    indices([i for i, _ in clean], "pairs (first indices)", sa.name, sa.num_points, min_len=0)
-    indices([j for _, j in clean], "pairs (second indices)", sb.name, sb.num_points, min_len=0)
-    as_set = set(clean)
-    broken = [(i, j) for i, j in clean if (sa.mirror[i], sb.mirror[j]) not in as_set]
-    if broken:
-        raise ValueError(
-            f"pairs must be closed under mirroring; {broken[0]} has no mirror pair "
-            f"({sa.mirror[broken[0][0]]}, {sb.mirror[broken[0][1]]}). Received: {pairs!r}"
-        )
+    clean = check_pairs(sa, sb, pairs)
     _CORRESPONDENCES.pop((sb.name, sa.name), None)
     _CORRESPONDENCES[(sa.name, sb.name)] = clean
 

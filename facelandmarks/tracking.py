@@ -2,7 +2,7 @@
 
 :class:`FaceTracker` (what :meth:`facelandmarks.LandmarkDetector.track` runs) places each face's
 crop in the next frame from its landmarks in this one (the model's calibrated
-:func:`facelandmarks.framing.roi_from_points`, the same frame the face detector's box would
+:func:`facelandmarks.face_rois.roi_from_points`, the same frame the face detector's box would
 give on average), so the face detector runs only on the first frame, every ``detect_every``
 frames (to pick up faces that came in) and when a face is lost (its frame left the picture or
 collapsed). A One Euro filter (Casiez et al., CHI 2012) smooths the points against jitter while

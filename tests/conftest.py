@@ -90,15 +90,15 @@ def _legacy_layout(path: Path, *, head_shape: tuple[int, int] = (2048, 152)) -> 
     values of the head only: the backbone's datasets store no data (they read as zeros)."""
     import h5py
 
-    from facelandmarks import legacy
+    from facelandmarks import _legacy_h5
 
     groups: list[tuple[str, list[tuple[str, tuple[int, ...]]]]] = [("input_1", [])]
     groups.append(
         (
             "resnet50",
             [
-                (legacy._old_weight_name(f"{layer}/{w}") + ":0", shape)
-                for (layer, w), shape in legacy._expected_backbone_shapes().items()
+                (_legacy_h5._old_weight_name(f"{layer}/{w}") + ":0", shape)
+                for (layer, w), shape in _legacy_h5._expected_backbone_shapes().items()
             ],
         )
     )

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from facelandmarks import shipped_weights
 from facelandmarks import weights as fl_weights
 
 REPO = Path(__file__).resolve().parents[1]
@@ -148,7 +149,7 @@ def test_shipped_tflite_files_verify_and_a_tampered_one_is_never_used(
     data = bytearray(bad.read_bytes())
     data[len(data) // 2] ^= 0xFF
     bad.write_bytes(bytes(data))
-    monkeypatch.setattr(fl_weights, "_presets_dir", lambda: presets)
+    monkeypatch.setattr(shipped_weights, "_presets_dir", lambda: presets)
     with pytest.raises(fl_weights.WeightsIntegrityError, match="fails verification"):
         fl_weights.embedded_tflite_bytes(spec, n - 1)
     # runtime="tflite" refuses; runtime="auto" warns and runs on TensorFlow

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile, ImageOps, PngImagePlugin
 
+from facelandmarks import _image_lists
 from facelandmarks import images as fio
 from facelandmarks.images import as_image_list, count_images, image_size, iter_images, load_image
 
@@ -84,11 +85,12 @@ def assert_rgb(result: np.ndarray, expected: np.ndarray) -> None:
 
 
 def test_module_imports_only_stdlib_numpy_and_pillow():
-    # images.py and its two private helpers; between them, they import only each other.
-    own = {"facelandmarks._image_files", "facelandmarks._pixels"}
+    # images.py and its three private helpers; between them, they import only each other.
+    helpers = ("_image_files", "_pixels", "_image_lists")
+    own = {"facelandmarks.images", *(f"facelandmarks.{name}" for name in helpers)}
     roots = set()
     here = Path(fio.__file__)
-    for path in (here, here.with_name("_image_files.py"), here.with_name("_pixels.py")):
+    for path in (here, *(here.with_name(f"{name}.py") for name in helpers)):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
@@ -103,8 +105,9 @@ def test_module_imports_only_stdlib_numpy_and_pillow():
     }, roots
 
 
-def test_docstring_examples():
-    result = doctest.testmod(fio, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [fio, _image_lists], ids=lambda m: m.__name__)
+def test_docstring_examples(module) -> None:
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0
     assert result.failed == 0
 

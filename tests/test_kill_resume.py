@@ -3,7 +3,7 @@ an uninterrupted run ends; a damaged checkpoint gives an error that names its fo
 
 The subprocess test (markers ``slow`` and ``training``) kills ``$FACELANDMARKS_TEST_KILLS``
 times (default 4; ``benchmarks/kill_resume.py`` does 20). The rest are quick checks of
-:class:`facelandmarks.training.fit.RunCheckpoint` on a one-layer model.
+:class:`facelandmarks.training.checkpoint.RunCheckpoint` on a one-layer model.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def _kernel_of(path: Path) -> float:
 
 
 def test_a_resumed_run_keeps_the_best_score_of_before_the_kill(tmp_path: Path) -> None:
-    from facelandmarks.training.fit import RunCheckpoint
+    from facelandmarks.training.checkpoint import RunCheckpoint
 
     first = RunCheckpoint(tmp_path, "val_nme")
     model = _model()
@@ -88,7 +88,7 @@ def test_a_resumed_run_keeps_the_best_score_of_before_the_kill(tmp_path: Path) -
 
 
 def _checkpoint(tmp_path: Path) -> Path:
-    from facelandmarks.training.fit import RunCheckpoint
+    from facelandmarks.training.checkpoint import RunCheckpoint
 
     ckpt = RunCheckpoint(tmp_path / "stage0", "val_nme")
     (tmp_path / "stage0").mkdir()
@@ -112,7 +112,7 @@ def _damage(path: Path, how: str) -> None:
 
 @pytest.mark.parametrize("how", ["empty", "truncated", "garbage"])
 def test_a_damaged_state_file_names_the_folder_and_how_to_start_over(tmp_path, how) -> None:
-    from facelandmarks.training.fit import RunCheckpoint
+    from facelandmarks.training.checkpoint import RunCheckpoint
 
     folder = _checkpoint(tmp_path)
     _damage(folder / "state.json", how)
@@ -123,7 +123,7 @@ def test_a_damaged_state_file_names_the_folder_and_how_to_start_over(tmp_path, h
 
 @pytest.mark.parametrize("how", ["empty", "truncated", "garbage", "missing"])
 def test_a_damaged_epoch_file_names_the_folder_and_how_to_start_over(tmp_path, how) -> None:
-    from facelandmarks.training.fit import RunCheckpoint
+    from facelandmarks.training.checkpoint import RunCheckpoint
 
     folder = _checkpoint(tmp_path)
     _damage(folder / "epoch-0002.weights.h5", how)
@@ -133,7 +133,7 @@ def test_a_damaged_epoch_file_names_the_folder_and_how_to_start_over(tmp_path, h
 
 
 def test_a_state_file_that_is_json_but_not_a_state_names_the_folder(tmp_path) -> None:
-    from facelandmarks.training.fit import RunCheckpoint
+    from facelandmarks.training.checkpoint import RunCheckpoint
 
     folder = _checkpoint(tmp_path)
     for text in ("[]", "{}", '{"weights": 3}', '{"weights": "epoch-0002.weights.h5"}'):
@@ -153,7 +153,8 @@ def _assert_clear(message: str, folder: Path) -> None:
 def test_a_damaged_final_or_best_file_names_the_folder(tmp_path, name) -> None:
     """``final.weights.h5`` is loaded when a stage is already done, ``best.weights.h5`` when a
     stage ends; either, damaged, says which folder to delete."""
-    from facelandmarks.training.fit import RunCheckpoint, fit_stage
+    from facelandmarks.training.checkpoint import RunCheckpoint
+    from facelandmarks.training.fit import fit_stage
 
     folder = _checkpoint(tmp_path)
     if name == "final.weights.h5":

@@ -20,7 +20,7 @@ import keras
 import numpy as np
 import pytest
 
-from facelandmarks import legacy
+from facelandmarks import _legacy_h5
 from facelandmarks.legacy import LegacyWeightsError, is_legacy_h5, load_legacy_model
 
 H, W = 64, 48
@@ -431,8 +431,8 @@ def test_chunked_attributes_and_tf_scope_suffix_are_read(tmp_path, legacy_file):
         half = len(names) // 2
         g.attrs["weight_names0"] = _names(names[:half])
         g.attrs["weight_names1"] = _names(names[half:])
-    got, head, _ = legacy._read_legacy_weights(mutable_copy)
-    want, want_head, head_layer = legacy._read_legacy_weights(legacy_file)
+    got, head, _ = _legacy_h5._read_legacy_weights(mutable_copy)
+    want, want_head, head_layer = _legacy_h5._read_legacy_weights(legacy_file)
     assert head_layer == HEAD and got.keys() == want.keys() and len(got) == 318
     for key in want:
         np.testing.assert_array_equal(got[key], want[key])
@@ -534,11 +534,12 @@ def test_keras3_style_names_get_a_hint(tmp_path):
 
 
 def test_name_mapping_round_trips():
-    expected = legacy._expected_backbone_shapes()
+    expected = _legacy_h5._expected_backbone_shapes()
     assert len(expected) == 318
     for layer, weight in expected:
-        old = legacy._old_weight_name(f"{layer}/{weight}")
+        old = _legacy_h5._old_weight_name(f"{layer}/{weight}")
         assert old_to_new(old + ":0") == (layer, weight)
-        assert legacy._map_old_layer(old.split("/")[0])[0] == layer
-    assert legacy._map_old_layer("dense_1") is None
-    assert legacy._map_old_layer("res2a_branch1_3") == ("conv2_block1_0_conv", ("kernel", "bias"))
+        assert _legacy_h5._map_old_layer(old.split("/")[0])[0] == layer
+    assert _legacy_h5._map_old_layer("dense_1") is None
+    shortcut = ("conv2_block1_0_conv", ("kernel", "bias"))
+    assert _legacy_h5._map_old_layer("res2a_branch1_3") == shortcut

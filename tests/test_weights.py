@@ -29,7 +29,7 @@ from typing import Any
 
 import pytest
 
-from facelandmarks import weights
+from facelandmarks import shipped_weights, weights
 from facelandmarks.weights import (
     WeightsCacheError,
     WeightsDownloadError,
@@ -750,7 +750,7 @@ def test_embedded_preset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
     presets = tmp_path / "presets"
     presets.mkdir()
     (presets / "tiny.h5").write_bytes(PAYLOAD)
-    monkeypatch.setattr(weights, "_presets_dir", lambda: presets)
+    monkeypatch.setattr(shipped_weights, "_presets_dir", lambda: presets)
     spec = embedded_spec(PAYLOAD_SHA)
     assert weights.resolve_weights("test-embedded", cache_dir=tmp_path / "c") == (
         presets / "tiny.h5",
@@ -776,7 +776,7 @@ def test_embedded_preset_inside_zip_is_extracted(
         zf.writestr("facelandmarks/presets/tiny.h5", PAYLOAD)
     with zipfile.ZipFile(archive) as zf:
         monkeypatch.setattr(
-            weights, "_presets_dir", lambda: zipfile.Path(zf, "facelandmarks/presets/")
+            shipped_weights, "_presets_dir", lambda: zipfile.Path(zf, "facelandmarks/presets/")
         )
         embedded_spec(PAYLOAD_SHA)
         path = weights.download_weights("test-embedded", cache_dir=tmp_path / "c")

@@ -4,9 +4,9 @@ For ``"face"``-framed stages every training image needs a face ROI. :func:`detec
 runs the face detector once over a dataset (cached in a ``.npz`` keyed by the files' paths, sizes
 and modification times) and keeps, per image, the best-scored face whose box centre lies inside
 the box of the annotated points. :func:`training_rois` turns those detections into ROIs exactly
-as inference does (:func:`facelandmarks.framing.roi_from_box`), and places the rest (faces the
+as inference does (:func:`facelandmarks.face_rois.roi_from_box`), and places the rest (faces the
 detector missed) from their annotated points with the calibration measured on the found ones
-(:func:`facelandmarks.framing.roi_from_points`), which is also how video tracking frames a face.
+(:func:`facelandmarks.face_rois.roi_from_points`), which is also how video tracking frames a face.
 
 Pure NumPy apart from the detector itself.
 """
@@ -24,11 +24,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks.config import StageConfig
-from facelandmarks.framing import (
-    calibrate_roi_from_points,
-    roi_from_box,
-    roi_from_points,
-)
+from facelandmarks.face_rois import calibrate_roi_from_points, roi_from_box, roi_from_points
 
 logger = logging.getLogger(__name__)
 

@@ -65,7 +65,7 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     """
     from facelandmarks.model import build_stage
     from facelandmarks.saving import save_detector
-    from facelandmarks.training.fit import write_json_atomically
+    from facelandmarks.training.checkpoint import write_json_atomically
 
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)

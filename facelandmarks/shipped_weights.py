@@ -1,0 +1,89 @@
+"""Weights files shipped inside the package (``facelandmarks/presets/``): found and verified.
+
+An embedded preset (:attr:`WeightSpec.embedded <facelandmarks.weights.WeightSpec.embedded>`)
+needs no download: :func:`embedded_path` gives its weights file, :func:`embedded_tflite_bytes`
+the TensorFlow Lite conversion of each stage shipped next to it, both checked against the
+registry's SHA-256 (:class:`WeightsIntegrityError` otherwise). :mod:`facelandmarks.weights`
+calls them and re-exports the public names. Importing this module imports neither Keras nor
+gdown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from facelandmarks import cache
+from facelandmarks.cache import cache_dir, check_weights_file
+
+if TYPE_CHECKING:  # pragma: no cover
+    from facelandmarks.weight_spec import WeightSpec
+
+
+class WeightsIntegrityError(RuntimeError):
+    """A weights file shipped inside the package is missing or fails verification."""
+
+
+def _presets_dir() -> Any:
+    """The Traversable of ``facelandmarks/presets`` (replaced in tests)."""
+    return importlib.resources.files("facelandmarks").joinpath("presets")
+
+
+def _shipped_file(spec: WeightSpec, name: str, what: str) -> Any:
+    """The Traversable of ``facelandmarks/presets/<name>``; an integrity error if it is missing."""
+    resource = _presets_dir().joinpath(name)
+    if not resource.is_file():
+        raise WeightsIntegrityError(
+            f"The {what} file {name!r} of preset {spec.name!r} is missing from the installed "
+            "package (facelandmarks/presets/); reinstall facelandmarks."
+        )
+    return resource
+
+
+def embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) -> Path:
+    """The verified local file of an embedded preset: inside the installed package, or, for a
+    zip install, extracted once into the cache ``directory`` (atomically).
+
+    Raises:
+        WeightsIntegrityError: the file is missing from the installed package or fails
+            :func:`~facelandmarks.cache.check_weights_file`.
+    """
+    resource = _shipped_file(spec, spec.embedded or "", "weights")
+    if isinstance(resource, os.PathLike):
+        path = Path(os.fspath(resource))
+    else:
+        # Installed as a zip (zipimport): extract once into the cache directory, atomically.
+        path = cache_dir(directory) / spec.filename
+        if check_weights_file(path, spec) is not None:
+            cache.store(path, resource.read_bytes())
+    problem = check_weights_file(path, spec)
+    if problem is not None:
+        raise WeightsIntegrityError(
+            f"The weights file {path} shipped for preset {spec.name!r} fails verification: "
+            f"{problem}. Reinstall facelandmarks."
+        )
+    return path
+
+
+def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
+    """The shipped TensorFlow Lite flatbuffer of ``stage`` of an embedded preset, verified;
+    ``None`` when the preset ships none for that stage.
+
+    Raises:
+        WeightsIntegrityError: the file is missing from the installed package or its SHA-256
+            differs from the registry's.
+    """
+    if not 0 <= stage < len(spec.embedded_tflite):
+        return None
+    name, sha = spec.embedded_tflite[stage]
+    data = _shipped_file(spec, name, "TensorFlow Lite").read_bytes()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha:
+        raise WeightsIntegrityError(
+            f"The TensorFlow Lite file {name!r} shipped for preset {spec.name!r} fails "
+            f"verification: sha256 {got}, expected {sha}. Reinstall facelandmarks."
+        )
+    return data
