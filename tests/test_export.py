@@ -160,13 +160,13 @@ def test_export_saved_model(det, tmp_path) -> None:
     )
 
 
-def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
-    """A cache hit runs on TensorFlow Lite without loading the stage models (no TensorFlow)."""
+def _weights_with_cached_conversion(tmp_path):
+    """A stand-in weights file and, in ``tmp_path/tflite``, a valid cache entry under the key
+    the current code computes for its stage 0 (the flatbuffer is BlazeFace's, any will do)."""
     import hashlib
     from pathlib import Path
 
     from facelandmarks.fileio import sha256_of
-    from facelandmarks.lite import LiteModel
 
     weights = tmp_path / "detector.keras"
     weights.write_bytes(b"stands in for a saved detector")
@@ -177,9 +177,18 @@ def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
         f"{sha256_of(weights)[:16]}-stage0-tf{fl_engines.tensorflow_version()}"
         f"-g{fl_export.LITE_GRAPH}"
     )
-    cached = tmp_path / "tflite" / f"{key}.tflite"
-    cached.parent.mkdir()
-    cached.write_bytes(flatbuffer + hashlib.sha256(flatbuffer).digest())
+    (tmp_path / "tflite").mkdir()
+    (tmp_path / "tflite" / f"{key}.tflite").write_bytes(
+        flatbuffer + hashlib.sha256(flatbuffer).digest()
+    )
+    return weights
+
+
+def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
+    """A cache hit runs on TensorFlow Lite without loading the stage models (no TensorFlow)."""
+    from facelandmarks.lite import LiteModel
+
+    weights = _weights_with_cached_conversion(tmp_path)
 
     def never() -> list:
         raise AssertionError("the Keras models were loaded")
@@ -193,24 +202,7 @@ def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
 def test_a_conversion_cached_before_a_graph_change_is_not_reused(tmp_path, monkeypatch) -> None:
     """The cache key carries LITE_GRAPH: after the conversion recipe changes, a file converted
     by the old one (same weights, same TensorFlow) is neither used nor mistaken for current."""
-    import hashlib
-    from pathlib import Path
-
-    from facelandmarks.fileio import sha256_of
-
-    weights = tmp_path / "detector.keras"
-    weights.write_bytes(b"stands in for a saved detector")
-    flatbuffer = (
-        Path(fl_engines.__file__).parent / "models" / "face_detection_short_range.tflite"
-    ).read_bytes()
-    old = (
-        f"{sha256_of(weights)[:16]}-stage0-tf{fl_engines.tensorflow_version()}"
-        f"-g{fl_export.LITE_GRAPH}"
-    )
-    (tmp_path / "tflite").mkdir()
-    (tmp_path / "tflite" / f"{old}.tflite").write_bytes(
-        flatbuffer + hashlib.sha256(flatbuffer).digest()
-    )
+    weights = _weights_with_cached_conversion(tmp_path)
     monkeypatch.setattr(fl_export, "LITE_GRAPH", fl_export.LITE_GRAPH + 1)
     loaded = []
 

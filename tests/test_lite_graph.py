@@ -18,6 +18,20 @@ from facelandmarks.model import (  # noqa: E402
 )
 
 
+def _small_model(head: str):
+    """A seeded 64x64 grey MobileNetV3Small-GroupNorm stage, as the shipped model is built."""
+    keras.utils.set_random_seed(0)
+    return build_model(
+        backbone="mobilenetv3small",
+        input_size=(64, 64),
+        num_points=5,
+        preprocessing="backbone",
+        normalization="group",
+        color="gray",
+        head=head,
+    )
+
+
 def _layers(model):
     for layer in model.layers:
         yield layer
@@ -60,16 +74,7 @@ def test_lite_grayscale_equals_grayscale() -> None:
 
 
 def test_lite_ready_rewrites_nested_layers_and_keeps_the_outputs() -> None:
-    keras.utils.set_random_seed(0)
-    model = build_model(
-        backbone="mobilenetv3small",
-        input_size=(64, 64),
-        num_points=5,
-        preprocessing="backbone",
-        normalization="group",
-        color="gray",
-        head="spatial",
-    )
+    model = _small_model(head="spatial")
     lite = lite_ready(model)
     assert lite is not model
     kinds = [type(layer) for layer in _layers(lite)]
@@ -95,16 +100,7 @@ def test_converted_group_norm_model_runs_without_runtime_shape_ops() -> None:
     from facelandmarks.export import tflite_bytes
     from facelandmarks.lite import interpreter_class
 
-    keras.utils.set_random_seed(0)
-    model = build_model(
-        backbone="mobilenetv3small",
-        input_size=(64, 64),
-        num_points=5,
-        preprocessing="backbone",
-        normalization="group",
-        color="gray",
-        head="gap",
-    )
+    model = _small_model(head="gap")
     interpreter = interpreter_class()(model_content=tflite_bytes(model))
     interpreter.allocate_tensors()
     if not hasattr(interpreter, "_get_ops_details"):
