@@ -55,7 +55,7 @@ def tflite_bytes(model: keras.Model, *, rewrite: bool = True) -> bytes:
 
     The model is converted through :func:`facelandmarks.model.lite_ready`, which rewrites
     GroupNormalization and the grayscale input into ops that TensorFlow Lite's XNNPACK delegate
-    runs in one piece (same weights, same outputs within float32 rounding, about 1.5x faster on
+    runs in one piece (same weights, same outputs within float32 rounding, about twice as fast on
     this project's CPU); ``rewrite=False`` converts Keras' own graph instead (for comparison,
     ``benchmarks/lite_graph.py``). Takes a few seconds per stage on a CPU. Raises
     ``RuntimeError`` naming the model when TensorFlow's converter fails.

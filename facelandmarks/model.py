@@ -102,13 +102,13 @@ class LiteGroupNorm(keras.layers.Layer):
 
     Keras' GroupNormalization reshapes ``(B, H, W, C)`` to ``(B, H, W, G, C/G)`` with the
     batch size read at run time, which the converter turns into ``SHAPE``/``RESHAPE`` ops and
-    the delegate into 37 separate partitions per model. Here a group's mean is each channel's
-    spatial mean (``MEAN`` over ``H, W``) averaged over the group's channels by a fixed 1x1
-    convolution (``C -> G``) and handed back to them by another (``G -> C``). Two passes like
-    ``keras.ops.moments`` (the group mean, then the mean square of the centred values), so no
-    digits are lost when the mean is large against the spread. Same weights (``gamma``,
-    ``beta``), same outputs within float32 rounding (tested); used only for conversion
-    (:func:`lite_ready`), never trained.
+    the delegate into separate partitions (37 for the shipped model). Here a group's mean is
+    each channel's spatial mean (``MEAN`` over ``H, W``) averaged over the group's channels by a
+    fixed 1x1 convolution (``C -> G``) and handed back to them by another (``G -> C``). Two
+    passes like ``keras.ops.moments`` (the group mean, then the mean square of the centred
+    values), so no digits are lost when the mean is large against the spread. Same weights
+    (``gamma``, ``beta``), same outputs within float32 rounding (tested); used only for
+    conversion (:func:`lite_ready`), never trained.
     """
 
     def __init__(self, groups: int, epsilon: float = 1e-3, **kwargs: Any) -> None:
