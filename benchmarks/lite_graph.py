@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
@@ -66,13 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         keras_graph = LiteModel(tflite_bytes(model, rewrite=False))
         rewritten = LiteModel(tflite_bytes(model, rewrite=True))
         h, w = model.input_shape[1:3]
-        from PIL import Image
-
-        crop = np.asarray(Image.fromarray(image).resize((w, h)), dtype=np.float32)[None]
-        if faces:
-            x0, y0, x1, y1 = (round(v) for v in faces[0].box)
-            face = Image.fromarray(image).crop((x0, y0, x1, y1)).resize((w, h))
-            crop = np.asarray(face, dtype=np.float32)[None]
+        # the face's box (the whole photo if none was found), resized to the stage's input
+        box = tuple(round(v) for v in faces[0].box) if faces else (0, 0, *image.shape[1::-1])
+        face = Image.fromarray(image).crop(box).resize((w, h))
+        crop = np.asarray(face, dtype=np.float32)[None]
         noise = np.random.default_rng(0).uniform(0, 255, (1, h, w, 3)).astype(np.float32)
         diffs = [float(np.abs(keras_graph(x) - rewritten(x)).max()) for x in (crop, noise)]
         times = _bench.interleaved(
