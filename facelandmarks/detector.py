@@ -4,7 +4,8 @@ It composes replaceable parts, each in its own module: :mod:`facelandmarks.savin
 config and stage models), :mod:`facelandmarks.weights` (presets and the cache),
 :mod:`facelandmarks.engines` (what runs each stage: TensorFlow Lite or Keras),
 :mod:`facelandmarks.face_detection` (where faces are), :mod:`facelandmarks.inference` (frames,
-the cascade of stages, batching), :mod:`facelandmarks.tracking` (video),
+the cascade of stages), :mod:`facelandmarks.streaming` (images in, batches, results out),
+:mod:`facelandmarks.tracking` (video),
 :mod:`facelandmarks.evaluation` (``evaluate``) and :mod:`facelandmarks.training` (``fit``).
 Holding them, with their settings and files (runtime, test-time flip, ``save``, ``export``), is
 its base class :class:`~facelandmarks.detector_parts.DetectorParts`; this module builds them
@@ -26,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks import finding, inference
+from facelandmarks import finding, streaming
 from facelandmarks.config import DetectorConfig, single_stage_config
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.detector_parts import DEFAULT_WEIGHTS, DetectorParts, _resolve_verbose
@@ -127,6 +128,7 @@ class LandmarkDetector(DetectorParts):
         on_error: str = "raise",
         keep_images: bool = False,
         verbose: int | str = 0,
+        prefetch: bool | None = None,
     ) -> Iterator[ImageFaces]:
         """Faces and landmarks image after image: the streaming form of :meth:`predict_faces`.
 
@@ -149,6 +151,12 @@ class LandmarkDetector(DetectorParts):
                 go on.
             keep_images: put each decoded image in :attr:`ImageFaces.image` (to draw on).
             verbose: 0 silent, 1 a progress bar.
+            prefetch: decode the next images, find their faces and cut their crops on a
+                background thread while the landmark model runs (the face detector then runs
+                on that thread); ``None`` (default): when there are several images and at
+                least 2 usable CPUs. On this project's 2-core machine 1.3-1.5x the faces per
+                second with one interpreter thread, 1.0-1.4x with two
+                (``benchmarks/throughput.py``).
 
         Returns:
             An iterator of :class:`ImageFaces`, one per image in input order; faces most prominent
@@ -161,7 +169,7 @@ class LandmarkDetector(DetectorParts):
         if isinstance(images, LandmarkDataset):
             images = images.image_paths
         find = finding.finder_for(framing, boxes, face_detector, max_faces, self._detector)
-        return inference.iter_faces(
+        return streaming.iter_faces(
             self.config,
             self._engines,
             images,
@@ -171,6 +179,7 @@ class LandmarkDetector(DetectorParts):
             on_error=on_error,
             keep_images=keep_images,
             verbose=_resolve_verbose(verbose),
+            prefetch=prefetch,
         )
 
     def predict(
@@ -181,12 +190,13 @@ class LandmarkDetector(DetectorParts):
         batch_size: int = 32,
         on_error: str = "raise",
         verbose: int | str = 0,
+        prefetch: bool | None = None,
     ) -> np.ndarray:
         """Landmarks of the main face of each image (the most prominent: largest visible area,
         weighted towards the centre; see :func:`facelandmarks.face_detection.prominence`).
 
         Args:
-            images, framing, batch_size, on_error, verbose: as in :meth:`iter_faces`.
+            images, framing, batch_size, on_error, verbose, prefetch: as in :meth:`iter_faces`.
 
         Returns:
             float32 ``(N, K, 2)``: ``(x, y)`` in pixels of *each* input image as given (after
@@ -212,8 +222,9 @@ class LandmarkDetector(DetectorParts):
             batch_size=batch_size,
             on_error=on_error,
             verbose=verbose,
+            prefetch=prefetch,
         )
-        return inference.main_landmarks(results, self.num_points)
+        return streaming.main_landmarks(results, self.num_points)
 
     def predict_faces(
         self,
@@ -225,12 +236,13 @@ class LandmarkDetector(DetectorParts):
         batch_size: int = 32,
         on_error: str = "raise",
         verbose: int | str = 0,
+        prefetch: bool | None = None,
     ) -> list[list[Face]]:
         """Every face in each image, with its landmarks (group photos, several faces).
 
         Args:
-            images, boxes, face_detector, max_faces, batch_size, on_error, verbose: as in
-                :meth:`iter_faces`.
+            images, boxes, face_detector, max_faces, batch_size, on_error, verbose, prefetch:
+                as in :meth:`iter_faces`.
 
         Returns:
             One list per image (input order) of :class:`Face`, most prominent first; ``[]`` for an
@@ -252,6 +264,7 @@ class LandmarkDetector(DetectorParts):
                 batch_size=batch_size,
                 on_error=on_error,
                 verbose=verbose,
+                prefetch=prefetch,
             )
         )
         if boxes is not None and len(results) != len(boxes):

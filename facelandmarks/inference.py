@@ -23,13 +23,12 @@ each image as given, origin top-left, pixel centres at integers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.crop import render_crop
 from facelandmarks.face_rois import roi_from_box, roi_from_points
@@ -175,12 +174,35 @@ def _to_pixels(framings: Sequence[Framing], xyn: np.ndarray) -> np.ndarray:
     return xy.astype(np.float32)
 
 
+def flips(config: DetectorConfig, stage: StageConfig) -> bool:
+    """Whether ``stage`` also runs on the mirrored crops (test-time flip)."""
+    return stage.test_time_flip and config.mirror is not None
+
+
+def _cut(
+    config: DetectorConfig, stage: StageConfig, images: Sequence[np.ndarray], framings: list
+) -> np.ndarray:
+    gray = stage.color == "gray"
+    n = len(images)
+    out_h, out_w = stage.input_size
+    flip = flips(config, stage)
+    # every crop is cut straight into its place in the batch (no stacking copy)
+    batch = np.empty((2 * n if flip else n, out_h, out_w, 3), np.float32)
+    for i, (rgb, f) in enumerate(zip(images, framings, strict=True)):
+        render_crop(rgb, f, gray=gray, out=batch[i])
+    if flip:
+        batch[n:] = batch[:n, :, ::-1]
+    return batch
+
+
 def predict_batch(
     config: DetectorConfig,
     engines: Sequence[Engine],
     images: Sequence[np.ndarray],
     placements: Sequence[Placement],
     scheme: str,
+    *,
+    first: tuple[np.ndarray, list[Framing]] | None = None,
 ) -> tuple[np.ndarray, list[Framing]]:
     """Landmarks of a batch of faces through every stage of ``config``.
 
@@ -190,36 +212,34 @@ def predict_batch(
         images: uint8 ``(H, W, 3)`` RGB arrays, one per face (the same array may repeat).
         placements: where each face is (:class:`Placement`).
         scheme: which head's points to return.
+        first: the first stage's input batch (float32 crops in [0, 255], then their mirrored
+            copies with test-time flip) and frames, when already cut
+            (:mod:`facelandmarks.streaming` cuts them as the images arrive).
 
     Returns:
         ``(float32 (B, K, 2) landmarks in pixels of each image, the first stage's frames)``.
     """
     head = config.head_slice(scheme)
     xy: Any = None
-    first: list[Framing] = []
     n = len(images)
+    if first is None:
+        stage = config.stages[0]
+        framings = [first_framing(stage, im, p) for im, p in zip(images, placements, strict=True)]
+        batch = _cut(config, stage, images, framings)
+    else:
+        batch, framings = first
+    first_frames = framings
     for k, stage in enumerate(config.stages):
-        if k == 0:
-            framings = first = [
-                first_framing(stage, rgb, p) for rgb, p in zip(images, placements, strict=True)
-            ]
-        else:
+        if k > 0:
             framings = [_points_framing(stage, pts) for pts in xy]
-        gray = stage.color == "gray"
-        flip = stage.test_time_flip and config.mirror is not None
-        out_h, out_w = stage.input_size
-        # every crop is cut straight into its place in the batch (no stacking copy)
-        batch = np.empty((2 * n if flip else n, out_h, out_w, 3), np.float32)
-        for i, (rgb, f) in enumerate(zip(images, framings, strict=True)):
-            render_crop(rgb, f, gray=gray, out=batch[i])
-        if flip:
-            batch[n:] = batch[:n, :, ::-1]
+            batch = _cut(config, stage, images, framings)
+        flip = flips(config, stage)
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
         xyn = xyn.reshape(len(batch), config.total_points, 2)
         if flip:
             xyn = _unflip(xyn, n, framings, stage, config.mirror)
         xy = _to_pixels(framings, xyn[:, head])
-    return xy.astype(np.float32), first
+    return xy.astype(np.float32), first_frames
 
 
 def face_box_of(framing: Framing, stage: StageConfig) -> Box:
@@ -230,7 +250,7 @@ def face_box_of(framing: Framing, stage: StageConfig) -> Box:
     return (cx - half, cy - half, cx + half, cy + half)
 
 
-def _box(where: Placement, frame: Framing, rgb: np.ndarray, config: DetectorConfig) -> Box:
+def reported_box(where: Placement, frame: Framing, rgb: np.ndarray, config: DetectorConfig) -> Box:
     """The box reported with a face: the detector's or caller's; the whole image for whole-image
     framing; the box a tracked face's frame implies."""
     if where.box is not None:
@@ -241,114 +261,6 @@ def _box(where: Placement, frame: Framing, rgb: np.ndarray, config: DetectorConf
 
 
 Finder = Callable[[int, str, np.ndarray], list[Placement]]
-
-
-def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
-    """:func:`facelandmarks.images.load_image`, but a uint8 ``(H, W, 3)`` array is used as it is
-    when ``copy`` is false (it is only read, during the call): no copy of every frame.
-
-    Returns:
-        uint8 ``(H, W, 3)`` RGB.
-
-    Raises:
-        as :func:`~facelandmarks.images.load_image`.
-    """
-    if (
-        not copy
-        and type(item) is np.ndarray
-        and item.dtype == np.uint8
-        and item.ndim == 3
-        and item.shape[2] == 3
-        and item.size
-    ):
-        return item
-    return fl_images.load_image(item, name=name)
-
-
-def iter_faces(
-    config: DetectorConfig,
-    engines: Sequence[Engine],
-    images: Any,
-    find: Finder,
-    *,
-    scheme: str,
-    batch_size: int = 32,
-    on_error: str = "raise",
-    keep_images: bool = False,
-    verbose: int = 0,
-) -> Iterator[ImageFaces]:
-    """Landmarks of every face ``find(index, name, rgb)`` places, image after image.
-
-    Faces of consecutive images share engine calls (up to ``batch_size`` faces); images
-    stream through, so memory stays bounded. See
-    :meth:`facelandmarks.LandmarkDetector.iter_faces` for the arguments.
-
-    Raises:
-        ValueError: a bad ``batch_size`` or ``on_error``; with ``on_error="raise"``, an
-            unreadable image (named).
-    """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
-    bar = None
-    if verbose:
-        import keras
-
-        bar = keras.utils.Progbar(
-            fl_images.count_images(images), verbose=verbose, unit_name="image"
-        )
-    queue: list[tuple[int, str, np.ndarray | None, list[Placement], str | None]] = []
-    n_faces = 0
-
-    def flush() -> Iterator[ImageFaces]:
-        todo = [(q, p) for q in queue for p in q[3]]
-        results: dict[int, list[Face]] = {q[0]: [] for q in queue}
-        for start in range(0, len(todo), batch_size):
-            chunk = todo[start : start + batch_size]
-            xy, frames = predict_batch(
-                config, engines, [q[2] for q, _ in chunk], [p for _, p in chunk], scheme
-            )
-            for (q, p), pts, frame in zip(chunk, xy, frames, strict=True):
-                results[q[0]].append(Face(_box(p, frame, q[2], config), p.score, pts, scheme))
-        for index, name, rgb, _, error in queue:
-            size = None if rgb is None else (int(rgb.shape[1]), int(rgb.shape[0]))
-            image = rgb if keep_images else None
-            yield ImageFaces(index, name, results[index], size, error, image)
-            if bar is not None:
-                bar.add(1)
-        queue.clear()
-
-    for index, name, item in fl_images.iter_items(images):
-        try:
-            rgb = as_rgb(item, name, copy=keep_images)
-        except (OSError, ValueError, TypeError) as err:
-            if on_error == "raise":
-                raise
-            logger.warning("skipped %s: %s", name, err)
-            queue.append((index, name, None, [], str(err)))
-            continue
-        found = find(index, name, rgb)
-        queue.append((index, name, rgb, found, None))
-        n_faces += len(found)
-        if n_faces >= batch_size:
-            yield from flush()
-            n_faces = 0
-    if queue:
-        yield from flush()
-
-
-def main_landmarks(results: Iterable[ImageFaces], num_points: int) -> np.ndarray:
-    """float32 ``(N, K, 2)``: the first (most prominent) face's landmarks of each result, pixels
-    of its image; a row of NaN where no face was found or the image failed; ``(0, K, 2)`` for
-    no result."""
-    rows = []
-    for result in results:
-        faces = result.faces
-        rows.append(faces[0].landmarks if faces else np.full((num_points, 2), np.nan, np.float32))
-    if not rows:
-        return np.zeros((0, num_points, 2), np.float32)
-    return np.stack(rows).astype(np.float32)
 
 
 def tracked_placement(config: DetectorConfig, scheme: str, xy: np.ndarray) -> Placement | None:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks import inference
+from facelandmarks import inference, streaming
 from facelandmarks.face_detection.base import prominence
 from facelandmarks.inference import Face, ImageFaces, Placement
 
@@ -156,7 +156,7 @@ class FaceTracker:
         index = self.frame_index
         self.frame_index += 1
         name = f"<frame #{index}>"
-        rgb = inference.as_rgb(frame, name, copy=False)
+        rgb = streaming.as_rgb(frame, name, copy=False)
         det = self.detector
         config, scheme = det.config, det.scheme
         places: list[Placement | None] = [

@@ -103,6 +103,8 @@ LIGHT = [
     "facelandmarks.lite",
     "facelandmarks.engines",
     "facelandmarks.inference",
+    "facelandmarks._prefetch",
+    "facelandmarks.streaming",
     "facelandmarks.finding",
     "facelandmarks.tracking",
     "facelandmarks.evaluation",

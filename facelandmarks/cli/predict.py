@@ -92,7 +92,7 @@ class _NotTheSkipWarning(logging.Filter):
     itself, as an ERROR line (one line per bad file, not two)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.name == "facelandmarks.inference" and record.msg == "skipped %s: %s")
+        return not (record.name == "facelandmarks.streaming" and record.msg == "skipped %s: %s")
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:

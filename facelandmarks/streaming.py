@@ -1,0 +1,229 @@
+"""Images in, faces out, streaming: decoding each image, finding its faces, batching the faces
+of consecutive images into engine calls (:func:`facelandmarks.inference.predict_batch`), and the
+results image after image. What :meth:`facelandmarks.LandmarkDetector.iter_faces`, ``predict``
+and ``predict_faces`` run.
+
+The work before the first model call (decoding, the face detector, the first stage's crops)
+runs a group of images ahead on a background thread when there is a CPU to spare
+(:mod:`facelandmarks._prefetch`), so that it overlaps the landmark model's forward passes.
+NumPy, Pillow and the engines only: no TensorFlow.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from facelandmarks import _prefetch
+from facelandmarks import images as fl_images
+from facelandmarks.config import DetectorConfig
+from facelandmarks.crop import render_crop
+from facelandmarks.framing import Framing
+from facelandmarks.inference import (
+    Engine,
+    Face,
+    Finder,
+    ImageFaces,
+    Placement,
+    first_framing,
+    flips,
+    predict_batch,
+    reported_box,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
+    """:func:`facelandmarks.images.load_image`, but a uint8 ``(H, W, 3)`` array is used as it is
+    when ``copy`` is false (it is only read, during the call): no copy of every frame.
+
+    Returns:
+        uint8 ``(H, W, 3)`` RGB.
+
+    Raises:
+        as :func:`~facelandmarks.images.load_image`.
+    """
+    if (
+        not copy
+        and type(item) is np.ndarray
+        and item.dtype == np.uint8
+        and item.ndim == 3
+        and item.shape[2] == 3
+        and item.size
+    ):
+        return item
+    return fl_images.load_image(item, name=name)
+
+
+Entry = tuple[int, str, "np.ndarray | None", list[Placement], "str | None"]
+"""One input image on its way: ``(index, name, rgb or None, its faces, error or None)``."""
+
+
+class _Chunk:
+    """One engine batch of the first stage, filled face by face as the images arrive: each
+    face's crop is cut as soon as its image is decoded and its faces found (so the crop
+    comes from the pixels the face detector saw, even if the caller reuses a frame buffer)."""
+
+    def __init__(self, config: DetectorConfig, size: int) -> None:
+        self.stage = config.stages[0]
+        self.flip = flips(config, self.stage)
+        out_h, out_w = self.stage.input_size
+        # mirrored copies (test-time flip) go after the originals: room for both
+        self.buf = np.empty(((2 if self.flip else 1) * size, out_h, out_w, 3), np.float32)
+        self.size = size
+        self.faces: list[tuple[Entry, Placement]] = []
+        self.framings: list[Framing] = []
+
+    def add(self, entry: Entry, where: Placement) -> None:
+        rgb = entry[2]
+        framing = first_framing(self.stage, rgb, where)
+        gray = self.stage.color == "gray"
+        render_crop(rgb, framing, gray=gray, out=self.buf[len(self.faces)])
+        self.faces.append((entry, where))
+        self.framings.append(framing)
+
+    @property
+    def full(self) -> bool:
+        return len(self.faces) == self.size
+
+    def first(self) -> tuple[np.ndarray, list[Framing]]:
+        """``predict_batch``'s ``first``: the crops (then their mirrored copies) and frames."""
+        n = len(self.faces)
+        if self.flip:
+            self.buf[n : 2 * n] = self.buf[:n, :, ::-1]
+            return self.buf[: 2 * n], self.framings
+        return self.buf[:n], self.framings
+
+
+def _steps(
+    config: DetectorConfig,
+    images: Any,
+    find: Finder,
+    batch_size: int,
+    on_error: str,
+    copy: bool,
+) -> Iterator[tuple[list[Entry], _Chunk | None]]:
+    """Everything of :func:`iter_faces` before the first model call (decoding, finding the
+    faces, cutting the first stage's crops), as ``(the images read since the last step, a
+    full chunk)``; the last step has what is left (a partial chunk, or ``None``)."""
+    entries: list[Entry] = []
+    chunk = _Chunk(config, batch_size)
+    for index, name, item in fl_images.iter_items(images):
+        try:
+            rgb = as_rgb(item, name, copy=copy)
+        except (OSError, ValueError, TypeError) as err:
+            if on_error == "raise":
+                raise
+            logger.warning("skipped %s: %s", name, err)
+            entries.append((index, name, None, [], str(err)))
+            continue
+        entry = (index, name, rgb, find(index, name, rgb), None)
+        entries.append(entry)
+        for where in entry[3]:
+            chunk.add(entry, where)
+            if chunk.full:
+                yield entries, chunk
+                entries, chunk = [], _Chunk(config, batch_size)
+    if entries or chunk.faces:
+        yield entries, (chunk if chunk.faces else None)
+
+
+def _count(images: Any) -> int | None:
+    """:func:`~facelandmarks.images.count_images`, ``None`` where unknown or refused (the
+    refusal is raised, with its usual message, when the images are iterated)."""
+    try:
+        return fl_images.count_images(images)
+    except TypeError:
+        return None
+
+
+def iter_faces(
+    config: DetectorConfig,
+    engines: Sequence[Engine],
+    images: Any,
+    find: Finder,
+    *,
+    scheme: str,
+    batch_size: int = 32,
+    on_error: str = "raise",
+    keep_images: bool = False,
+    verbose: int = 0,
+    prefetch: bool | None = None,
+) -> Iterator[ImageFaces]:
+    """Landmarks of every face ``find(index, name, rgb)`` places, image after image.
+
+    Faces of consecutive images share engine calls (up to ``batch_size`` faces); images
+    stream through, so memory stays bounded. See
+    :meth:`facelandmarks.LandmarkDetector.iter_faces` for the arguments.
+
+    ``prefetch``: decode, find the faces and cut the first crops of the next group of images
+    on a background thread while the engines run on this one (:mod:`facelandmarks._prefetch`);
+    ``None`` (default): when there is more than one image and at least 2 usable CPUs. ``find``
+    (the face detector) then runs on that thread.
+
+    Raises:
+        ValueError: a bad ``batch_size`` or ``on_error``; with ``on_error="raise"``, an
+            unreadable image (named).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
+    count = _count(images)
+    bar = None
+    if verbose:
+        import keras
+
+        bar = keras.utils.Progbar(count, verbose=verbose, unit_name="image")
+    if prefetch is None:
+        prefetch = count not in (0, 1) and _prefetch.worth_a_thread()
+    # A later stage crops the image again after the first stage has run: by then a caller's
+    # iterator (a video reader reusing its frame buffer) may have moved on, so keep a copy.
+    copy = keep_images or (len(config.stages) > 1 and (prefetch or count is None))
+    steps = _steps(config, images, find, batch_size, on_error, copy)
+    if prefetch:
+        steps = _prefetch.prefetch(steps)
+    pending: deque[Entry] = deque()
+    faces: dict[int, list[Face]] = {}
+    try:
+        for entries, chunk in steps:
+            for entry in entries:
+                pending.append(entry)
+                faces[entry[0]] = []
+            if chunk is not None:
+                places = [p for _, p in chunk.faces]
+                rgbs = [q[2] for q, _ in chunk.faces]
+                xy, frames = predict_batch(
+                    config, engines, rgbs, places, scheme, first=chunk.first()
+                )
+                for (q, p), pts, frame in zip(chunk.faces, xy, frames, strict=True):
+                    box = reported_box(p, frame, q[2], config)
+                    faces[q[0]].append(Face(box, p.score, pts, scheme))
+            # an image is done once all its faces are (they may span two chunks)
+            while pending and len(faces[pending[0][0]]) == len(pending[0][3]):
+                index, name, rgb, _, error = pending.popleft()
+                size = None if rgb is None else (int(rgb.shape[1]), int(rgb.shape[0]))
+                image = rgb if keep_images else None
+                yield ImageFaces(index, name, faces.pop(index), size, error, image)
+                if bar is not None:
+                    bar.add(1)
+    finally:
+        steps.close()  # type: ignore[attr-defined]
+
+
+def main_landmarks(results: Iterable[ImageFaces], num_points: int) -> np.ndarray:
+    """float32 ``(N, K, 2)``: the first (most prominent) face's landmarks of each result, pixels
+    of its image; a row of NaN where no face was found or the image failed; ``(0, K, 2)`` for
+    no result."""
+    rows = []
+    for result in results:
+        faces = result.faces
+        rows.append(faces[0].landmarks if faces else np.full((num_points, 2), np.nan, np.float32))
+    if not rows:
+        return np.zeros((0, num_points, 2), np.float32)
+    return np.stack(rows).astype(np.float32)

@@ -1,0 +1,224 @@
+"""facelandmarks.streaming and facelandmarks._prefetch: images in, faces out, with the work before
+the model (decoding, finding faces, cutting crops) running ahead on a background thread.
+
+The faces are synthetic: bright discs on a dark canvas, found by a stand-in face finder and
+"landmarked" by a stand-in engine that puts every point at the disc's centroid as seen in its
+crop, so each result can be checked against the disc's true centre.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+
+import numpy as np
+import pytest
+
+from facelandmarks import _prefetch, streaming
+from facelandmarks.config import DetectorConfig, StageConfig
+from facelandmarks.inference import Placement
+
+RADIUS = 14.0
+H, W = 120, 200
+
+FACE = StageConfig(backbone="mobilenetv3small", input_size=(48, 48), framing="face")
+POINTS = StageConfig(
+    backbone="mobilenetv3small", input_size=(40, 40), framing="points", box_margin=0.5
+)
+ONE_STAGE = DetectorConfig(stages=(FACE,))
+TWO_STAGES = DetectorConfig(stages=(FACE, POINTS))
+
+
+def draw(centres: list[tuple[float, float]], out: np.ndarray | None = None) -> np.ndarray:
+    """A dark ``(H, W, 3)`` uint8 canvas with a bright disc at each centre."""
+    yy, xx = np.mgrid[0:H, 0:W]
+    inside = np.zeros((H, W), bool)
+    for cx, cy in centres:
+        inside |= (xx + 0.5 - cx) ** 2 + (yy + 0.5 - cy) ** 2 < RADIUS**2
+    frame = np.where(inside[..., None], 230, 20).astype(np.uint8).repeat(3, axis=2)
+    if out is None:
+        return frame
+    out[...] = frame
+    return out
+
+
+def find_discs(index: int, name: str, rgb: np.ndarray) -> list[Placement]:
+    """The stand-in face finder: one box per run of bright columns (discs never share one)."""
+    cols = np.flatnonzero((rgb[..., 0] > 128).any(axis=0))
+    if not len(cols):
+        return []
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > 1) + 1)
+    places = []
+    for run in runs:
+        rows = np.flatnonzero((rgb[:, run, 0] > 128).any(axis=1))
+        box = (float(run[0]), float(rows[0]), run[-1] + 1.0, rows[-1] + 1.0)
+        places.append(Placement(box, None, None, "blazeface", 0.9))
+    return places
+
+
+def centroid_engine(config: DetectorConfig):
+    """Every point at the centroid of the bright pixels of each crop, normalised to it."""
+
+    def run(batch: np.ndarray) -> np.ndarray:
+        out = np.empty((len(batch), config.total_points * 2), np.float32)
+        for i, crop in enumerate(batch):
+            weight = np.clip(crop[..., 0] - 100.0, 0, None)
+            yy, xx = np.mgrid[0 : crop.shape[0], 0 : crop.shape[1]]
+            cx = ((xx + 0.5) * weight).sum() / weight.sum() / crop.shape[1]
+            cy = ((yy + 0.5) * weight).sum() / weight.sum() / crop.shape[0]
+            out[i] = np.tile([cx, cy], config.total_points)
+        return out
+
+    return run
+
+
+def run(config: DetectorConfig, images, **kwargs) -> list:
+    engines = [centroid_engine(config)] * len(config.stages)
+    return list(
+        streaming.iter_faces(config, engines, images, find_discs, scheme="muct76", **kwargs)
+    )
+
+
+SCENES = [
+    [(50.0, 60.0)],
+    [],
+    [(40.0, 50.0), (140.0, 70.0)],
+    [(100.5, 60.5)],
+    [(30.0, 40.0), (90.0, 80.0), (160.0, 50.0)],
+    [(120.0, 64.0)],
+    [],
+]
+
+
+@pytest.mark.parametrize("config", [ONE_STAGE, TWO_STAGES], ids=["one stage", "two stages"])
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 32])
+def test_the_prefetched_stream_gives_the_serial_streams_results(config, batch_size) -> None:
+    images = [draw(scene) for scene in SCENES]
+    serial = run(config, images, batch_size=batch_size, prefetch=False)
+    ahead = run(config, images, batch_size=batch_size, prefetch=True)
+    assert [r.index for r in serial] == [r.index for r in ahead] == list(range(len(SCENES)))
+    for s, a, scene in zip(serial, ahead, SCENES, strict=True):
+        assert a.size == s.size == (W, H) and a.error is s.error is None
+        assert len(a.faces) == len(s.faces) == len(scene)
+        for fs, fa, centre in zip(s.faces, a.faces, scene, strict=True):
+            assert fa.box == fs.box and fa.score == fs.score
+            np.testing.assert_array_equal(fa.landmarks, fs.landmarks)
+            # each face's points at its own disc's centre (pixel centres at integers)
+            np.testing.assert_allclose(fa.landmarks, [[c - 0.5 for c in centre]] * 76, atol=0.6)
+
+
+@pytest.mark.parametrize("config", [ONE_STAGE, TWO_STAGES], ids=["one stage", "two stages"])
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_a_reused_frame_buffer_gives_each_frame_its_own_landmarks(config, prefetch) -> None:
+    """A video reader may hand out one array, overwritten frame after frame: the faces of a
+    frame must come from that frame, even when the model runs after the reader moved on."""
+    centres = [(40.0 + 15 * i, 50.0 + 3 * i) for i in range(9)]
+    buffer = np.empty((H, W, 3), np.uint8)
+    frames = (draw([c], out=buffer) for c in centres)
+    results = run(config, frames, batch_size=4, prefetch=prefetch)
+    assert len(results) == len(centres)
+    for result, (cx, cy) in zip(results, centres, strict=True):
+        np.testing.assert_allclose(result.faces[0].landmarks[0], [cx - 0.5, cy - 0.5], atol=0.6)
+
+
+def test_an_unreadable_image_is_named_or_skipped_in_order() -> None:
+    images = [draw([(50.0, 60.0)]), "no/such/photo.png", draw([(120.0, 64.0)])]
+    with pytest.raises(FileNotFoundError, match=r"no/such/photo\.png"):
+        run(ONE_STAGE, images, prefetch=True, batch_size=1)
+    skipped = run(ONE_STAGE, images, prefetch=True, on_error="skip")
+    assert [r.index for r in skipped] == [0, 1, 2]
+    assert skipped[1].faces == [] and "photo.png" in skipped[1].error and skipped[1].size is None
+    assert len(skipped[0].faces) == len(skipped[2].faces) == 1
+
+
+def test_keep_images_hands_back_each_frame() -> None:
+    images = [draw(scene) for scene in SCENES[:3]]
+    for result, image in zip(
+        run(ONE_STAGE, images, keep_images=True, prefetch=True), images, strict=True
+    ):
+        np.testing.assert_array_equal(result.image, image)
+
+
+def test_stopping_early_stops_the_worker_and_closes_the_reader() -> None:
+    closed = threading.Event()
+
+    def endless():
+        try:
+            for i in itertools.count():
+                yield draw([(30.0 + i % 100, 60.0)])
+        finally:
+            closed.set()
+
+    stream = streaming.iter_faces(
+        ONE_STAGE,
+        [centroid_engine(ONE_STAGE)],
+        endless(),
+        find_discs,
+        scheme="muct76",
+        batch_size=2,
+        prefetch=True,
+    )
+    assert len(list(itertools.islice(stream, 5))) == 5
+    stream.close()
+    assert closed.is_set()
+    assert not [t for t in threading.enumerate() if t.name == "facelandmarks-prefetch"]
+
+
+def test_a_thread_only_for_several_images_and_a_spare_cpu(monkeypatch) -> None:
+    calls = []
+    real = _prefetch.prefetch
+
+    def spy(items, depth=1):
+        calls.append(depth)
+        return real(items, depth)
+
+    monkeypatch.setattr(_prefetch, "prefetch", spy)
+    image = draw([(50.0, 60.0)])
+    for spare, images, n, expected in (
+        (True, image, 1, 0),  # one image: nothing to overlap
+        (True, [image], 1, 0),
+        (True, [image, image], 2, 1),
+        (True, iter([image, image]), 2, 1),  # length unknown
+        (False, [image, image], 2, 0),  # one CPU
+    ):
+        calls.clear()
+        monkeypatch.setattr(_prefetch, "worth_a_thread", lambda spare=spare: spare)
+        assert len(run(ONE_STAGE, images)) == n
+        assert len(calls) == expected, (spare, n)
+
+
+def test_prefetch_keeps_order_and_raises_where_the_producer_failed() -> None:
+    producer = []
+
+    def items():
+        for i in range(6):
+            producer.append(threading.get_ident())
+            yield i
+        raise ValueError("the seventh item is broken")
+
+    got = []
+    with pytest.raises(ValueError, match="seventh item"):
+        for item in _prefetch.prefetch(items(), depth=2):
+            got.append(item)
+    assert got == list(range(6))
+    assert set(producer) and threading.get_ident() not in set(producer)
+    assert list(_prefetch.prefetch(iter(range(50)), depth=3)) == list(range(50))
+    assert list(_prefetch.prefetch(iter([]))) == []
+    with pytest.raises(ValueError, match="depth"):
+        next(_prefetch.prefetch(iter([1]), depth=0))
+
+
+def test_closing_prefetch_early_leaves_the_producer_at_most_a_step_ahead() -> None:
+    produced = []
+
+    def items():
+        for i in itertools.count():
+            produced.append(i)
+            yield i
+
+    stream = _prefetch.prefetch(items(), depth=1)
+    assert [next(stream) for _ in range(3)] == [0, 1, 2]
+    stream.close()
+    # consumed 3; at most one waiting in the queue and one in the producer's hands
+    assert len(produced) <= 5
+    assert not [t for t in threading.enumerate() if t.name == "facelandmarks-prefetch"]
