@@ -15,8 +15,8 @@ from __future__ import annotations
 import os
 import queue
 import threading
-from collections.abc import Iterator
-from typing import TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -92,3 +92,64 @@ def prefetch(items: Iterator[T], depth: int = 1) -> Iterator[T]:
     finally:
         stop.set()
         worker.join()
+
+
+class WriteBehind:
+    """Calls ``consume(item)`` for each item handed to :meth:`put`, in order, on a daemon
+    thread, up to ``depth`` items behind the caller: the other end of :func:`prefetch` (drawing
+    and encoding video frames while the next frame is tracked).
+
+    An exception raised by ``consume`` is raised by the next :meth:`put` or by :meth:`close`;
+    the items after it are dropped. Use :meth:`close` when every item is handed over (it waits
+    for them), :meth:`abandon` when giving up (it waits for the item being consumed, drops the
+    rest and raises nothing).
+
+    Raises:
+        ValueError: ``depth < 1``.
+    """
+
+    def __init__(self, consume: Callable[[Any], None], depth: int = 2) -> None:
+        if depth < 1:
+            raise ValueError(f"depth must be >= 1. Received: {depth!r}")
+        self._consume = consume
+        self._queue: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._dropping = False
+        self._end = object()
+        self._thread = threading.Thread(target=self._run, name="facelandmarks-write", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is self._end:
+                return
+            if self._error is None and not self._dropping:
+                try:
+                    self._consume(item)
+                except BaseException as err:  # raised in the caller's thread
+                    self._error = err
+
+    def put(self, item: Any) -> None:
+        """Hand one item over (blocks while ``depth`` items wait)."""
+        if self._error is not None:
+            raise self._error
+        if not self._thread.is_alive():
+            raise RuntimeError("put after close or abandon")
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Wait until every item is consumed; raise ``consume``'s exception, if any."""
+        self._finish()
+        if self._error is not None:
+            raise self._error
+
+    def abandon(self) -> None:
+        """Drop the items not yet consumed and stop; raises nothing."""
+        self._dropping = True
+        self._finish()
+
+    def _finish(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(self._end)
+            self._thread.join()

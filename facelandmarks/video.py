@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from facelandmarks import _prefetch
 from facelandmarks.inference import ImageFaces
 
 logger = logging.getLogger(__name__)
@@ -289,18 +290,38 @@ def track_video(
             max_faces=max_faces,
         )
         writer = None if output is None else VideoWriter(output, fps=video.info.fps)
+
+        def draw_and_write(item: tuple[np.ndarray, ImageFaces]) -> None:
+            writer.write(_annotated(item[0], item[1], detector, indices))  # type: ignore[union-attr]
+
+        # With a spare CPU, decode the next frames and draw and encode the last ones on two
+        # background threads while this one tracks (tracking is sequential: each frame starts
+        # from the last one's landmarks).
+        spare = _prefetch.worth_a_thread()
+        frames = _prefetch.prefetch(iter(video), depth=2) if spare else iter(video)
+        behind = _prefetch.WriteBehind(draw_and_write) if spare and writer else None
         try:
-            for rgb in video:
+            for rgb in frames:
                 result = tracker.update(rgb)
                 count += 1
                 if on_frame is not None:
                     on_frame(result, video.info)
-                if writer is not None:
-                    writer.write(_annotated(rgb, result, detector, indices))
+                if behind is not None:
+                    behind.put((rgb, result))
+                elif writer is not None:
+                    draw_and_write((rgb, result))
+            if behind is not None:
+                behind.close()
         except BaseException as exc:
+            if behind is not None:
+                behind.abandon()
             if writer is not None:
                 writer.close(exc)
             raise
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()  # stop the decoding thread before the file closes
         if writer is not None:
             writer.close()
     logger.info(

@@ -251,3 +251,57 @@ def test_engine_calls_hold_batch_size_faces_and_a_prefetched_stream_starts_small
         )
     )
     assert sizes == expected and sum(len(r.faces) for r in results) == 40
+
+
+def test_write_behind_consumes_in_order_on_its_own_thread() -> None:
+    got, threads = [], set()
+
+    def consume(item: int) -> None:
+        threads.add(threading.get_ident())
+        got.append(item)
+
+    sink = _prefetch.WriteBehind(consume, depth=2)
+    for i in range(100):
+        sink.put(i)
+    sink.close()
+    assert got == list(range(100))
+    assert threads and threading.get_ident() not in threads
+    with pytest.raises(RuntimeError, match="after close"):
+        sink.put(100)
+    with pytest.raises(ValueError, match="depth"):
+        _prefetch.WriteBehind(consume, depth=0)
+
+
+def test_write_behind_raises_the_consumers_error_and_drops_the_rest() -> None:
+    got = []
+
+    def consume(item: int) -> None:
+        if item == 3:
+            raise OSError("disk full")
+        got.append(item)
+
+    sink = _prefetch.WriteBehind(consume, depth=1)
+    with pytest.raises(OSError, match="disk full"):
+        for i in range(1000):  # raised by a put soon after item 3, or by close
+            sink.put(i)
+        sink.close()
+    sink.abandon()
+    assert got == [0, 1, 2]
+
+
+def test_abandoning_write_behind_drops_what_waits() -> None:
+    started, release, got = threading.Event(), threading.Event(), []
+
+    def consume(item: int) -> None:
+        started.set()
+        release.wait(5)
+        got.append(item)
+
+    sink = _prefetch.WriteBehind(consume, depth=3)
+    for i in range(3):
+        sink.put(i)
+    started.wait(5)
+    threading.Timer(0.05, release.set).start()
+    sink.abandon()  # waits for item 0, drops 1 and 2
+    assert got == [0]
+    assert not [t for t in threading.enumerate() if t.name == "facelandmarks-write"]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from facelandmarks import inference
+from facelandmarks import _prefetch, inference
 from facelandmarks import video as fl_video
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.face_detection import FaceBox
@@ -185,8 +186,12 @@ def disc_detector(frame: np.ndarray, centre: np.ndarray) -> DiscDetector:
 
 
 @needs_av
+@pytest.mark.parametrize("spare_cpu", [True, False], ids=["threads", "one thread"])
 @pytest.mark.parametrize("every", [4, None])
-def test_tracker_follows_and_detects_every_n_frames(tmp_path, every) -> None:
+def test_tracker_follows_and_detects_every_n_frames(
+    tmp_path, every, spare_cpu, monkeypatch
+) -> None:
+    monkeypatch.setattr(_prefetch, "worth_a_thread", lambda: spare_cpu)
     frames, centres = disc_frames(11, step=3)
     det = disc_detector(frames[0], centres[0])
     path = write(tmp_path / "disc.mp4", frames)
@@ -206,6 +211,25 @@ def test_tracker_follows_and_detects_every_n_frames(tmp_path, every) -> None:
         assert np.abs(r.faces[0].landmarks - truth).max() < 2.0  # lossy video, pixel rounding
     with fl_video.VideoReader(tmp_path / "out.mp4") as out:
         assert sum(1 for _ in out) == 11
+
+
+@needs_av
+@pytest.mark.parametrize("spare_cpu", [True, False], ids=["threads", "one thread"])
+def test_an_interrupted_track_leaves_no_file_and_no_thread(tmp_path, spare_cpu, monkeypatch):
+    monkeypatch.setattr(_prefetch, "worth_a_thread", lambda: spare_cpu)
+    frames, centres = disc_frames(9, step=3)
+    det = disc_detector(frames[0], centres[0])
+    path = write(tmp_path / "disc.mp4", frames)
+    before = set(tmp_path.iterdir())
+
+    def stop_at_five(result, info) -> None:
+        if result.index == 5:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fl_video.track_video(det, path, tmp_path / "out.mp4", on_frame=stop_at_five)
+    assert set(tmp_path.iterdir()) == before  # no output, no temporary file
+    assert not [t for t in threading.enumerate() if t.name.startswith("facelandmarks-")]
 
 
 # --------------------------------------------------------------------------------------
