@@ -110,7 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--face-detector",
         default=None,
         metavar="NAME",
-        help="blazeface (default), blazeface-short, blazeface-full, mtcnn, opencv-haar",
+        help="blazeface (default), blazeface-short, blazeface-full, mtcnn, opencv-haar; "
+        "any of them + -any-orientation (e.g. blazeface-any-orientation) for photos that "
+        "may be turned by 90 or 180 degrees (4 detections a photo)",
     )
     p.add_argument(
         "--max-faces",

@@ -13,6 +13,8 @@ Detectors, all offline (their weights ship inside packages; nothing is downloade
 * ``"opencv-haar"``: :class:`OpenCVFaceDetector`, OpenCV 4.x's Haar cascades
   (``pip install "opencv-python-headless>=4.5.4,<5"``; OpenCV 5 dropped them): 27-56 ms, lower
   recall on in-the-wild photos (88 %).
+* any of them followed by ``"-any-orientation"``: :class:`AnyOrientation`, the detector run on
+  the image turned by 0, 90, 180 and 270 degrees (upside-down and sideways photos).
 
 Numbers: ``benchmarks/face_detection.py`` (benchmarks/README.md).
 
@@ -47,13 +49,16 @@ from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox, FaceDetecto
 from facelandmarks.face_detection.blazeface import BlazeFaceDetector
 from facelandmarks.face_detection.haar import OPENCV_INSTALL_HINT, OpenCVFaceDetector
 from facelandmarks.face_detection.mtcnn import MTCNNFaceDetector
+from facelandmarks.face_detection.orientation import AnyOrientation
 
 __all__ = [
+    "ANY_ORIENTATION",
     "DEFAULT_DETECTOR",
     "FRAME_ASPECT",
     "FRAME_FROM_BOX",
     "INSTALL_HINT",
     "OPENCV_INSTALL_HINT",
+    "AnyOrientation",
     "BlazeFaceDetector",
     "FaceBox",
     "FaceDetector",
@@ -92,12 +97,27 @@ _ALIASES = {"default": DEFAULT_DETECTOR, "haar": "opencv-haar", "blazeface-auto"
 _BLAZEFACE = {"blazeface": "auto", "blazeface-short": "short", "blazeface-full": "full"}
 
 
+ANY_ORIENTATION = "-any-orientation"
+"""Suffix of a detector name that also finds faces turned by 90, 180 or 270 degrees
+(:class:`AnyOrientation`), e.g. ``"blazeface-any-orientation"``."""
+
+
 def _resolve_name(name: Any, argname: str) -> str:
-    key = _ALIASES.get(name, name) if isinstance(name, str) else None
+    """The canonical key of a detector name (aliases resolved, the orientation suffix kept)."""
+    turned = isinstance(name, str) and name.endswith(ANY_ORIENTATION)
+    base = name[: -len(ANY_ORIENTATION)] if turned else name
+    key = _ALIASES.get(base, base) if isinstance(base, str) else None
     if key not in FRAME_FROM_BOX:
         choices = sorted([*FRAME_FROM_BOX, *_ALIASES])
-        raise ValueError(f"{argname} must be one of {choices}. Received: {argname}={name!r}")
-    return key
+        raise ValueError(
+            f"{argname} must be one of {choices}, optionally followed by {ANY_ORIENTATION!r}. "
+            f"Received: {argname}={name!r}"
+        )
+    return key + ANY_ORIENTATION if turned else key
+
+
+def _base(key: str) -> str:
+    return key[: -len(ANY_ORIENTATION)] if key.endswith(ANY_ORIENTATION) else key
 
 
 def get_face_detector(name: str = "default") -> FaceDetector:
@@ -109,8 +129,11 @@ def get_face_detector(name: str = "default") -> FaceDetector:
             :class:`BlazeFaceDetector` (shipped, nothing to install); ``"mtcnn"``:
             :class:`MTCNNFaceDetector` (``pip install "facelandmarks[detect]"``);
             ``"opencv-haar"`` or ``"haar"``: :class:`OpenCVFaceDetector`
-            (``pip install "opencv-python-headless>=4.5.4,<5"``). Build the class directly to
-            change its settings (``min_score``, ``max_side``, ``min_size``, ...).
+            (``pip install "opencv-python-headless>=4.5.4,<5"``). Any of them followed by
+            ``"-any-orientation"`` (e.g. ``"blazeface-any-orientation"``) also finds faces
+            turned by 90, 180 or 270 degrees, for four times the time
+            (:class:`AnyOrientation`). Build the class directly to change its settings
+            (``min_score``, ``max_side``, ``min_size``, ...).
 
     Returns:
         An object with ``detect(image) -> list[FaceBox]`` and a ``name`` attribute (the key to
@@ -126,13 +149,17 @@ def get_face_detector(name: str = "default") -> FaceDetector:
         'blazeface'
     """
     key = _resolve_name(name, "name")
-    if key in _BLAZEFACE:
-        return BlazeFaceDetector(_BLAZEFACE[key])
-    if key == "mtcnn":
-        return MTCNNFaceDetector()
-    if key == "opencv-haar":
-        return OpenCVFaceDetector()
-    raise AssertionError(f"no factory for detector {key!r}")  # pragma: no cover
+    base = _base(key)
+    detector: FaceDetector
+    if base in _BLAZEFACE:
+        detector = BlazeFaceDetector(_BLAZEFACE[base])
+    elif base == "mtcnn":
+        detector = MTCNNFaceDetector()
+    elif base == "opencv-haar":
+        detector = OpenCVFaceDetector()
+    else:  # pragma: no cover
+        raise AssertionError(f"no factory for detector {key!r}")
+    return AnyOrientation(detector) if key != base else detector
 
 
 def frame_from_box(
@@ -176,7 +203,7 @@ def frame_from_box(
             "box must be 4 finite numbers (x0, y0, x1, y1) with x1 > x0 and y1 > y0. "
             f"Received: box={box!r}"
         )
-    dx, dy, sw, sh = FRAME_FROM_BOX[key]
+    dx, dy, sw, sh = FRAME_FROM_BOX[_base(key)]
     w = float(arr[2] - arr[0])
     cx = float(arr[0] + arr[2]) / 2.0 + dx * w
     cy = float(arr[1] + arr[3]) / 2.0 + dy * w
