@@ -250,13 +250,15 @@ def face_box_of(framing: Framing, stage: StageConfig) -> Box:
     return (cx - half, cy - half, cx + half, cy + half)
 
 
-def reported_box(where: Placement, frame: Framing, rgb: np.ndarray, config: DetectorConfig) -> Box:
-    """The box reported with a face: the detector's or caller's; the whole image for whole-image
-    framing; the box a tracked face's frame implies."""
+def reported_box(
+    where: Placement, frame: Framing, size: tuple[int, int], config: DetectorConfig
+) -> Box:
+    """The box reported with a face: the detector's or caller's; the whole image (``size``:
+    width, height) for whole-image framing; the box a tracked face's frame implies."""
     if where.box is not None:
         return tuple(float(v) for v in where.box)  # type: ignore[return-value]
     if where.roi is None:
-        return (0.0, 0.0, float(rgb.shape[1]), float(rgb.shape[0]))
+        return (0.0, 0.0, float(size[0]), float(size[1]))
     return face_box_of(frame, config.stages[0])
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -63,8 +64,16 @@ def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
     return fl_images.load_image(item, name=name)
 
 
-Entry = tuple[int, str, "np.ndarray | None", list[Placement], "str | None"]
-"""One input image on its way: ``(index, name, rgb or None, its faces, error or None)``."""
+@dataclass
+class _Image:
+    """One input image on its way through :func:`iter_faces`."""
+
+    index: int
+    name: str
+    rgb: np.ndarray | None  # the decoded pixels, while a later step still needs them
+    size: tuple[int, int] | None  # (width, height); None: unreadable
+    places: list[Placement]
+    error: str | None = None
 
 
 class _Chunk:
@@ -79,15 +88,16 @@ class _Chunk:
         # mirrored copies (test-time flip) go after the originals: room for both
         self.buf = np.empty(((2 if self.flip else 1) * size, out_h, out_w, 3), np.float32)
         self.size = size
-        self.faces: list[tuple[Entry, Placement]] = []
+        self.faces: list[tuple[_Image, Placement]] = []
         self.framings: list[Framing] = []
 
-    def add(self, entry: Entry, where: Placement) -> None:
-        rgb = entry[2]
+    def add(self, image: _Image, where: Placement) -> None:
+        rgb = image.rgb
+        assert rgb is not None
         framing = first_framing(self.stage, rgb, where)
         gray = self.stage.color == "gray"
         render_crop(rgb, framing, gray=gray, out=self.buf[len(self.faces)])
-        self.faces.append((entry, where))
+        self.faces.append((image, where))
         self.framings.append(framing)
 
     @property
@@ -111,12 +121,15 @@ def _steps(
     on_error: str,
     copy: bool,
     first_size: int,
-) -> Iterator[tuple[list[Entry], _Chunk | None]]:
+    keep_rgb: bool,
+) -> Iterator[tuple[list[_Image], _Chunk | None]]:
     """Everything of :func:`iter_faces` before the first model call (decoding, finding the
     faces, cutting the first stage's crops), as ``(the images read since the last step, a
     full chunk)``: the first chunk of ``first_size`` faces, the others of ``batch_size``; the
-    last step has what is left (a partial chunk, or ``None``)."""
-    entries: list[Entry] = []
+    last step has what is left (a partial chunk, or ``None``). Without ``keep_rgb`` an image's
+    pixels are let go as soon as its crops are cut (a folder of 24-megapixel photos would
+    otherwise hold ``batch_size`` decoded photos, 72 MB each, per chunk in flight)."""
+    entries: list[_Image] = []
     chunk = _Chunk(config, first_size)
     for index, name, item in fl_images.iter_items(images):
         try:
@@ -125,15 +138,18 @@ def _steps(
             if on_error == "raise":
                 raise
             logger.warning("skipped %s: %s", name, err)
-            entries.append((index, name, None, [], str(err)))
+            entries.append(_Image(index, name, None, None, [], str(err)))
             continue
-        entry = (index, name, rgb, find(index, name, rgb), None)
-        entries.append(entry)
-        for where in entry[3]:
-            chunk.add(entry, where)
+        size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        image = _Image(index, name, rgb, size, find(index, name, rgb))
+        entries.append(image)
+        for where in image.places:
+            chunk.add(image, where)
             if chunk.full:
                 yield entries, chunk
                 entries, chunk = [], _Chunk(config, batch_size)
+        if not keep_rgb:
+            image.rgb = None
     if entries or chunk.faces:
         yield entries, (chunk if chunk.faces else None)
 
@@ -193,31 +209,40 @@ def iter_faces(
     # Nothing overlaps the first chunk's cutting: keep it small when prefetching, so that the
     # model starts early (about 7 ms sooner for batches of 32 on this project's machine).
     first_size = min(batch_size, FIRST_CHUNK) if prefetch else batch_size
-    steps = _steps(config, images, find, batch_size, on_error, copy, first_size)
+    # Only a later stage (it crops again) or keep_images needs the pixels after the first cut.
+    keep_rgb = keep_images or len(config.stages) > 1
+    steps = _steps(config, images, find, batch_size, on_error, copy, first_size, keep_rgb)
     if prefetch:
         steps = _prefetch.prefetch(steps)
-    pending: deque[Entry] = deque()
+    pending: deque[_Image] = deque()
     faces: dict[int, list[Face]] = {}
     try:
         for entries, chunk in steps:
-            for entry in entries:
-                pending.append(entry)
-                faces[entry[0]] = []
+            for image in entries:
+                pending.append(image)
+                faces[image.index] = []
             if chunk is not None:
                 places = [p for _, p in chunk.faces]
-                rgbs = [q[2] for q, _ in chunk.faces]
+                # the pixels, for a later stage's crops (kept for those: keep_rgb)
+                rgbs = [q.rgb for q, _ in chunk.faces]
                 xy, frames = predict_batch(
-                    config, engines, rgbs, places, scheme, first=chunk.first()
+                    config,
+                    engines,
+                    rgbs,
+                    places,
+                    scheme,
+                    first=chunk.first(),  # type: ignore[arg-type]
                 )
                 for (q, p), pts, frame in zip(chunk.faces, xy, frames, strict=True):
-                    box = reported_box(p, frame, q[2], config)
-                    faces[q[0]].append(Face(box, p.score, pts, scheme))
+                    box = reported_box(p, frame, q.size, config)  # type: ignore[arg-type]
+                    faces[q.index].append(Face(box, p.score, pts, scheme))
             # an image is done once all its faces are (they may span two chunks)
-            while pending and len(faces[pending[0][0]]) == len(pending[0][3]):
-                index, name, rgb, _, error = pending.popleft()
-                size = None if rgb is None else (int(rgb.shape[1]), int(rgb.shape[0]))
-                image = rgb if keep_images else None
-                yield ImageFaces(index, name, faces.pop(index), size, error, image)
+            while pending and len(faces[pending[0].index]) == len(pending[0].places):
+                done = pending.popleft()
+                image = done.rgb if keep_images else None
+                yield ImageFaces(
+                    done.index, done.name, faces.pop(done.index), done.size, done.error, image
+                )
                 if bar is not None:
                     bar.add(1)
     finally:

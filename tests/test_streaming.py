@@ -8,8 +8,10 @@ crop, so each result can be checked against the disc's true centre.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -305,3 +307,35 @@ def test_abandoning_write_behind_drops_what_waits() -> None:
     sink.abandon()  # waits for item 0, drops 1 and 2
     assert got == [0]
     assert not [t for t in threading.enumerate() if t.name == "facelandmarks-write"]
+
+
+def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
+    """A folder of large photos must not pile up in memory: without a later stage or
+    keep_images, an image's pixels are released as soon as its crops are cut."""
+    images = [draw([(50.0 + 10 * i, 60.0)]) for i in range(4)]
+    for keep_rgb in (False, True):
+        steps = streaming._steps(ONE_STAGE, images, find_discs, 2, "raise", False, 2, keep_rgb)
+        entries, chunk = next(steps)
+        assert [e.index for e in entries] == [0, 1] and len(chunk.faces) == 2
+        assert (entries[0].rgb is None) == (not keep_rgb) and entries[0].size == (W, H)
+    refs = []
+
+    def frames():
+        for i in range(6):
+            frame = draw([(50.0 + 10 * i, 60.0)])
+            refs.append(weakref.ref(frame))
+            yield frame
+
+    stream = streaming.iter_faces(
+        ONE_STAGE,
+        [centroid_engine(ONE_STAGE)],
+        frames(),
+        find_discs,
+        scheme="muct76",
+        batch_size=2,
+        prefetch=False,
+    )
+    first = next(stream)
+    gc.collect()
+    assert refs[0]() is None and first.image is None and first.size == (W, H)
+    assert len(list(stream)) == 5
