@@ -4,8 +4,10 @@ results image after image. What :meth:`facelandmarks.LandmarkDetector.iter_faces
 and ``predict_faces`` run.
 
 The work before the first model call (decoding, the face detector, the first stage's crops)
-runs a group of images ahead on a background thread when there is a CPU to spare
+runs a batch ahead on a background thread when there is a CPU to spare
 (:mod:`facelandmarks._prefetch`), so that it overlaps the landmark model's forward passes.
+Each face's crop is cut into its batch as soon as its image is decoded and its faces found,
+and the image's pixels are then let go unless something still needs them.
 NumPy, Pillow and the engines only: no TensorFlow.
 """
 
@@ -182,8 +184,8 @@ def iter_faces(
     stream through, so memory stays bounded. See
     :meth:`facelandmarks.LandmarkDetector.iter_faces` for the arguments.
 
-    ``prefetch``: decode, find the faces and cut the first crops of the next group of images
-    on a background thread while the engines run on this one (:mod:`facelandmarks._prefetch`);
+    ``prefetch``: decode, find the faces and cut the first crops of the next batch on a
+    background thread while the engines run on this one (:mod:`facelandmarks._prefetch`);
     ``None`` (default): when there is more than one image and at least 2 usable CPUs. ``find``
     (the face detector) then runs on that thread.
 
@@ -224,15 +226,9 @@ def iter_faces(
             if chunk is not None:
                 places = [p for _, p in chunk.faces]
                 # the pixels, for a later stage's crops (kept for those: keep_rgb)
-                rgbs = [q.rgb for q, _ in chunk.faces]
-                xy, frames = predict_batch(
-                    config,
-                    engines,
-                    rgbs,
-                    places,
-                    scheme,
-                    first=chunk.first(),  # type: ignore[arg-type]
-                )
+                rgbs: list[Any] = [q.rgb for q, _ in chunk.faces]
+                first = chunk.first()
+                xy, frames = predict_batch(config, engines, rgbs, places, scheme, first=first)
                 for (q, p), pts, frame in zip(chunk.faces, xy, frames, strict=True):
                     box = reported_box(p, frame, q.size, config)  # type: ignore[arg-type]
                     faces[q.index].append(Face(box, p.score, pts, scheme))
