@@ -145,7 +145,7 @@ class LandmarkDetector(DetectorParts):
                 sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
             face_detector: overrides the detector chosen at construction.
             max_faces: keep only the ``max_faces`` most prominent faces of each image.
-            batch_size: faces per model call (at most; 8 in the first with prefetch).
+            batch_size: faces per model call (at most; with prefetch 8, 16, ... at first).
             on_error: ``"raise"``: an unreadable image raises (naming it); ``"skip"``: it gives
                 an :class:`ImageFaces` with ``error`` set (and a logged warning), and the rest
                 go on.

@@ -41,7 +41,15 @@ from facelandmarks.inference import (
 logger = logging.getLogger(__name__)
 
 FIRST_CHUNK = 8
-"""Faces in the first engine call of a prefetched stream (at most ``batch_size``)."""
+"""Faces in the first engine call of a prefetched stream (at most ``batch_size``); each next
+call takes twice as many, up to ``batch_size``."""
+
+LOOP_CHUNK = 8
+"""Faces per engine call of a prefetched stream whose engines all run one face per invoke
+(TensorFlow Lite with one thread: :attr:`facelandmarks.lite.LiteModel.batching` ``"loop"``).
+Their speed does not depend on the call's size, but the overlap with the cutting thread does:
+``python benchmarks/throughput.py --batches 4,8,16,64`` reached 89, 92, 87 and 64 % of the raw
+interpreter's rate."""
 
 
 def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
@@ -123,14 +131,16 @@ def _steps(
     on_error: str,
     copy: bool,
     first_size: int,
+    max_size: int,
     keep_rgb: bool,
 ) -> Iterator[tuple[list[_Image], _Chunk | None]]:
     """Everything of :func:`iter_faces` before the first model call (decoding, finding the
     faces, cutting the first stage's crops), as ``(the images read since the last step, a
-    full chunk)``: the first chunk of ``first_size`` faces, the others of ``batch_size``; the
-    last step has what is left (a partial chunk, or ``None``). Without ``keep_rgb`` an image's
-    pixels are let go as soon as its crops are cut (a folder of 24-megapixel photos would
-    otherwise hold ``batch_size`` decoded photos, 72 MB each, per chunk in flight)."""
+    full chunk)``: the first chunk of ``first_size`` faces, each next one twice as many up to
+    ``max_size``; the last step has what is left (a partial chunk, or ``None``). Without
+    ``keep_rgb`` an image's pixels are let go as soon as its crops are cut (a folder of
+    24-megapixel photos would otherwise hold ``batch_size`` decoded photos, 72 MB each, per
+    chunk in flight)."""
     entries: list[_Image] = []
     chunk = _Chunk(config, first_size)
     for index, name, item in fl_images.iter_items(images):
@@ -149,7 +159,7 @@ def _steps(
             chunk.add(image, where)
             if chunk.full:
                 yield entries, chunk
-                entries, chunk = [], _Chunk(config, batch_size)
+                entries, chunk = [], _Chunk(config, min(2 * chunk.size, max_size))
         if not keep_rgb:
             image.rgb = None
     if entries or chunk.faces:
@@ -209,11 +219,15 @@ def iter_faces(
     # iterator (a video reader reusing its frame buffer) may have moved on, so keep a copy.
     copy = keep_images or (len(config.stages) > 1 and (prefetch or count is None))
     # Nothing overlaps the first chunk's cutting: keep it small when prefetching, so that the
-    # model starts early (about 7 ms sooner for batches of 32 on this project's machine).
-    first_size = min(batch_size, FIRST_CHUNK) if prefetch else batch_size
+    # model starts early, and let the chunks grow as the background thread gets ahead (8, 16,
+    # 32: each is cut while the one before runs, at about twice its speed).
+    max_size = batch_size
+    if prefetch and all(getattr(e, "batching", None) == "loop" for e in engines):
+        max_size = min(batch_size, LOOP_CHUNK)  # the same invokes, a finer overlap
+    first_size = min(max_size, FIRST_CHUNK) if prefetch else batch_size
     # Only a later stage (it crops again) or keep_images needs the pixels after the first cut.
     keep_rgb = keep_images or len(config.stages) > 1
-    steps = _steps(config, images, find, batch_size, on_error, copy, first_size, keep_rgb)
+    steps = _steps(config, images, find, batch_size, on_error, copy, first_size, max_size, keep_rgb)
     if prefetch:
         steps = _prefetch.prefetch(steps)
     pending: deque[_Image] = deque()

@@ -227,18 +227,31 @@ def test_closing_prefetch_early_leaves_the_producer_at_most_a_step_ahead() -> No
 
 
 @pytest.mark.parametrize(
-    ("prefetch", "batch_size", "expected"),
-    [(False, 32, [32, 8]), (True, 32, [8, 32]), (True, 4, [4] * 10), (False, 4, [4] * 10)],
+    ("prefetch", "batch_size", "batching", "expected"),
+    [
+        (False, 32, None, [32, 8]),
+        (True, 32, None, [8, 16, 16]),
+        (True, 16, "resize", [8, 16, 16]),
+        (True, 32, "loop", [8] * 5),
+        (False, 32, "loop", [32, 8]),
+        (True, 4, None, [4] * 10),
+        (False, 4, None, [4] * 10),
+    ],
 )
 def test_engine_calls_hold_batch_size_faces_and_a_prefetched_stream_starts_small(
-    prefetch, batch_size, expected
+    prefetch, batch_size, batching, expected
 ) -> None:
     sizes = []
     engine = centroid_engine(ONE_STAGE)
 
-    def counting(batch: np.ndarray) -> np.ndarray:
-        sizes.append(len(batch))
-        return engine(batch)
+    class Counting:
+        def __call__(self, batch: np.ndarray) -> np.ndarray:
+            sizes.append(len(batch))
+            return engine(batch)
+
+    counting = Counting()
+    if batching is not None:
+        counting.batching = batching  # as LiteModel says how it runs a batch
 
     images = [draw([(50.0 + i, 60.0)]) for i in range(40)]
     results = list(
@@ -314,7 +327,7 @@ def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
     keep_images, an image's pixels are released as soon as its crops are cut."""
     images = [draw([(50.0 + 10 * i, 60.0)]) for i in range(4)]
     for keep_rgb in (False, True):
-        steps = streaming._steps(ONE_STAGE, images, find_discs, 2, "raise", False, 2, keep_rgb)
+        steps = streaming._steps(ONE_STAGE, images, find_discs, 2, "raise", False, 2, 2, keep_rgb)
         entries, chunk = next(steps)
         assert [e.index for e in entries] == [0, 1] and len(chunk.faces) == 2
         assert (entries[0].rgb is None) == (not keep_rgb) and entries[0].size == (W, H)
