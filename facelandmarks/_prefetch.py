@@ -3,11 +3,11 @@ finding faces, cutting crops: Pillow, NumPy and TensorFlow Lite release the GIL)
 caller's (the landmark model's forward passes).
 
 Measured on this project's 2-core machine (``python benchmarks/throughput.py``, 256 faces): with
-one interpreter thread (the default), cutting the crops of the next batch while the interpreter
-runs this one takes the landmark step from 1.01-1.02 to 0.67-0.76 ms a face (the interpreter
-alone: 0.59 ms), and ``predict`` with face detection from 2.25-2.62 to 1.74-1.83 ms a face.
-With two interpreter threads the gain is 0.98-1.36x. With a single CPU there is nothing to
-overlap, so :func:`worth_a_thread` says no.
+one interpreter thread (the default), cutting the next faces' crops while the interpreter runs
+takes the landmark step from 0.99-1.17 to 0.65-0.71 ms a face (the interpreter alone:
+0.58-0.65 ms), and ``predict`` with face detection from 2.27-2.74 to 1.73-2.05 ms a face.
+With two interpreter threads the gain is 1.0-1.2x. With a single CPU there is nothing to overlap, so
+:func:`worth_a_thread` says no.
 """
 
 from __future__ import annotations

@@ -154,8 +154,8 @@ class LandmarkDetector(DetectorParts):
             prefetch: decode the next images, find their faces and cut their crops on a
                 background thread while the landmark model runs (the face detector then runs
                 on that thread); ``None`` (default): when there are several images and at
-                least 2 usable CPUs. On this project's 2-core machine 1.3-1.5x the faces per
-                second with one interpreter thread, 1.0-1.4x with two
+                least 2 usable CPUs. On this project's 2-core machine 1.2-1.7x the faces per
+                second with one interpreter thread, 1.0-1.2x with two
                 (``benchmarks/throughput.py``).
 
         Returns:
