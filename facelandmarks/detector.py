@@ -145,7 +145,8 @@ class LandmarkDetector(DetectorParts):
                 sequence of ``(x0, y0, x1, y1)`` edge-coordinate boxes (possibly empty).
             face_detector: overrides the detector chosen at construction.
             max_faces: keep only the ``max_faces`` most prominent faces of each image.
-            batch_size: faces per model call (at most; with prefetch 8, 16, ... at first).
+            batch_size: faces per model call at most (with prefetch: 8, 16, ... at first, and 8
+                for a one-thread TensorFlow Lite model, which runs face by face anyway).
             on_error: ``"raise"``: an unreadable image raises (naming it); ``"skip"``: it gives
                 an :class:`ImageFaces` with ``error`` set (and a logged warning), and the rest
                 go on.
@@ -153,10 +154,9 @@ class LandmarkDetector(DetectorParts):
             verbose: 0 silent, 1 a progress bar.
             prefetch: decode the next images, find their faces and cut their crops on a
                 background thread while the landmark model runs (the face detector then runs
-                on that thread); ``None`` (default): when there are several images and at
-                least 2 usable CPUs. On this project's 2-core machine 1.2-1.7x the faces per
-                second with one interpreter thread, 1.0-1.2x with two
-                (``benchmarks/throughput.py``).
+                there); ``None`` (default): when there are several images and at least 2 usable
+                CPUs (1.2-1.7x the faces per second on a 2-core machine,
+                ``benchmarks/throughput.py``).
 
         Returns:
             An iterator of :class:`ImageFaces`, one per image in input order; faces most prominent

@@ -299,7 +299,7 @@ def track_video(
         # from the last one's landmarks).
         spare = _prefetch.worth_a_thread()
         frames = _prefetch.prefetch(iter(video), depth=2) if spare else iter(video)
-        behind = _prefetch.WriteBehind(draw_and_write) if spare and writer else None
+        behind = _prefetch.WriteBehind(draw_and_write) if spare and writer is not None else None
         try:
             for rgb in frames:
                 result = tracker.update(rgb)
