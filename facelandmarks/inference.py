@@ -179,19 +179,49 @@ def flips(config: DetectorConfig, stage: StageConfig) -> bool:
     return stage.test_time_flip and config.mirror is not None
 
 
+class CropBatch:
+    """One stage's input batch, filled crop by crop: float32 ``(n, h, w, 3)`` crops in
+    ``[0, 255]``, then (test-time flip) their ``n`` mirrored copies. Each crop is cut straight
+    into its place (no stacking copy).
+
+    Args:
+        config: the detector (its mirror permutation decides the flip).
+        stage: the stage whose input this is.
+        capacity: the most crops it takes.
+    """
+
+    def __init__(self, config: DetectorConfig, stage: StageConfig, capacity: int) -> None:
+        self.gray = stage.color == "gray"
+        self.flip = flips(config, stage)
+        out_h, out_w = stage.input_size
+        self.buf = np.empty(((2 if self.flip else 1) * capacity, out_h, out_w, 3), np.float32)
+        self.capacity = capacity
+        self.framings: list[Framing] = []
+
+    @property
+    def full(self) -> bool:
+        return len(self.framings) == self.capacity
+
+    def add(self, rgb: np.ndarray, framing: Framing) -> None:
+        """Cut ``framing`` of the uint8 ``(H, W, 3)`` image ``rgb`` into the next place."""
+        render_crop(rgb, framing, gray=self.gray, out=self.buf[len(self.framings)])
+        self.framings.append(framing)
+
+    def array(self) -> np.ndarray:
+        """The engine's input: the crops, then their mirrored copies with test-time flip."""
+        n = len(self.framings)
+        if not self.flip:
+            return self.buf[:n]
+        self.buf[n : 2 * n] = self.buf[:n, :, ::-1]
+        return self.buf[: 2 * n]
+
+
 def _cut(
     config: DetectorConfig, stage: StageConfig, images: Sequence[np.ndarray], framings: list
-) -> np.ndarray:
-    gray = stage.color == "gray"
-    n = len(images)
-    out_h, out_w = stage.input_size
-    flip = flips(config, stage)
-    # every crop is cut straight into its place in the batch (no stacking copy)
-    batch = np.empty((2 * n if flip else n, out_h, out_w, 3), np.float32)
-    for i, (rgb, f) in enumerate(zip(images, framings, strict=True)):
-        render_crop(rgb, f, gray=gray, out=batch[i])
-    if flip:
-        batch[n:] = batch[:n, :, ::-1]
+) -> CropBatch:
+    batch = CropBatch(config, stage, len(images))
+    for rgb, framing in zip(images, framings, strict=True):
+        batch.add(rgb, framing)
     return batch
 
 
@@ -202,7 +232,7 @@ def predict_batch(
     placements: Sequence[Placement],
     scheme: str,
     *,
-    first: tuple[np.ndarray, list[Framing]] | None = None,
+    first: CropBatch | None = None,
 ) -> tuple[np.ndarray, list[Framing]]:
     """Landmarks of a batch of faces through every stage of ``config``.
 
@@ -212,8 +242,7 @@ def predict_batch(
         images: uint8 ``(H, W, 3)`` RGB arrays, one per face (the same array may repeat).
         placements: where each face is (:class:`Placement`).
         scheme: which head's points to return.
-        first: the first stage's input batch (float32 crops in [0, 255], then their mirrored
-            copies with test-time flip) and frames, when already cut
+        first: the first stage's crops of these faces when already cut
             (:mod:`facelandmarks.streaming` cuts them as the images arrive).
 
     Returns:
@@ -225,21 +254,19 @@ def predict_batch(
     if first is None:
         stage = config.stages[0]
         framings = [first_framing(stage, im, p) for im, p in zip(images, placements, strict=True)]
-        batch = _cut(config, stage, images, framings)
-    else:
-        batch, framings = first
-    first_frames = framings
+        first = _cut(config, stage, images, framings)
+    crops = first
     for k, stage in enumerate(config.stages):
         if k > 0:
-            framings = [_points_framing(stage, pts) for pts in xy]
-            batch = _cut(config, stage, images, framings)
+            crops = _cut(config, stage, images, [_points_framing(stage, pts) for pts in xy])
+        framings, batch = crops.framings, crops.array()
         flip = flips(config, stage)
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
         xyn = xyn.reshape(len(batch), config.total_points, 2)
         if flip:
             xyn = _unflip(xyn, n, framings, stage, config.mirror)
         xy = _to_pixels(framings, xyn[:, head])
-    return xy.astype(np.float32), first_frames
+    return xy.astype(np.float32), first.framings
 
 
 def face_box_of(framing: Framing, stage: StageConfig) -> Box:

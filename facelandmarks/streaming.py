@@ -24,16 +24,14 @@ import numpy as np
 from facelandmarks import _prefetch
 from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig
-from facelandmarks.crop import render_crop
-from facelandmarks.framing import Framing
 from facelandmarks.inference import (
+    CropBatch,
     Engine,
     Face,
     Finder,
     ImageFaces,
     Placement,
     first_framing,
-    flips,
     predict_batch,
     reported_box,
 )
@@ -93,34 +91,19 @@ class _Chunk:
 
     def __init__(self, config: DetectorConfig, size: int) -> None:
         self.stage = config.stages[0]
-        self.flip = flips(config, self.stage)
-        out_h, out_w = self.stage.input_size
-        # mirrored copies (test-time flip) go after the originals: room for both
-        self.buf = np.empty(((2 if self.flip else 1) * size, out_h, out_w, 3), np.float32)
+        self.crops = CropBatch(config, self.stage, size)
         self.size = size
         self.faces: list[tuple[_Image, Placement]] = []
-        self.framings: list[Framing] = []
 
     def add(self, image: _Image, where: Placement) -> None:
         rgb = image.rgb
         assert rgb is not None
-        framing = first_framing(self.stage, rgb, where)
-        gray = self.stage.color == "gray"
-        render_crop(rgb, framing, gray=gray, out=self.buf[len(self.faces)])
+        self.crops.add(rgb, first_framing(self.stage, rgb, where))
         self.faces.append((image, where))
-        self.framings.append(framing)
 
     @property
     def full(self) -> bool:
-        return len(self.faces) == self.size
-
-    def first(self) -> tuple[np.ndarray, list[Framing]]:
-        """``predict_batch``'s ``first``: the crops (then their mirrored copies) and frames."""
-        n = len(self.faces)
-        if self.flip:
-            self.buf[n : 2 * n] = self.buf[:n, :, ::-1]
-            return self.buf[: 2 * n], self.framings
-        return self.buf[:n], self.framings
+        return self.crops.full
 
 
 def _steps(
@@ -241,8 +224,7 @@ def iter_faces(
                 places = [p for _, p in chunk.faces]
                 # the pixels, for a later stage's crops (kept for those: keep_rgb)
                 rgbs: list[Any] = [q.rgb for q, _ in chunk.faces]
-                first = chunk.first()
-                xy, frames = predict_batch(config, engines, rgbs, places, scheme, first=first)
+                xy, frames = predict_batch(config, engines, rgbs, places, scheme, first=chunk.crops)
                 for (q, p), pts, frame in zip(chunk.faces, xy, frames, strict=True):
                     box = reported_box(p, frame, q.size, config)  # type: ignore[arg-type]
                     faces[q.index].append(Face(box, p.score, pts, scheme))

@@ -8,6 +8,7 @@ crop, so each result can be checked against the disc's true centre.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import itertools
 import threading
@@ -29,6 +30,7 @@ POINTS = StageConfig(
 )
 ONE_STAGE = DetectorConfig(stages=(FACE,))
 TWO_STAGES = DetectorConfig(stages=(FACE, POINTS))
+FLIPPED = DetectorConfig(stages=(dataclasses.replace(FACE, test_time_flip=True),))
 
 
 def draw(centres: list[tuple[float, float]], out: np.ndarray | None = None) -> np.ndarray:
@@ -92,7 +94,9 @@ SCENES = [
 ]
 
 
-@pytest.mark.parametrize("config", [ONE_STAGE, TWO_STAGES], ids=["one stage", "two stages"])
+@pytest.mark.parametrize(
+    "config", [ONE_STAGE, TWO_STAGES, FLIPPED], ids=["one stage", "two stages", "test-time flip"]
+)
 @pytest.mark.parametrize("batch_size", [1, 2, 3, 32])
 def test_the_prefetched_stream_gives_the_serial_streams_results(config, batch_size) -> None:
     images = [draw(scene) for scene in SCENES]
