@@ -76,11 +76,14 @@ def centroid_engine(config: DetectorConfig):
     return run
 
 
+def stream(config: DetectorConfig, images, engines=None, **kwargs):
+    """``streaming.iter_faces`` with the stand-in finder (and engines, unless given)."""
+    engines = engines or [centroid_engine(config)] * len(config.stages)
+    return streaming.iter_faces(config, engines, images, find_discs, scheme="muct76", **kwargs)
+
+
 def run(config: DetectorConfig, images, **kwargs) -> list:
-    engines = [centroid_engine(config)] * len(config.stages)
-    return list(
-        streaming.iter_faces(config, engines, images, find_discs, scheme="muct76", **kwargs)
-    )
+    return list(stream(config, images, **kwargs))
 
 
 SCENES = [
@@ -155,17 +158,9 @@ def test_stopping_early_stops_the_worker_and_closes_the_reader() -> None:
         finally:
             closed.set()
 
-    stream = streaming.iter_faces(
-        ONE_STAGE,
-        [centroid_engine(ONE_STAGE)],
-        endless(),
-        find_discs,
-        scheme="muct76",
-        batch_size=2,
-        prefetch=True,
-    )
-    assert len(list(itertools.islice(stream, 5))) == 5
-    stream.close()
+    results = stream(ONE_STAGE, endless(), batch_size=2, prefetch=True)
+    assert len(list(itertools.islice(results, 5))) == 5
+    results.close()
     assert closed.is_set()
     assert not [t for t in threading.enumerate() if t.name == "facelandmarks-prefetch"]
 
@@ -258,17 +253,7 @@ def test_engine_calls_hold_batch_size_faces_and_a_prefetched_stream_starts_small
         counting.batching = batching  # as LiteModel says how it runs a batch
 
     images = [draw([(50.0 + i, 60.0)]) for i in range(40)]
-    results = list(
-        streaming.iter_faces(
-            ONE_STAGE,
-            [counting],
-            images,
-            find_discs,
-            scheme="muct76",
-            batch_size=batch_size,
-            prefetch=prefetch,
-        )
-    )
+    results = list(stream(ONE_STAGE, images, [counting], batch_size=batch_size, prefetch=prefetch))
     assert sizes == expected and sum(len(r.faces) for r in results) == 40
 
 
@@ -343,16 +328,8 @@ def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
             refs.append(weakref.ref(frame))
             yield frame
 
-    stream = streaming.iter_faces(
-        ONE_STAGE,
-        [centroid_engine(ONE_STAGE)],
-        frames(),
-        find_discs,
-        scheme="muct76",
-        batch_size=2,
-        prefetch=False,
-    )
-    first = next(stream)
+    results = stream(ONE_STAGE, frames(), batch_size=2, prefetch=False)
+    first = next(results)
     gc.collect()
     assert refs[0]() is None and first.image is None and first.size == (W, H)
-    assert len(list(stream)) == 5
+    assert len(list(results)) == 5
