@@ -183,13 +183,15 @@ def iter_faces(
     (the face detector) then runs on that thread.
 
     Raises:
-        ValueError: a bad ``batch_size`` or ``on_error``; with ``on_error="raise"``, an
-            unreadable image (named).
+        ValueError: a bad ``batch_size``, ``on_error`` or ``prefetch``; with
+            ``on_error="raise"``, an unreadable image (named).
     """
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
+    if prefetch is not None and not isinstance(prefetch, bool):
+        raise ValueError(f"prefetch must be True, False or None. Received: prefetch={prefetch!r}")
     count = _count(images)
     bar = None
     if verbose:

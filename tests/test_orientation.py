@@ -109,6 +109,9 @@ def test_names_and_calibration() -> None:
         get_face_detector("yunet-any-orientation")
     with pytest.raises(TypeError, match="detect"):
         AnyOrientation(object())
+    for bad in (0, 1.5, "0.3", None):
+        with pytest.raises(ValueError, match="iou_threshold"):
+            AnyOrientation(UprightSquares(), iou_threshold=bad)
 
 
 @pytest.mark.slow

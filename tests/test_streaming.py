@@ -333,3 +333,8 @@ def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
     gc.collect()
     assert refs[0]() is None and first.image is None and first.size == (W, H)
     assert len(list(results)) == 5
+
+
+def test_bad_prefetch_is_named() -> None:
+    with pytest.raises(ValueError, match="prefetch must be True, False or None"):
+        run(ONE_STAGE, [draw([(50.0, 60.0)])], prefetch="yes")

@@ -20,7 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from facelandmarks.face_detection.base import FaceBox, FaceDetector, check_image, iou
+from facelandmarks.face_detection.base import (
+    FaceBox,
+    FaceDetector,
+    check_fraction,
+    check_image,
+    iou,
+)
 
 __all__ = ["AnyOrientation"]
 
@@ -48,7 +54,11 @@ class AnyOrientation:
         detector: the detector to run on each turn (any ``detect(rgb) -> list[FaceBox]``);
             its boxes and keypoints come back in the image as given.
         iou_threshold: faces from different turns that overlap more than this (intersection
-            over union of their boxes) are one face.
+            over union of their boxes, in ``(0, 1]``) are one face.
+
+    Raises:
+        TypeError: ``detector`` has no ``detect`` method.
+        ValueError: ``iou_threshold`` is not a number in ``(0, 1]``.
 
     Attributes:
         name: the wrapped detector's ``name`` (its boxes are that detector's, so models
@@ -61,6 +71,7 @@ class AnyOrientation:
                 "detector must have a detect(rgb) method. Received: object of type "
                 f"{type(detector).__name__}"
             )
+        check_fraction(iou_threshold, "iou_threshold")
         self.detector = detector
         self.name = getattr(detector, "name", type(detector).__name__)
         self.iou_threshold = float(iou_threshold)
