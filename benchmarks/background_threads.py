@@ -9,11 +9,8 @@ one thread (false, as with a single CPU), in alternating rounds (medians):
 
 * ``track_video(det, clip)``: frames decoded ahead while the face is followed;
 * ``track_video(det, clip, out.mp4)``: also drawn and encoded behind;
-* the photos through ``LandmarkDetector.iter_faces`` with and without ``prefetch``, the loop
-  body between results doing what ``facelandmarks predict`` does: JSON lines, or drawing and
-  saving a PNG as ``predict --draw`` does. (The command line itself, run in-process, was 2.3x
-  slower with the prefetching thread, 19.9 against 8.5 ms a photo, for a reason not pinned
-  down, so it passes ``prefetch=False``; the same work in a plain loop gains, below.)
+* ``facelandmarks predict`` on the photos, run in-process (its output to ``os.devnull``), as
+  JSON lines and with ``--draw`` (each call loads the detector, as the command does).
 
 Prints ms per frame or photo and the ratio one thread / threads. Never asserts.
 
@@ -29,8 +26,8 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import argparse
+import contextlib
 import importlib.util
-import json
 import sys
 import tempfile
 from collections.abc import Callable
@@ -44,7 +41,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from benchmarks._bench import header, interleaved, log  # noqa: E402
-from facelandmarks import LandmarkDetector, _prefetch  # noqa: E402
+from facelandmarks import LandmarkDetector, _prefetch, cli  # noqa: E402
 
 FRAMES, PHOTOS = 150, 40
 
@@ -82,24 +79,12 @@ def main(argv: list[str] | None = None) -> None:
             canvas.paste(face.resize((360, 360)), (100 + 5 * i, 100))
             canvas.save(photos / f"p{i:02d}.jpg", quality=90)
 
-        def json_lines(prefetch: bool) -> None:
-            for r in det.iter_faces(photos, prefetch=prefetch):
-                faces = [
-                    {"box": list(f.box), "landmarks": f.landmarks.round(2).tolist()}
-                    for f in r.faces
-                ]
-                json.dumps({"image": r.name, "faces": faces})
+        def command(*extra: str) -> Callable[[], object]:
+            def run() -> object:
+                with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
+                    return cli.main(["predict", str(photos), *extra])
 
-        def draw_all(prefetch: bool) -> None:
-            from facelandmarks.drawing import draw_landmarks
-
-            drawn = work / "drawn"
-            drawn.mkdir(exist_ok=True)
-            for r in det.iter_faces(photos, keep_images=True, prefetch=prefetch):
-                points = np.stack([f.landmarks for f in r.faces])
-                boxes = np.array([f.box for f in r.faces])
-                picture = draw_landmarks(r.image, points, boxes=boxes)
-                picture.save(drawn / f"{r.index:02d}.png")
+            return run
 
         if importlib.util.find_spec("av") is not None:
             from facelandmarks import video as fl_video
@@ -123,10 +108,10 @@ def main(argv: list[str] | None = None) -> None:
         for on in (True, False):
             mode = "threads" if on else "one thread"
             for label, fn in (
-                ("iter_faces + JSON lines", json_lines),
-                ("iter_faces + draw", draw_all),
+                ("predict, JSON lines", command()),
+                ("predict --draw", command("--draw", str(work / "drawn"))),
             ):
-                items[f"{label} ({mode})"] = lambda fn=fn, on=on: fn(on)
+                items[f"{label} ({mode})"] = threads(on, fn)
                 per[f"{label} ({mode})"] = PHOTOS
         times = interleaved(items, n=1, rounds=args.rounds, warmup=1)
     ms = {k: float(np.median(wall)) / per[k] * 1e3 for k, (wall, _) in times.items()}

@@ -209,6 +209,14 @@ class StageEngines(Sequence):
         return self._num_stages
 
     def __getitem__(self, k: int) -> Any:  # type: ignore[override]
+        # Out of range must raise IndexError before anything loads: iterating a Sequence
+        # calls engines[len(engines)] to find its end (and once loaded the Keras models, and
+        # TensorFlow with them, seconds of a prefetching command line's start-up).
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise TypeError(f"stage index must be an int. Received: {k!r}")
+        if not -len(self) <= k < len(self):
+            raise IndexError(f"stage {k} of a {len(self)}-stage model")
+        k %= len(self)
         lite = self._lite_for(k)
         if lite is not None:
             return lite

@@ -591,6 +591,32 @@ def test_python_m_help_subprocess() -> None:
     assert "tensorflow" not in proc.stderr and "keras" not in proc.stderr
 
 
+def test_predicting_with_the_shipped_model_never_imports_tensorflow(tmp_path: Path) -> None:
+    # With several photos the stream prefetches on a second thread; setting that up once
+    # loaded the Keras models (and TensorFlow: seconds) although the shipped TFLite file ran.
+    photo = Path(__file__).resolve().parents[1] / "examples" / "astronaut.png"
+    script = (
+        "import sys\n"
+        "from facelandmarks import LandmarkDetector, cli\n"
+        "det = LandmarkDetector()\n"
+        f"points = det.predict([{str(photo)!r}] * 3, prefetch=True)\n"
+        f"assert cli.main(['predict', {str(photo)!r}, {str(photo)!r}]) == 0\n"
+        "loaded = {m.split('.')[0] for m in sys.modules} & {'tensorflow', 'keras'}\n"
+        "print(points.shape, sorted(loaded), det.engines)\n"
+    )
+    env = {**os.environ, "FACELANDMARKS_HOME": str(tmp_path / "home")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=env,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.splitlines()[-1] == "(3, 76, 2) [] ('tflite',)"
+
+
 @pytest.mark.slow
 def test_predict_with_the_tflite_runtime(capsys, monkeypatch, tiny, images, tmp_path) -> None:
     path, det = tiny

@@ -197,6 +197,11 @@ def test_cached_conversion_needs_no_keras_model(tmp_path) -> None:
     for runtime in ("auto", "tflite"):
         engines = fl_engines.StageEngines(never, runtime, num_stages=1, source=source)
         assert isinstance(engines[0], LiteModel) and engines.names == ("tflite",)
+        # iterating ends at the last stage without reaching for a Keras model for the next
+        assert [type(e) for e in engines] == [LiteModel]
+        assert engines[-1] is engines[0]
+        with pytest.raises(IndexError, match="stage 1 of a 1-stage model"):
+            engines[1]
 
 
 def test_a_conversion_cached_before_a_graph_change_is_not_reused(tmp_path, monkeypatch) -> None:

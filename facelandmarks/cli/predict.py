@@ -132,10 +132,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             batch_size=args.batch_size,
             on_error="skip",
             keep_images=targets is not None,
-            # Measured in-process (40 photos, JSON lines): with the prefetching thread beside
-            # the command line's own threads, 19.9 ms a photo against 8.5 without; the same
-            # loop in plain Python gains from it (benchmarks/background_threads.py).
-            prefetch=False,
         )
         for result in results:
             if result.error is not None:
