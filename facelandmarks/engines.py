@@ -22,6 +22,7 @@ import functools
 import hashlib
 import inspect
 import logging
+import operator
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -212,8 +213,7 @@ class StageEngines(Sequence):
         # Out of range must raise IndexError before anything loads: iterating a Sequence
         # calls engines[len(engines)] to find its end (and once loaded the Keras models, and
         # TensorFlow with them, seconds of a prefetching command line's start-up).
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise TypeError(f"stage index must be an int. Received: {k!r}")
+        k = operator.index(k)  # TypeError for what is not an integer
         if not -len(self) <= k < len(self):
             raise IndexError(f"stage {k} of a {len(self)}-stage model")
         k %= len(self)
