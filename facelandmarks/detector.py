@@ -356,7 +356,7 @@ class LandmarkDetector(DetectorParts):
                 the loss), or a list of such datasets.
             validation_data: optional held-out dataset(s): ``val_nme`` (inference-mode NME,
                 per set and scheme) after each epoch.
-            stages: indices of the stages to train (default all, first to last).
+            stages: indices of the stages to train (default: all with epochs, in order).
             callbacks: extra Keras callbacks.
             checkpoint_dir: checkpoints that survive a kill: an interrupted ``fit`` called
                 again with the same folder resumes after the last finished epoch, with the
@@ -366,8 +366,8 @@ class LandmarkDetector(DetectorParts):
                 them the same in every attempt (``facelandmarks train`` does).
             verbose: Keras ``fit`` verbosity.
             **options: the fields of :class:`facelandmarks.training.config.FitOptions`:
-                ``epochs`` (8), ``batch_size`` (16), ``learning_rate`` (1e-3),
-                ``lr_schedule`` (None or "cosine"), ``augment`` (an
+                ``epochs`` (8, or one per stage: 0 leaves a stage as it is), ``batch_size`` (16),
+                ``learning_rate`` (1e-3), ``lr_schedule`` (None or "cosine"), ``augment`` (an
                 :class:`~facelandmarks.training.Augmentation`, True, False/None, or "wild"),
                 ``cache``, ``seed``, ``early_stopping`` (patience or None),
                 ``mixed_precision`` (False, True, "auto", "mixed_bfloat16"), ``restore_best``

@@ -436,3 +436,72 @@ def test_choosing_an_epoch_without_a_validation_split_is_refused(tmp_path, fit):
     with pytest.raises(TrainConfigError, match=r"needs data\.validation_fraction > 0"):
         _tiny_run_config(tmp_path, **fit)
     _tiny_run_config(tmp_path / "ok", validation_fraction=0.2, **fit)  # fine with one
+
+
+def _refine_config(tmp_path, epochs, stage1=None):
+    """A run that adds a points-framed stage to a saved one-stage whole-image detector."""
+    from test_cli import make_fake_muct
+
+    from facelandmarks import LandmarkDetector
+    from facelandmarks.training.config import TrainConfig
+
+    make_fake_muct(tmp_path / "muct", subjects=6)
+    init = LandmarkDetector(
+        weights=None, backbone="mobilenetv3small", input_size=(64, 48), normalization="group"
+    )
+    init.save(tmp_path / "init.keras")
+    stage0 = {
+        "backbone": "mobilenetv3small",
+        "input_size": [64, 48],
+        "normalization": "group",
+        "framing": "image",
+    }
+    raw = {
+        "detector": {"stages": [stage0, {**stage0, "framing": "points", **(stage1 or {})}]},
+        "data": {"sets": [{"name": "muct", "format": "muct", "path": "muct"}]},
+        "fit": {"epochs": epochs, "batch_size": 2, "learning_rate": 1e-30},
+        "init": "init.keras",
+        "output": "run",
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(raw))
+    return TrainConfig.load(path), init
+
+
+def test_a_run_can_add_a_refining_stage_to_a_trained_detector(tmp_path):
+    """init with fewer stages than the config: the new stage starts as a copy of init's last
+    stage (so with a learning rate of 1e-30 it ends equal to it), and the stage given 0 epochs
+    is kept exactly as init gave it."""
+    from facelandmarks import LandmarkDetector
+    from facelandmarks.training.run import run
+
+    config, init = _refine_config(tmp_path, [0, 1])
+    result = run(config, verbose=0)
+    assert "stage0_frame_nme" not in result and "stage1_frame_nme" in result
+    out = LandmarkDetector(tmp_path / "run" / "detector.keras", runtime="keras")
+    assert [s.framing for s in out.config.stages] == ["image", "points"]
+    want = init.models[0].get_weights()
+    for got in (out.models[0].get_weights(), out.models[1].get_weights()):
+        assert len(got) == len(want)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
+    xy = out.predict(np.zeros((48, 64, 3), np.uint8), framing="image")
+    assert xy.shape == (1, 76, 2) and np.isfinite(xy).all()
+
+
+@pytest.mark.parametrize(
+    ("epochs", "stage1", "error"),
+    [
+        ([0, 0], None, r"fit\.epochs must be a positive integer"),
+        ([1, False], None, r"fit\.epochs must be a positive integer"),
+        ([1, 0], None, r"stages \[1\] are new .* must be trained"),
+        ([0, 1], {"input_size": [32, 32]}, r"stages beyond init's copy its last stage"),
+    ],
+)
+def test_a_refining_run_refuses_stages_it_cannot_start(tmp_path, epochs, stage1, error):
+    from facelandmarks.training.config import TrainConfigError
+    from facelandmarks.training.run import run
+
+    with pytest.raises((TrainConfigError, ValueError), match=error):
+        config, _ = _refine_config(tmp_path, epochs, stage1)
+        run(config, verbose=0)

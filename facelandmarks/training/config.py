@@ -18,7 +18,9 @@
     }
 
 ``init`` (a preset name or a detector file) starts every stage from that detector's weights
-(fine-tuning; its stages and heads must match ``detector``'s) instead of from scratch.
+(fine-tuning; its stages and heads must match ``detector``'s) instead of from scratch. The
+config may add stages after init's: each starts as a copy of init's last stage (same backbone,
+input size, head and colour). A stage given 0 ``epochs`` keeps init's weights.
 
 Relative ``path``, ``output`` and ``init`` values are relative to the config file's folder, not
 to the current directory. A set's folder can be moved with an environment variable
@@ -282,11 +284,13 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
         raise _fail(where, f"unknown 'fit' keys {unknown}; allowed: {sorted(allowed)}")
     epochs = fit.get("epochs", 8)
     values = epochs if isinstance(epochs, list) else [epochs] * n_stages
-    if not all(_positive_int(e) for e in values) or len(values) != n_stages:
+    # 0 epochs keeps a stage as ``init`` gave it (checked against init when the run starts)
+    ok = all(_positive_int(e) or (type(e) is int and e == 0) for e in values)
+    if not ok or len(values) != n_stages or not any(values):
         raise _fail(
             where,
-            f"fit.epochs must be a positive integer or a list of {n_stages} (one per stage), "
-            f"not {epochs!r}",
+            f"fit.epochs must be a positive integer or a list of {n_stages} (one per stage, "
+            f"0 for a stage kept as 'init' gave it), not {epochs!r}",
         )
     aug = fit.get("augment")
     augs = aug if isinstance(aug, list) else [aug] * n_stages

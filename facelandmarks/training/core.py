@@ -220,10 +220,17 @@ def train_parts(
     from facelandmarks.training.pipeline import make_tf_dataset, steps_per_epoch
 
     n = len(config.stages)
-    ids = list(range(n)) if stages is None else list(stages)
+    # a stage given 0 epochs keeps the weights it holds
+    ids = [k for k in range(n) if opts.epochs[k] > 0] if stages is None else list(stages)
     bad = [k for k in ids if not (isinstance(k, int) and 0 <= k < n)]
     if bad:
         raise ValueError(f"stages must be indices below {n}. Received: {bad}")
+    untrained = [k for k in fresh if k not in ids or opts.epochs[k] == 0]
+    if untrained:
+        raise ValueError(
+            f"stages {untrained} start from new weights but would not be trained (0 epochs "
+            "or not in stages); give them epochs, or start from a trained detector"
+        )
     for part in parts:
         for side, data in part.sides.items():
             part.targets[side] = union_targets(data, config)

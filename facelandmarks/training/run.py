@@ -91,7 +91,14 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
         models = [build_stage(s, det_cfg, f"stage{i}") for i, s in enumerate(det_cfg.stages)]
         fresh = list(range(len(models)))
     else:
-        models, fresh = _initial_models(config.init, det_cfg), []
+        det_cfg, models, copied = _initial_models(config.init, det_cfg)
+        fresh = []
+        idle = [k for k in copied if config.fit.epochs[k] == 0]
+        if idle:
+            raise ValueError(
+                f"stages {idle} are new (init={config.init!r} has {len(models) - len(copied)}) "
+                "but have 0 epochs: a stage added to init must be trained"
+            )
     fit = config.fit
     if config.validation_fraction == 0 and fit.restore_best is None:
         # "val_nme" is then the test split's: watched, never used to choose an epoch
@@ -113,6 +120,8 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     save_detector(out / "detector.keras", det_cfg, models)
     result: dict[str, Any] = {}
     for k, stage in enumerate(det_cfg.stages):
+        if fit.epochs[k] == 0:
+            continue  # kept as init gave it (a face stage's frames were not even made)
         scores = monitor(parts, "test", stage, det_cfg, config.fit.batch_size)
         if scores is not None:
             scores.set_model(models[k])
@@ -130,21 +139,43 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     return result
 
 
-def _initial_models(init: str, config: DetectorConfig) -> list:
+def _initial_models(init: str, config: DetectorConfig) -> tuple[DetectorConfig, list, list[int]]:
     """The stage models of the detector ``init`` (preset or file), to fine-tune.
+
+    ``init`` may have fewer stages than ``config``: each stage it lacks starts as a copy of its
+    last stage (the same backbone, input, head and colour; a refining stage, trained on its
+    own framing). Stages given 0 epochs keep ``init``'s weights. Face-frame calibration and
+    the face detector's name come from ``init`` when the run does not retrain a face stage.
+
+    Returns:
+        ``(config, models, indices of the stages copied)``.
 
     Raises:
         ValueError: its heads or stages' shapes differ from ``config``'s.
     """
     from facelandmarks.detector import LandmarkDetector
+    from facelandmarks.model import build_stage
 
     start = LandmarkDetector(init, runtime="keras", verbose=0)
-    mine = [(s.backbone, s.input_size, s.head, s.color) for s in config.stages]
     theirs = [(s.backbone, s.input_size, s.head, s.color) for s in start.config.stages]
-    if start.config.heads != config.heads or mine != theirs:
+    mine = [(s.backbone, s.input_size, s.head, s.color) for s in config.stages]
+    wanted = theirs + [theirs[-1]] * (len(mine) - len(theirs))
+    if start.config.heads != config.heads or mine != wanted:
         raise ValueError(
             f"init={init!r} has heads {start.config.heads} and stages {theirs}; the config asks "
-            f"for {config.heads} and {mine}"
+            f"for {config.heads} and {mine} (stages beyond init's copy its last stage, so they "
+            "must have its backbone, input size, head and colour)"
         )
+    models = list(start.models)
+    for k in range(len(theirs), len(mine)):
+        copy = build_stage(config.stages[k], config, f"stage{k}")
+        copy.set_weights(models[-1].get_weights())
+        models.append(copy)
+        logger.info("stage %d starts as a copy of init's stage %d", k, len(theirs) - 1)
+    config = dataclasses.replace(
+        config,
+        roi_from_points={**start.config.roi_from_points, **config.roi_from_points},
+        face_detector=config.face_detector or start.config.face_detector,
+    )
     logger.info("fine-tuning from %s", init)
-    return start.models
+    return config, models, list(range(len(theirs), len(mine)))
