@@ -239,10 +239,8 @@ def test_the_refined_preset_keeps_the_default_as_its_first_stage() -> None:
 
     default = LandmarkDetector("wild-mnv3s", runtime="keras")
     refined = LandmarkDetector(REFINED, runtime="keras")
-    assert (
-        fl_weights.get_spec(REFINED).embedded_tflite[0]
-        == (fl_weights.get_spec("wild-mnv3s").embedded_tflite[0])
-    )
+    shared = fl_weights.get_spec("wild-mnv3s").embedded_tflite[0]
+    assert fl_weights.get_spec(REFINED).embedded_tflite[0] == shared
     assert refined.config.stages[0] == default.config.stages[0]
     assert refined.config.roi_from_points == default.config.roi_from_points
     assert [s.framing for s in refined.config.stages] == ["face", "points"]

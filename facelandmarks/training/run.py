@@ -166,10 +166,10 @@ def _initial_models(init: str, config: DetectorConfig) -> tuple[DetectorConfig, 
             f"for {config.heads} and {mine} (stages beyond init's copy its last stage, so they "
             "must have its backbone, input size, head and colour)"
         )
-    models = list(start.models)
+    models, last = list(start.models), start.models[-1].get_weights()
     for k in range(len(theirs), len(mine)):
         copy = build_stage(config.stages[k], config, f"stage{k}")
-        copy.set_weights(models[-1].get_weights())
+        copy.set_weights(last)
         models.append(copy)
         logger.info("stage %d starts as a copy of init's stage %d", k, len(theirs) - 1)
     config = dataclasses.replace(
