@@ -38,11 +38,15 @@ class StageConfig:
             and eye keypoints (or, when tracking video, by the previous frame's landmarks):
             see ``face_scale`` and :mod:`facelandmarks.framing`.
         box_margin: for ``"points"`` framing, fraction of the points' extent added on each side.
+        roll: for ``"points"`` framing: turn the box to the line between the eye centres of
+            the previous stage's points (of the ground truth, in training), so that a rolled
+            face comes out upright; ``False``: an axis-aligned box.
         box_jitter: for ``"points"`` and ``"face"`` framing in training: standard deviation of
             the random frame centre shift and log-scale change, as fractions of the frame size,
             that simulate the previous stage's (or the detector's) errors.
-        angle_jitter: for ``"face"`` framing in training: standard deviation of the random
-            roll of the frame, in degrees (the detector's eye keypoints are not exact).
+        angle_jitter: for ``"face"`` and rolled ``"points"`` framing in training: standard
+            deviation of the random roll of the frame, in degrees (the detector's eye keypoints
+            and the previous stage's eyes are not exact).
         face_scale: for ``"face"`` framing: side of the square frame over the side of the face
             detector's box (``sqrt(w * h)``).
         face_offset: for ``"face"`` framing: ``(dx, dy)`` shift of the frame centre from the
@@ -78,6 +82,7 @@ class StageConfig:
     face_scale: float = 1.5
     face_offset: tuple[float, float] = (0.0, 0.0)
     head: str = "gap"
+    roll: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
@@ -92,6 +97,11 @@ class StageConfig:
             raise ValueError(f"color must be one of {COLORS}. Received: {self.color!r}")
         if self.head not in HEADS:
             raise ValueError(f"head must be one of {HEADS}. Received: head={self.head!r}")
+        if self.roll not in (True, False) or (self.roll and self.framing != "points"):
+            raise ValueError(
+                "roll=True turns a 'points' frame (face frames are always turned). "
+                f"Received: roll={self.roll!r}, framing={self.framing!r}"
+            )
         if not (self.face_scale > 0 and len(self.face_offset) == 2):
             raise ValueError(
                 "face_scale must be > 0 and face_offset a pair (dx, dy). "
@@ -197,6 +207,25 @@ class DetectorConfig:
         raise ValueError(
             f"this detector predicts {list(self.scheme_names)}. Received: scheme={scheme!r}"
         )
+
+    def eye_groups(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+        """The image-left and image-right eye points of every registered head with eyes,
+        indexed in all heads' points side by side; ``None`` when no head defines eyes."""
+        from facelandmarks.schemes import get_scheme
+
+        left: list[int] = []
+        right: list[int] = []
+        for name, k in self.heads:
+            try:
+                scheme = get_scheme(name)
+            except ValueError:
+                continue
+            eyes = scheme.eyes
+            if eyes is not None and scheme.num_points == k:
+                start = self.head_slice(name).start
+                left += [start + i for i in eyes[0]]
+                right += [start + i for i in eyes[1]]
+        return (tuple(left), tuple(right)) if left and right else None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -112,6 +112,20 @@ def points_box(xy: Any, margin: float, aspect: float | None, xp: Any = np) -> An
     return xp.stack([center[0] - hw, center[1] - hh, center[0] + hw, center[1] + hh])
 
 
+def rolled_points_frame(
+    xy: Any, angle: Any, margin: float, aspect: float | None, xp: Any = np
+) -> tuple[Any, Any, Any, Any]:
+    """:func:`points_box` in axes turned by ``angle`` (radians): ``(cx, cy, w, h)``, the
+    centre in image edge coordinates and the size along the turned axes, of the frame that
+    :class:`Framing` rotates by ``angle``. ``angle = 0`` gives ``points_box``'s box."""
+    c, s = xp.cos(angle), xp.sin(angle)
+    turned = xp.stack([c * xy[..., 0] + s * xy[..., 1], -s * xy[..., 0] + c * xy[..., 1]], -1)
+    box = points_box(turned, margin, aspect, xp=xp)
+    # the box's centre in turned pixel-centre coordinates, turned back; + 0.5: edge coordinates
+    mu, mv = (box[0] + box[2]) / 2 - 0.5, (box[1] + box[3]) / 2 - 0.5
+    return c * mu - s * mv + 0.5, s * mu + c * mv + 0.5, box[2] - box[0], box[3] - box[1]
+
+
 # --------------------------------------------------------------------------- the object
 @dataclass(frozen=True)
 class Framing:

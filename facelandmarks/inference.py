@@ -23,6 +23,7 @@ each image as given, origin top-left, pixel centres at integers.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,8 +32,8 @@ import numpy as np
 
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.crop import render_crop
-from facelandmarks.face_rois import roi_from_box, roi_from_points
-from facelandmarks.framing import Framing, box_from_points, frame_to_image
+from facelandmarks.face_rois import eye_angle, eye_centers, roi_from_box, roi_from_points
+from facelandmarks.framing import Framing, box_from_points, frame_to_image, rolled_points_frame
 
 logger = logging.getLogger(__name__)
 
@@ -141,9 +142,24 @@ def first_framing(stage: StageConfig, rgb: np.ndarray, where: Placement) -> Fram
     return Framing(frame_from_box(where.box, where.detector), stage.out_size, pixel_offset=offset)
 
 
-def _points_framing(stage: StageConfig, xy: np.ndarray) -> Framing:
-    box = box_from_points(xy, margin=stage.box_margin, aspect=stage.out_size[0] / stage.out_size[1])
-    return Framing(box, stage.out_size, pixel_offset=stage.pixel_offset)
+def points_framing(stage: StageConfig, xy: np.ndarray, eyes: Any = None) -> Framing:
+    """A ``"points"`` stage's frame around the previous stage's points ``xy`` (pixels,
+    ``(K, 2)``), turned to their eye line for ``roll=True`` stages (``eyes``: the scheme's
+    eye index groups; upright without them)."""
+    aspect = stage.out_size[0] / stage.out_size[1]
+    box = box_from_points(xy, margin=stage.box_margin, aspect=aspect)  # checks the points
+    angle = 0.0
+    if stage.roll and eyes is not None:
+        with warnings.catch_warnings():  # an eye without a finite point: NaN, then upright
+            warnings.simplefilter("ignore", RuntimeWarning)
+            centres = eye_centers(np.asarray(xy, np.float64)[None], eyes)[0]
+        angle = float(eye_angle(centres[0], centres[1]))
+    if angle and np.isfinite(angle):
+        cx, cy, w, h = (float(v) for v in rolled_points_frame(xy, angle, stage.box_margin, aspect))
+        box = (cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2)
+    else:
+        angle = 0.0
+    return Framing(box, stage.out_size, pixel_offset=stage.pixel_offset, angle=angle)
 
 
 def _unflip(
@@ -256,9 +272,11 @@ def predict_batch(
         framings = [first_framing(stage, im, p) for im, p in zip(images, placements, strict=True)]
         first = _cut(config, stage, images, framings)
     crops = first
+    eyes = _scheme_eyes(scheme) if any(s.roll for s in config.stages) else None
     for k, stage in enumerate(config.stages):
         if k > 0:
-            crops = _cut(config, stage, images, [_points_framing(stage, pts) for pts in xy])
+            framings = [points_framing(stage, pts, eyes) for pts in xy]
+            crops = _cut(config, stage, images, framings)
         framings, batch = crops.framings, crops.array()
         flip = flips(config, stage)
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
@@ -267,6 +285,15 @@ def predict_batch(
             xyn = _unflip(xyn, n, framings, stage, config.mirror)
         xy = _to_pixels(framings, xyn[:, head])
     return xy.astype(np.float32), first.framings
+
+
+def _scheme_eyes(scheme: str) -> Any:
+    from facelandmarks.schemes import get_scheme
+
+    try:
+        return get_scheme(scheme).eyes
+    except ValueError:  # a custom head of an unregistered scheme: upright frames
+        return None
 
 
 def face_box_of(framing: Framing, stage: StageConfig) -> Box:

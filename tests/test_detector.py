@@ -240,10 +240,11 @@ def test_the_main_face_is_the_most_prominent_not_the_largest(det):
     assert [f.box for f in two] == [big, centred]
 
 
-@pytest.mark.parametrize("pixel_offset", [0.5, 0.0])
-def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offset):
+@pytest.mark.parametrize("pixel_offset, roll", [(0.5, False), (0.0, False), (0.5, True)])
+def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offset, roll):
     """With flips averaged at every stage, predicting on a mirrored photo gives the mirrored
-    prediction (any model, trained or not), which checks the un-mirroring and re-indexing."""
+    prediction (any model, trained or not), which checks the un-mirroring and re-indexing
+    (and, with ``roll``, that a mirrored face's second frame is the mirror of its first's)."""
     from facelandmarks import DetectorConfig, StageConfig
     from facelandmarks.points import mirror_points
 
@@ -264,6 +265,7 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offse
             framing="points",
             test_time_flip=True,
             pixel_offset=pixel_offset,
+            roll=roll,
         ),
     )
     det2 = LandmarkDetector(weights=None, config=DetectorConfig(stages=stages))

@@ -16,6 +16,7 @@ from facelandmarks.framing import (
     points_box,
     roi_from_box,
     roi_from_points,
+    rolled_points_frame,
 )
 
 ANGLES = [0.0, 0.3, -1.2, math.pi / 2, 2.9]
@@ -164,3 +165,59 @@ def test_bad_boxes_and_angles_are_refused(box) -> None:
         Framing(box, (10, 10))
     with pytest.raises(ValueError, match="angle"):
         Framing((0, 0, 5, 5), (10, 10), angle=float("inf"))
+
+
+def test_rolled_points_frame_without_roll_is_points_box() -> None:
+    pts = np.array([[1.0, 2.0], [np.nan, 5.0], [30.0, -4.0], [12.0, 40.0]])
+    box = points_box(pts, 0.1, 0.75)
+    cx, cy, w, h = rolled_points_frame(pts, 0.0, 0.1, 0.75)
+    np.testing.assert_allclose([cx, cy], [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2])
+    np.testing.assert_allclose([w, h], [box[2] - box[0], box[3] - box[1]])
+
+
+@pytest.mark.parametrize("angle", ANGLES)
+def test_a_rolled_face_in_its_rolled_frame_looks_like_the_upright_face(angle: float) -> None:
+    """Turned by its roll, the frame of a rolled, moved face puts every point where the
+    upright face's frame puts it (the frame's size and the face's place in it do not change)."""
+    upright, rolled = _face(0.0, 1.0, (0, 0)), _face(angle, 1.0, (300, 100))
+    frames = []
+    for pts, a in [(upright, 0.0), (rolled, angle)]:
+        cx, cy, w, h = (float(v) for v in rolled_points_frame(pts, a, 0.2, 0.8))
+        frames.append(Framing((cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2), (40, 50), angle=a))
+    np.testing.assert_allclose(frames[1].size, frames[0].size, atol=1e-9)
+    np.testing.assert_allclose(
+        frames[1].to_normalized(rolled), frames[0].to_normalized(upright), atol=1e-9
+    )
+    inside = frames[0].to_normalized(upright)
+    assert inside.min() > 0 and inside.max() < 1
+
+
+def test_numpy_and_tensorflow_turn_the_points_frame_alike() -> None:
+    tnp = pytest.importorskip("tensorflow.experimental.numpy")
+    import tensorflow as tf
+
+    pts = np.array([[1.0, 2.0], [np.nan, 5.0], [30.0, -4.0], [12.0, 40.0]])
+    for angle in ANGLES:
+        want = rolled_points_frame(pts, angle, 0.1, 0.75)
+        got = rolled_points_frame(tf.constant(pts, tf.float32), tf.constant(angle), 0.1, 0.75, tnp)
+        np.testing.assert_allclose([float(v) for v in got], want, atol=1e-3)
+
+
+def test_a_rolled_stage_frames_predicted_points_by_their_eye_line() -> None:
+    from facelandmarks.config import StageConfig
+    from facelandmarks.inference import points_framing
+
+    rolled = _face(0.4, 2.0, (120, 80))
+    stage = StageConfig(framing="points", roll=True, input_size=(48, 48))
+    f = points_framing(stage, rolled, EYES)
+    assert f.angle == pytest.approx(0.4)
+    upright = points_framing(stage, _face(0.0, 2.0, (0, 0)), EYES)
+    np.testing.assert_allclose(f.size, upright.size, atol=1e-9)
+    # without eyes (an unregistered scheme), or without roll: the upright box
+    assert points_framing(stage, rolled, None).angle == 0.0
+    plain = StageConfig(framing="points", input_size=(48, 48))
+    assert points_framing(plain, rolled, EYES).angle == 0.0
+    # a face with no finite point on one eye: upright, not NaN
+    one_eye = rolled.copy()
+    one_eye[:2] = np.nan
+    assert points_framing(stage, one_eye, EYES).angle == 0.0

@@ -93,6 +93,19 @@ def test_keras_container_checks(tmp_path: Path) -> None:
     assert "damaged" in saving.check_file(tmp_path / "f.keras", "keras")
 
 
+def test_a_points_stage_may_roll_and_files_from_before_roll_read_upright() -> None:
+    face = StageConfig(framing="face")
+    rolled = StageConfig(framing="points", roll=True)
+    config = DetectorConfig(stages=(face, rolled))
+    assert DetectorConfig.from_dict(config.to_dict()) == config
+    older = config.to_dict()
+    del older["stages"][1]["roll"]  # a file saved before roll existed
+    assert DetectorConfig.from_dict(older).stages[1].roll is False
+    for framing in ("face", "image"):
+        with pytest.raises(ValueError, match="roll=True turns a 'points' frame"):
+            StageConfig(framing=framing, roll=True)
+
+
 @pytest.mark.slow
 def test_save_load_round_trip_keeps_config_and_weights(tmp_path: Path) -> None:
     stage = StageConfig(
@@ -101,7 +114,8 @@ def test_save_load_round_trip_keeps_config_and_weights(tmp_path: Path) -> None:
         preprocessing="backbone",
         normalization="group",
     )
-    config = DetectorConfig(stages=(stage, StageConfig(**{**stage.__dict__, "framing": "points"})))
+    second = StageConfig(**{**stage.__dict__, "framing": "points", "roll": True})
+    config = DetectorConfig(stages=(stage, second))
     models = [build_stage(s, config, f"stage{i}") for i, s in enumerate(config.stages)]
     path = saving.save_detector(tmp_path / "d.keras", config, models)
     assert saving.check_file(path, "keras") is None

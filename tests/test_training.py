@@ -97,6 +97,45 @@ def test_points_move_with_pixels(framing):
         assert min(dists) < 2.0, (k, dists)
 
 
+def test_a_rolled_points_frame_turns_with_the_faces_eyes(tmp_path):
+    """A ``roll=True`` stage frames a rolled face as it frames the face upright: the targets
+    (and the dots drawn at the points) land in the same places; an upright frame does not."""
+    from PIL import Image
+
+    from facelandmarks import LandmarkDataset
+    from facelandmarks.training import make_tf_dataset
+
+    local = np.array([[-30, 0], [-20, 0], [20, 0], [30, 0], [0, 60], [-25, 40]], np.float64)
+    pts = []
+    for angle in (0.0, 0.6):
+        c, s = np.cos(angle), np.sin(angle)
+        pts.append(local @ np.array([[c, s], [-s, c]]) + (100.0, 90.0))
+    pts = np.stack(pts).astype(np.float32)
+    paths = []
+    for i, p in enumerate(pts):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(_dot_image(p, 200, 200)).save(paths[-1])
+    data = LandmarkDataset(paths, pts, ["a", "b"], ["a", "b"], ["", ""], scheme="")
+    eyes = ((0, 1), (2, 3))
+
+    def targets(roll):
+        stage = StageConfig(input_size=(64, 64), framing="points", box_margin=0.2, roll=roll)
+        ds = make_tf_dataset(data, stage, batch_size=2, training=False, targets=pts, eyes=eyes)
+        x, y = next(iter(ds))
+        return x.numpy(), y.numpy().reshape(2, -1, 2)
+
+    crops, xyn = targets(True)
+    np.testing.assert_allclose(xyn[1], xyn[0], atol=1e-5)
+    for k in range(2):  # each dot is where its target says
+        u, v = np.round(xyn[k, 4] * 64 - 0.5).astype(int)
+        assert crops[k][v, u, 0] > 100
+    _, upright = targets(False)
+    assert np.abs(upright[1] - upright[0]).max() > 0.05
+    stage = StageConfig(input_size=(64, 64), framing="points", roll=True)
+    with pytest.raises(ValueError, match="roll=True stage needs eyes"):
+        make_tf_dataset(data, stage, batch_size=2, training=False, targets=pts)
+
+
 def _noise_dataset(folder):
     """Six 30x40 noise images with random points, one subject each."""
     from PIL import Image

@@ -165,6 +165,7 @@ def monitor(parts: list[Part], side: str, stage: StageConfig, config: DetectorCo
                 training=False,
                 targets=p.targets[side],
                 rois=p.rois.get(side),
+                eyes=config.eye_groups(),
             ),
         )
         for p in parts
@@ -264,6 +265,7 @@ def train_parts(
             targets=targets,
             rois=rois,
             repeats=repeats,
+            eyes=config.eye_groups(),
         )
         history = fit_stage(
             model,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -26,7 +27,8 @@ import tensorflow.experimental.numpy as tnp
 
 from facelandmarks.config import StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
-from facelandmarks.framing import crop_to_image_matrix, points_box
+from facelandmarks.face_rois import eye_angle, eye_centers
+from facelandmarks.framing import crop_to_image_matrix, points_box, rolled_points_frame
 from facelandmarks.imageops import render
 from facelandmarks.training.augment import augment_matrix, pixel_augment
 from facelandmarks.training.options import Augmentation
@@ -44,7 +46,10 @@ def _frame_matrix(
         w, h = tf.cast(shape[1], tf.float32), tf.cast(shape[0], tf.float32)
         return crop_to_image_matrix(w / 2, h / 2, w, h, tf.zeros(()), out_w, out_h, xp=tnp)
     js = tf.random.stateless_normal([4], seed)
-    if stage.framing == "points":
+    if stage.framing == "points" and stage.roll:  # roi[3]: the ground truth's eye-line roll
+        angle = roi[3]
+        cx, cy, w, h = rolled_points_frame(points, angle, stage.box_margin, out_w / out_h, tnp)
+    elif stage.framing == "points":
         box = points_box(points, stage.box_margin, out_w / out_h, xp=tnp)
         cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
         w, h, angle = box[2] - box[0], box[3] - box[1], tf.zeros(())
@@ -56,7 +61,7 @@ def _frame_matrix(
         cy = cy + js[1] * stage.box_jitter * w
         k = tf.exp(js[2] * stage.box_jitter)
         w, h = w * k, h * k
-    if jitter and stage.framing == "face" and stage.angle_jitter > 0:
+    if jitter and (stage.framing == "face" or stage.roll) and stage.angle_jitter > 0:
         angle = angle + js[3] * stage.angle_jitter * (math.pi / 180.0)
     cx, cy, w, h, angle = (tf.cast(v, tf.float32) for v in (cx, cy, w, h, angle))
     return crop_to_image_matrix(cx, cy, w, h, angle, out_w, out_h, xp=tnp)
@@ -73,7 +78,7 @@ def make_example_fn(
     ``(float32 (H, W, 3) crop in [0, 255], float32 (2K,) normalised targets, NaN = none)``.
 
     ``roi`` (``cx, cy, side, angle``: a square face frame, centre in edge coordinates, angle in
-    radians) is needed by ``"face"`` framing only.
+    radians) is needed by ``"face"`` framing; rolled ``"points"`` framing uses its angle only.
     """
     out_w, out_h = stage.out_size
     offset = float(stage.pixel_offset)
@@ -192,6 +197,7 @@ def make_tf_dataset(
     rois: np.ndarray | None = None,
     repeats: np.ndarray | None = None,
     first_epoch: int = 0,
+    eyes: tuple[Sequence[int], Sequence[int]] | None = None,
 ) -> tf.data.Dataset:
     """A batched ``tf.data.Dataset`` of ``(inputs, targets)`` for one stage.
 
@@ -214,6 +220,9 @@ def make_tf_dataset(
         repeats: int ``(N,)``: times each image appears per epoch (default 1; 0 drops it).
         first_epoch: the epoch a training dataset starts at (when resuming): each epoch's order
             and random draws depend on ``(seed, epoch)`` only.
+        eyes: for ``roll=True`` stages: the image-left and image-right eye points in
+            ``targets``' layout (:meth:`facelandmarks.config.DetectorConfig.eye_groups`); the
+            frame turns to the line between their centres (upright where a face has no eye).
 
     Returns:
         Dataset of ``(float32 (B, H, W, 3) in [0, 255], float32 (B, 2K) normalised, NaN =
@@ -237,6 +246,8 @@ def make_tf_dataset(
             raise ValueError(f"rois must be finite (N={n}, 4). Received: shape {rois.shape}")
     else:
         rois = np.full((n, 4), np.nan, np.float32)
+        if stage.roll:
+            rois[:, 3] = _eye_roll(points, eyes)
     reps = np.ones(n, np.int64) if repeats is None else np.asarray(repeats, np.int64)
     if reps.shape != (n,) or (reps < 0).any():
         raise ValueError(f"repeats must be (N={n},) counts >= 0. Received: {reps!r}")
@@ -283,6 +294,17 @@ def make_tf_dataset(
         return one_epoch(tf.constant(0, tf.int64)).prefetch(tf.data.AUTOTUNE)
     epochs = tf.data.Dataset.range(first_epoch, np.iinfo(np.int64).max)
     return epochs.flat_map(one_epoch).prefetch(tf.data.AUTOTUNE)
+
+
+def _eye_roll(points: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]] | None) -> np.ndarray:
+    """float32 ``(N,)``: the roll of each face's eye line (0 where an eye has no point)."""
+    if eyes is None:
+        raise ValueError("a roll=True stage needs eyes: the eye points of the targets' layout")
+    with warnings.catch_warnings():  # a face without an eye: NaN, then 0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        centres = eye_centers(points, eyes)
+    angle = eye_angle(centres[:, 0], centres[:, 1])
+    return np.where(np.isfinite(angle), angle, 0.0).astype(np.float32)
 
 
 def steps_per_epoch(repeats: np.ndarray | int, batch_size: int) -> int:
