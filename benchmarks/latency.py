@@ -126,11 +126,12 @@ def items_for(det, rgb: np.ndarray, detect_every: int) -> tuple[dict[str, Callab
     }
     framing = inference.first_framing(config.stages[0], rgb, place)
     head = config.head_slice(det.scheme)
+    eyes = inference._scheme_eyes(det.scheme)  # for roll=True points stages
     stages = []
     xy = np.zeros((0, 2), np.float32)
     for k, stage in enumerate(config.stages):
         if k > 0:
-            framing = inference._points_framing(stage, xy)
+            framing = inference.points_framing(stage, xy, eyes)
         gray = stage.color == "gray"
         crop = render_crop(rgb, framing, gray=gray)[None]
         xyn = np.asarray(engines[k](crop), np.float32).reshape(-1, 2)

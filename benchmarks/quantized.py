@@ -111,9 +111,10 @@ def speed(dets: dict, rounds: int) -> None:
         place = inference.placement_of(finder.detect(rgb)[0], name)
         frame = inference.first_framing(det.config.stages[0], rgb, place)
         head = det.config.head_slice(det.scheme)
+        eyes = inference._scheme_eyes(det.scheme)  # for roll=True points stages
         for k, stage in enumerate(det.config.stages):
             if k:
-                frame = inference._points_framing(stage, xy)  # noqa: F821 (set below)
+                frame = inference.points_framing(stage, xy, eyes)  # noqa: F821 (set below)
             crop = render_crop(rgb, frame, gray=stage.color == "gray")[None]
             engine = det._engines[k]
             xy = frame.to_pixels(np.asarray(engine(crop)).reshape(-1, 2)[head])  # noqa: F841

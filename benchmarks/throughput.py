@@ -61,6 +61,7 @@ def stage_inputs(det, images: list[np.ndarray], boxes: list) -> list[np.ndarray]
     config = det.config
     places = [inference.Placement(b, None, None, "blazeface") for b in boxes]
     head = config.head_slice(det.scheme)
+    eyes = inference._scheme_eyes(det.scheme)  # for roll=True points stages
     out, xy = [], None
     for k, stage in enumerate(config.stages):
         if k == 0:
@@ -68,7 +69,7 @@ def stage_inputs(det, images: list[np.ndarray], boxes: list) -> list[np.ndarray]
                 inference.first_framing(stage, im, p) for im, p in zip(images, places, strict=True)
             ]
         else:
-            frames = [inference._points_framing(stage, pts) for pts in xy]
+            frames = [inference.points_framing(stage, pts, eyes) for pts in xy]
         crops = np.stack(
             [
                 render_crop(im, f, gray=stage.color == "gray")

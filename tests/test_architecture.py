@@ -144,3 +144,44 @@ def test_every_public_name_resolves_and_the_result_types_are_public() -> None:
     assert facelandmarks.WeightSpec is WeightSpec
     with pytest.raises(AttributeError, match="no attribute 'Nope'"):
         _ = facelandmarks.Nope
+
+
+def _package_module_refs(path: Path) -> list[tuple[str, str, int]]:
+    """``(module, attribute, line)`` for every ``alias.attr`` in ``path`` where ``alias`` is a
+    facelandmarks module imported by ``from facelandmarks[.x] import alias``."""
+    import ast
+    import importlib
+
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    aliases: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("facelandmarks"):
+            for a in node.names:
+                full = f"{node.module}.{a.name}"
+                try:
+                    importlib.import_module(full)  # a submodule, not a function or class
+                except ImportError:
+                    continue
+                aliases[a.asname or a.name] = full
+    return [
+        (aliases[n.value.id], n.attr, n.lineno)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) and n.value.id in aliases
+    ]
+
+
+def test_the_benchmarks_and_tools_only_use_names_the_package_has() -> None:
+    """The scripts are not run by the suite, so a renamed helper would break them silently (a
+    rename once did: ``inference._points_framing``)."""
+    import importlib
+
+    root = REPO
+    scripts = sorted((root / "benchmarks").glob("*.py")) + sorted((root / "tools").glob("*.py"))
+    refs = [(p, *ref) for p in scripts for ref in _package_module_refs(p)]
+    assert len(refs) > 20  # it sees the scripts' uses (26 when written)
+    missing = [
+        f"{p.name}:{line}: {mod}.{attr}"
+        for p, mod, attr, line in refs
+        if not hasattr(importlib.import_module(mod), attr)
+    ]
+    assert not missing, missing
