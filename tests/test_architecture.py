@@ -175,8 +175,7 @@ def test_the_benchmarks_and_tools_only_use_names_the_package_has() -> None:
     rename once did: ``inference._points_framing``)."""
     import importlib
 
-    root = REPO
-    scripts = sorted((root / "benchmarks").glob("*.py")) + sorted((root / "tools").glob("*.py"))
+    scripts = sorted((REPO / "benchmarks").glob("*.py")) + sorted((REPO / "tools").glob("*.py"))
     refs = [(p, *ref) for p in scripts for ref in _package_module_refs(p)]
     assert len(refs) > 20  # it sees the scripts' uses (26 when written)
     missing = [
