@@ -59,6 +59,18 @@ def load_detector(weights: str, runtime: str, num_threads: int | None = None) ->
     return det
 
 
+def stage_inputs(det, images: list[np.ndarray], places: list) -> list[tuple[list, np.ndarray]]:
+    """Each stage's ``(frames, engine input)`` for these faces, as ``predict_faces`` cuts them:
+    one pass of :func:`facelandmarks.inference.predict_batch` with its ``trace`` (so the timed
+    crops cannot drift from the library's). ``places``: one ``inference.Placement`` per image."""
+    from facelandmarks import inference
+
+    engines = [det._engines[k] for k in range(len(det.config.stages))]
+    trace: list[tuple[list, np.ndarray]] = []
+    inference.predict_batch(det.config, engines, images, places, det.scheme, trace=trace)
+    return trace
+
+
 def header(extra: str = "") -> str:
     """One line: Python, NumPy, the interpreter module, CPUs, load."""
     from facelandmarks.lite import default_num_threads, interpreter_class

@@ -58,6 +58,7 @@ from benchmarks._bench import (  # noqa: E402
     load_detector,
     log,
     ms,
+    stage_inputs,
 )
 
 WORKER = Path(__file__).with_name("_mediapipe_worker.py")
@@ -124,22 +125,15 @@ def items_for(det, rgb: np.ndarray, detect_every: int) -> tuple[dict[str, Callab
         "predict_faces": lambda: det.predict_faces(rgb),
         "predict_faces(boxes)": lambda: det.predict_faces(rgb, boxes=[[box]]),
     }
-    framing = inference.first_framing(config.stages[0], rgb, place)
-    head = config.head_slice(det.scheme)
-    eyes = inference._scheme_eyes(det.scheme)  # for roll=True points stages
     stages = []
-    xy = np.zeros((0, 2), np.float32)
-    for k, stage in enumerate(config.stages):
-        if k > 0:
-            framing = inference.points_framing(stage, xy, eyes)
+    for k, (stage, (frames, crops)) in enumerate(
+        zip(config.stages, stage_inputs(det, [rgb], [place]), strict=True)
+    ):
         gray = stage.color == "gray"
-        crop = render_crop(rgb, framing, gray=gray)[None]
-        xyn = np.asarray(engines[k](crop), np.float32).reshape(-1, 2)
-        xy = framing.to_pixels(xyn[head])
         label = f"stage {k} ({stage.input_size[0]}x{stage.input_size[1]} {stage.framing})"
         stages.append(label)
-        items[f"crop {label}"] = lambda f=framing, g=gray: render_crop(rgb, f, gray=g)
-        items[f"interpreter {label}"] = lambda e=engines[k], c=crop: e(c)
+        items[f"crop {label}"] = lambda f=frames[0], g=gray: render_crop(rgb, f, gray=g)
+        items[f"interpreter {label}"] = lambda e=engines[k], c=crops[:1]: e(c)
     bf = getattr(finder, "_stages", None)
     if bf:
         x, _ = letterbox(rgb, bf[0].variant.size)

@@ -45,6 +45,7 @@ from benchmarks._bench import (  # noqa: E402
     load_detector,
     log,
     ms,
+    stage_inputs,
 )
 
 VARIANTS = ("float32", "float16", "int8")
@@ -102,23 +103,14 @@ def accuracy(dets: dict, label: str, data, limit: int) -> None:
 def speed(dets: dict, rounds: int) -> None:
     """Raw stage interpreters and predict_faces of each variant, alternating rounds."""
     from facelandmarks import inference
-    from facelandmarks.crop import render_crop
 
     rgb = benchmark_image()
     items: dict[str, Callable] = {}
     for variant, det in dets.items():
         finder, name = det._detector()
         place = inference.placement_of(finder.detect(rgb)[0], name)
-        frame = inference.first_framing(det.config.stages[0], rgb, place)
-        head = det.config.head_slice(det.scheme)
-        eyes = inference._scheme_eyes(det.scheme)  # for roll=True points stages
-        for k, stage in enumerate(det.config.stages):
-            if k:
-                frame = inference.points_framing(stage, xy, eyes)  # noqa: F821 (set below)
-            crop = render_crop(rgb, frame, gray=stage.color == "gray")[None]
-            engine = det._engines[k]
-            xy = frame.to_pixels(np.asarray(engine(crop)).reshape(-1, 2)[head])  # noqa: F841
-            items[f"{variant} interpreter stage {k}"] = lambda e=engine, c=crop: e(c)
+        for k, (_, crops) in enumerate(stage_inputs(det, [rgb], [place])):
+            items[f"{variant} interpreter stage {k}"] = lambda e=det._engines[k], c=crops[:1]: e(c)
         items[f"{variant} predict_faces"] = lambda d=det: d.predict_faces(rgb)
     names = list(items)
     times = interleaved(items, n=1, rounds=rounds, warmup=1)

@@ -50,36 +50,8 @@ from benchmarks._bench import (  # noqa: E402
     interleaved,
     load_detector,
     log,
+    stage_inputs,
 )
-
-
-def stage_inputs(det, images: list[np.ndarray], boxes: list) -> list[np.ndarray]:
-    """Every stage's input crops of the faces, as ``predict_faces`` cuts them."""
-    from facelandmarks import inference
-    from facelandmarks.crop import render_crop
-
-    config = det.config
-    places = [inference.Placement(b, None, None, "blazeface") for b in boxes]
-    head = config.head_slice(det.scheme)
-    eyes = inference._scheme_eyes(det.scheme)  # for roll=True points stages
-    out, xy = [], None
-    for k, stage in enumerate(config.stages):
-        if k == 0:
-            frames = [
-                inference.first_framing(stage, im, p) for im, p in zip(images, places, strict=True)
-            ]
-        else:
-            frames = [inference.points_framing(stage, pts, eyes) for pts in xy]
-        crops = np.stack(
-            [
-                render_crop(im, f, gray=stage.color == "gray")
-                for im, f in zip(images, frames, strict=True)
-            ]
-        )
-        out.append(crops)
-        xyn = np.asarray(det._engines[k](crops), np.float32).reshape(len(crops), -1, 2)
-        xy = [f.to_pixels(p[head]) for f, p in zip(frames, xyn, strict=True)]
-    return out
 
 
 def raw_runner(engines: list, inputs: list[np.ndarray], batch: int, loop: bool) -> Callable:
@@ -107,6 +79,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", default="1", help="interpreter threads, e.g. 1,2")
     parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args(argv)
+    from facelandmarks import inference
     from facelandmarks.lite import LiteModel
 
     images = [benchmark_image(i % 9 - 4, i % 5) for i in range(args.faces)]
@@ -114,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
     for threads in (int(t) for t in args.threads.split(",")):
         det = load_detector(args.weights, args.runtime, threads)
         boxes = [f[0].box for f in det.predict_faces(images, batch_size=32)]
-        inputs = stage_inputs(det, images, boxes)
+        places = [inference.Placement(b, None, None, "blazeface") for b in boxes]
+        inputs = [crops for _, crops in stage_inputs(det, images, places)]
         engines = [det._engines[k] for k in range(len(det.config.stages))]
         if not all(isinstance(e, LiteModel) for e in engines):
             raise SystemExit(f"the raw rows need TensorFlow Lite engines; got {det.engines}")

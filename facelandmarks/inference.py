@@ -249,6 +249,7 @@ def predict_batch(
     scheme: str,
     *,
     first: CropBatch | None = None,
+    trace: list[tuple[list[Framing], np.ndarray]] | None = None,
 ) -> tuple[np.ndarray, list[Framing]]:
     """Landmarks of a batch of faces through every stage of ``config``.
 
@@ -260,6 +261,9 @@ def predict_batch(
         scheme: which head's points to return.
         first: the first stage's crops of these faces when already cut
             (:mod:`facelandmarks.streaming` cuts them as the images arrive).
+        trace: a list to which each stage appends ``(its frames, its engine's input)``: float32
+            ``(B, h, w, 3)`` crops in ``[0, 255]``, ``(2B, h, w, 3)`` with test-time flip (for
+            benchmarks and tools that time or feed the stages one by one).
 
     Returns:
         ``(float32 (B, K, 2) landmarks in pixels of each image, the first stage's frames)``.
@@ -279,6 +283,8 @@ def predict_batch(
             crops = _cut(config, stage, images, framings)
         framings, batch = crops.framings, crops.array()
         flip = flips(config, stage)
+        if trace is not None:
+            trace.append((framings, batch.copy()))
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
         xyn = xyn.reshape(len(batch), config.total_points, 2)
         if flip:

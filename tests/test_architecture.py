@@ -177,7 +177,9 @@ def test_the_benchmarks_and_tools_only_use_names_the_package_has() -> None:
 
     scripts = sorted((REPO / "benchmarks").glob("*.py")) + sorted((REPO / "tools").glob("*.py"))
     refs = [(p, *ref) for p in scripts for ref in _package_module_refs(p)]
-    assert len(refs) > 20  # it sees the scripts' uses (26 when written)
+    # it sees the scripts' uses (26 when written; 18 once three copies of the stage loop
+    # became benchmarks._bench.stage_inputs)
+    assert len(refs) >= 15
     missing = [
         f"{p.name}:{line}: {mod}.{attr}"
         for p, mod, attr, line in refs

@@ -266,6 +266,42 @@ def test_the_refined_preset_places_the_points_on_an_ordinary_photo(scheme) -> No
     assert np.mean(list(errors.values())) < 0.07, by_point
 
 
+def test_predict_batch_traces_the_inputs_each_stage_really_ran_on() -> None:
+    """``predict_batch(trace=...)`` (what benchmarks time) hands back each stage's frames and
+    engine input: the crops those frames render to, and an input that gives the same points."""
+    from PIL import Image
+
+    from facelandmarks import LandmarkDetector, inference
+    from facelandmarks.crop import render_crop
+
+    det = LandmarkDetector(REFINED, scheme="ibug68")
+    rgb = np.asarray(Image.open(ASTRONAUT).convert("RGB"))
+    finder, name = det._detector()
+    place = inference.placement_of(finder.detect(rgb)[0], name)
+    engines = [det._engines[k] for k in range(2)]
+    trace: list = []
+    xy, _ = inference.predict_batch(
+        det.config, engines, [rgb, rgb], [place] * 2, "ibug68", trace=trace
+    )
+    plain, _ = inference.predict_batch(det.config, engines, [rgb], [place], "ibug68")
+    np.testing.assert_array_equal(xy[1], plain[0])  # tracing changes nothing
+    assert [len(f) for f, _ in trace] == [2, 2] and trace[1][0][0].angle != 0.0  # rolled crop
+    for stage, (frames, crops) in zip(det.config.stages, trace, strict=True):
+        assert crops.shape == (2, *stage.input_size, 3) and crops.dtype == np.float32
+        want = render_crop(rgb, frames[0], gray=stage.color == "gray")
+        np.testing.assert_array_equal(crops[0], want)
+    # the second stage's frames come from the first stage's points on the traced input
+    head = det.config.head_slice("ibug68")
+    first = np.asarray(engines[0](trace[0][1]), np.float32).reshape(2, -1, 2)[0, head]
+    again = inference.points_framing(
+        det.config.stages[1], trace[0][0][0].to_pixels(first), inference._scheme_eyes("ibug68")
+    )
+    np.testing.assert_allclose(again.center, trace[1][0][0].center, atol=1e-3)
+    np.testing.assert_allclose(again.angle, trace[1][0][0].angle, atol=1e-6)
+    second = np.asarray(engines[1](trace[1][1]), np.float32).reshape(2, -1, 2)[0, head]
+    np.testing.assert_allclose(trace[1][0][0].to_pixels(second), xy[0], atol=1e-3)
+
+
 def test_the_muct_only_model_still_works_on_a_portrait() -> None:
     """The commercial-friendly preset through BlazeFace (its whole-image path needs a photo
     framed like MUCT's portraits, which this one is not)."""
