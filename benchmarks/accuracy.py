@@ -3,7 +3,7 @@ detector finds each face, the model places the points (``predict``, ``framing="d
 
     python benchmarks/accuracy.py --muct ../shared/muct --wild ../shared/wild \
         [--weights default] [--schemes muct76,ibug68] [--plot docs/images/ced.png] [--n 0] \
-        [--flip] [--face main|annotated]
+        [--flip | --no-flip] [--face main|annotated]
 
 Faces scored (the test sides of the splits the shipped models were trained with):
 
@@ -92,14 +92,19 @@ def main() -> None:
         "(the usual protocol for photos with several faces); a photo with none is a miss",
     )
     ap.add_argument(
-        "--flip", action="store_true", help="test-time flip (average with the mirrored crop)"
+        "--flip",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="test-time flip (average with the mirrored crop) on every stage, or on none; "
+        "default: as the model ships (wild-mnv3s-2stage flips its refining stage)",
     )
     args = ap.parse_args()
 
     base = LandmarkDetector(args.weights)
     schemes = [s for s in args.schemes.split(",") if s] or list(base.schemes)
     print(
-        f"weights={args.weights} heads={list(base.schemes)} framing={args.framing} flip={args.flip}"
+        f"weights={args.weights} heads={list(base.schemes)} framing={args.framing} "
+        f"flip={[s.test_time_flip for s in base.config.stages] if args.flip is None else args.flip}"
     )
     sets = []
     if args.muct:
@@ -111,7 +116,9 @@ def main() -> None:
         groups = sorted(set(data.groups)) if data.scheme == "ibug68" else ["ade", "bc"]
         rows: list[tuple[str, dict[str, float]]] = []  # each head's total, then its groups
         for scheme in schemes:
-            det = LandmarkDetector(args.weights, scheme=scheme).set_test_time_flip(args.flip)
+            det = LandmarkDetector(args.weights, scheme=scheme)
+            if args.flip is not None:
+                det.set_test_time_flip(args.flip)
             t0 = time.perf_counter()
             if args.face == "main":
                 pred = det.predict(data, framing=args.framing)
