@@ -32,12 +32,25 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"preset {name!r} is not embedded in the package\n")
         return 2
     det = LandmarkDetector(weights=name, runtime="keras", verbose=0)
+    # another preset's shipped file with the same bytes (a stage copied unchanged, as
+    # wild-mnv3s-2stage's first stage is wild-mnv3s's) is named instead of written again
+    shipped = {
+        sha: file
+        for other in fl_weights.list_weights()
+        if other != name
+        for file, sha in fl_weights.get_spec(other).embedded_tflite
+    }
     pairs = []
     for k, model in enumerate(det.models):
         data = export.tflite_bytes(model)
+        sha = hashlib.sha256(data).hexdigest()
+        if sha in shipped:
+            pairs.append((shipped[sha], sha))
+            sys.stdout.write(f"stage {k}: the same bytes as the shipped {shipped[sha]}\n")
+            continue
         out = PRESETS / f"{name}.stage{k}.tflite"
         atomic_write_bytes(out, data)  # never a half-written shipped file
-        pairs.append((out.name, hashlib.sha256(data).hexdigest()))
+        pairs.append((out.name, sha))
         sys.stdout.write(f"wrote {out} ({len(data):,} bytes)\n")
     sys.stdout.write("embedded_tflite=(\n")
     for file, sha in pairs:
