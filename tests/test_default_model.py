@@ -400,7 +400,7 @@ def test_refined_preset_accuracy_on_held_out_wild_faces(wild) -> None:
 
     val = _wild_val(wild)
     # measured 2026-12-04: muct76 (8 shared points) 0.0295, median 0.0267; ibug68 0.0399,
-    # median 0.0378 (the first rolled round without flip: 0.0307 and 0.0409; the upright
+    # median 0.0377 (the first rolled round without flip: 0.0307 and 0.0409; the upright
     # refining stage before it: 0.0321 and 0.0423)
     for scheme, bound, bound_median in (("muct76", 0.030, 0.028), ("ibug68", 0.040, 0.039)):
         det = LandmarkDetector(REFINED, scheme=scheme)
