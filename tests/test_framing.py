@@ -221,3 +221,28 @@ def test_a_rolled_stage_frames_predicted_points_by_their_eye_line() -> None:
     one_eye = rolled.copy()
     one_eye[:2] = np.nan
     assert points_framing(stage, one_eye, EYES).angle == 0.0
+
+
+def test_the_batched_frame_to_pixel_map_matches_each_framing() -> None:
+    """``inference._to_pixels`` (one affine map per face, on the engine's thread) gives what
+    :meth:`Framing.to_pixels` gives face by face: turned frames, both pixel offsets mixed."""
+    from facelandmarks.inference import _to_pixels
+
+    rng = np.random.default_rng(3)
+    framings = [
+        Framing((x0, y0, x0 + w, y0 + w * aspect), (128, 96), pixel_offset=offset, angle=angle)
+        for x0, y0, w, aspect, offset, angle in zip(
+            rng.uniform(-50, 400, 6),
+            rng.uniform(-50, 300, 6),
+            rng.uniform(20, 300, 6),
+            rng.uniform(0.75, 1.3, 6),
+            [0.5, 0.0, 0.5, 0.5, 0.0, 0.5],
+            [0.0, 0.3, -1.2, math.pi, 2.5, 0.01],
+            strict=True,
+        )
+    ]
+    xyn = rng.uniform(-0.2, 1.2, (6, 76, 2)).astype(np.float32)
+    got = _to_pixels(framings, xyn)
+    assert got.dtype == np.float32 and got.shape == (6, 76, 2)
+    want = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
+    np.testing.assert_allclose(got, want, atol=1e-3)
