@@ -227,6 +227,20 @@ class Framing:
         arr = np.asarray(xyn, dtype=np.float64)
         return frame_to_image(arr, *self._args(), self.pixel_offset).astype(np.float32)
 
+    def pixel_affine(self) -> tuple[float, float, float, float, float, float]:
+        """:meth:`to_pixels` as an affine map, in Python floats: ``(a, b, c, d, e, f)`` with
+        pixel ``x = a*u + c*v + e`` and ``y = b*u + d*v + f`` for frame-normalised ``(u, v)``.
+        Reshaped to ``(3, 2)`` it is the matrix ``[[a, b], [c, d], [e, f]]`` that
+        ``[u, v] @ m[:2] + m[2]`` applies (many frames in one matmul:
+        :mod:`facelandmarks.inference`)."""
+        (cx, cy), (w, h) = self.center, self.size
+        c, s = math.cos(self.angle), math.sin(self.angle)
+        # frame_to_image: x = cx + c*(u-0.5)*w - s*(v-0.5)*h - offset, y likewise
+        off = self.pixel_offset
+        ex = cx - 0.5 * (c * w - s * h) - off
+        ey = cy - 0.5 * (s * w + c * h) - off
+        return (c * w, s * w, -s * h, c * h, ex, ey)
+
     def center_matrix(self) -> np.ndarray:
         """float64 ``(3, 3)``: crop pixel centre ``(u, v, 1)`` -> image pixel centre.
 

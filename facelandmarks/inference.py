@@ -23,7 +23,6 @@ each image as given, origin top-left, pixel centres at integers.
 from __future__ import annotations
 
 import logging
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -182,29 +181,10 @@ def _unflip(
 
 def _to_pixels(framings: Sequence[Framing], xyn: np.ndarray) -> np.ndarray:
     """:meth:`Framing.to_pixels` of every face at once: float32 ``(B, K, 2)`` normalised ->
-    float32 ``(B, K, 2)`` pixels of each face's image.
-
-    :func:`facelandmarks.framing.frame_to_image` written as one affine map per face (its 2x2
-    part and offset built in Python floats, then one matmul): this runs on the engine's thread
-    between invokes, where a dozen small NumPy calls cost about 40 us a batch.
-    """
-    rows = []
-    for f in framings:
-        (cx, cy), (w, h) = f.center, f.size
-        c, s = math.cos(f.angle), math.sin(f.angle)
-        off = f.pixel_offset
-        # x = cx + c*(u-0.5)*w - s*(v-0.5)*h - off;  y = cy + s*(u-0.5)*w + c*(v-0.5)*h - off
-        rows.append(
-            (
-                c * w,
-                s * w,
-                -s * h,
-                c * h,
-                cx - 0.5 * (c * w - s * h) - off,
-                cy - 0.5 * (s * w + c * h) - off,
-            )
-        )
-    m = np.array(rows, np.float64).reshape(-1, 3, 2)  # per face: (u row, v row, offset row)
+    float32 ``(B, K, 2)`` pixels of each face's image, by one matmul with each frame's
+    :meth:`~Framing.pixel_affine` (this runs on the engine's thread between invokes, where a
+    dozen small NumPy calls cost about 40 us a batch)."""
+    m = np.array([f.pixel_affine() for f in framings], np.float64).reshape(-1, 3, 2)
     xy = np.asarray(xyn, np.float64) @ m[:, :2] + m[:, 2:]
     return xy.astype(np.float32)
 
