@@ -82,18 +82,6 @@ def image_to_frame(
     return xp.stack([(c * dx + s * dy) / w + 0.5, (-s * dx + c * dy) / h + 0.5], axis=-1)
 
 
-def frame_to_image(
-    xyn: Any, cx: Any, cy: Any, w: Any, h: Any, angle: Any, pixel_offset: float, xp: Any = np
-) -> Any:
-    """Frame-normalised coordinates ``(..., 2)`` -> image pixel coordinates (``xp`` arrays)."""
-    c, s = xp.cos(angle), xp.sin(angle)
-    lx = (xyn[..., 0] - 0.5) * w
-    ly = (xyn[..., 1] - 0.5) * h
-    return xp.stack(
-        [cx + c * lx - s * ly - pixel_offset, cy + s * lx + c * ly - pixel_offset], axis=-1
-    )
-
-
 def points_box(xy: Any, margin: float, aspect: float | None, xp: Any = np) -> Any:
     """Box ``(x0, y0, x1, y1)`` (edge coordinates) around the finite points of ``xy (P, 2)``,
     grown by ``margin`` of the points' extent on every side and then to ``width / height ==
@@ -224,18 +212,20 @@ class Framing:
 
     def to_pixels(self, xyn: np.ndarray) -> np.ndarray:
         """Frame-normalised coordinates ``(..., 2)`` -> image pixel coordinates (float32)."""
-        arr = np.asarray(xyn, dtype=np.float64)
-        return frame_to_image(arr, *self._args(), self.pixel_offset).astype(np.float32)
+        m = np.array(self.pixel_affine(), np.float64).reshape(3, 2)
+        return (np.asarray(xyn, dtype=np.float64) @ m[:2] + m[2]).astype(np.float32)
 
     def pixel_affine(self) -> tuple[float, float, float, float, float, float]:
-        """:meth:`to_pixels` as an affine map, in Python floats: ``(a, b, c, d, e, f)`` with
-        pixel ``x = a*u + c*v + e`` and ``y = b*u + d*v + f`` for frame-normalised ``(u, v)``.
+        """The frame -> image map of :meth:`to_pixels`, in Python floats: ``(a, b, c, d, e,
+        f)`` with pixel ``x = a*u + c*v + e`` and ``y = b*u + d*v + f`` for frame-normalised
+        ``(u, v)``.
         Reshaped to ``(3, 2)`` it is the matrix ``[[a, b], [c, d], [e, f]]`` that
         ``[u, v] @ m[:2] + m[2]`` applies (many frames in one matmul:
         :mod:`facelandmarks.inference`)."""
         (cx, cy), (w, h) = self.center, self.size
         c, s = math.cos(self.angle), math.sin(self.angle)
-        # frame_to_image: x = cx + c*(u-0.5)*w - s*(v-0.5)*h - offset, y likewise
+        # the inverse of image_to_frame: lx = (u - 0.5) * w, ly = (v - 0.5) * h (frame-local,
+        # turned by the angle), x = cx + c*lx - s*ly - offset, y = cy + s*lx + c*ly - offset
         off = self.pixel_offset
         ex = cx - 0.5 * (c * w - s * h) - off
         ey = cy - 0.5 * (s * w + c * h) - off

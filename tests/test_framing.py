@@ -246,3 +246,6 @@ def test_the_batched_frame_to_pixel_map_matches_each_framing() -> None:
     assert got.dtype == np.float32 and got.shape == (6, 76, 2)
     want = np.stack([f.to_pixels(p) for f, p in zip(framings, xyn, strict=True)])
     np.testing.assert_allclose(got, want, atol=1e-3)
+    # and it is the inverse of to_normalized (image_to_frame, written independently)
+    back = np.stack([f.to_normalized(p) for f, p in zip(framings, got, strict=True)])
+    np.testing.assert_allclose(back, xyn, atol=1e-5)
