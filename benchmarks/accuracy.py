@@ -38,6 +38,7 @@ import numpy as np
 from facelandmarks import LandmarkDetector, load_ibug, load_muct
 from facelandmarks.evaluation import annotated_faces, auc_with_misses, score_faces
 from facelandmarks.schemes import get_scheme
+from facelandmarks.weights import default_preset_name
 
 COLUMNS = ("faces", "missed", "NME", "median", "FR@0.10", "missed or >0.10", "AUC@0.10")
 
@@ -99,6 +100,8 @@ def main() -> None:
         "default: as the model ships (wild-mnv3s-2stage flips its refining stage)",
     )
     args = ap.parse_args()
+    if args.weights == "default":  # one model for every head (scheme="ibug68" alone picks another)
+        args.weights = default_preset_name()
 
     base = LandmarkDetector(args.weights)
     schemes = [s for s in args.schemes.split(",") if s] or list(base.schemes)

@@ -34,6 +34,7 @@ if str(REPO) not in sys.path:
 from facelandmarks import LandmarkDetector, load_ibug  # noqa: E402
 from facelandmarks.evaluation import annotated_faces, score_faces  # noqa: E402
 from facelandmarks.images import load_image  # noqa: E402
+from facelandmarks.weights import default_preset_name  # noqa: E402
 
 
 def turned(rgb: np.ndarray, xy: np.ndarray, turns: int) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +64,10 @@ def main(argv: list[str] | None = None) -> None:
         images = [r for r, _ in rotated]
         true_xy = np.stack([t for _, t in rotated]).astype(np.float32)
         for name in ("blazeface", "blazeface-any-orientation"):
-            dets = {s: LandmarkDetector(scheme=s, face_detector=name) for s in ("muct76", "ibug68")}
+            dets = {
+                s: LandmarkDetector(default_preset_name(), scheme=s, face_detector=name)
+                for s in ("muct76", "ibug68")
+            }
             found, times = {}, []
             for scheme, det in dets.items():
                 faces = []

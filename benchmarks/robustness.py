@@ -39,6 +39,7 @@ from PIL import Image, ImageFilter
 from facelandmarks import LandmarkDetector, load_ibug
 from facelandmarks.evaluation import annotated_faces, score_faces
 from facelandmarks.images import load_image
+from facelandmarks.weights import default_preset_name
 
 DAMAGES = ("clean", "blur", "jpeg", "noise", "dark", "lowres", "mouth hidden", "eye hidden")
 
@@ -95,7 +96,8 @@ def main() -> None:
     if args.n and args.n < len(val):
         val = val.subset(np.linspace(0, len(val) - 1, args.n).astype(int))
     photos = [load_image(p) for p in val.image_paths]
-    names = [w for w in args.weights.split(",") if w]
+    # "default" is the default preset for both heads (scheme="ibug68" alone picks another)
+    names = [default_preset_name() if w == "default" else w for w in args.weights.split(",") if w]
     dets = {}
     for name in names:
         base = LandmarkDetector(name)

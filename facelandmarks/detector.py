@@ -51,6 +51,9 @@ class LandmarkDetector(DetectorParts):
         scheme: the point scheme to predict, among the model's heads (:attr:`schemes`):
             ``"muct76"`` (the 76 MUCT points) or ``"ibug68"`` (the 68 points of iBUG / 300-W /
             dlib); default: the model's first head (76 MUCT points for the default model).
+            With ``weights="default"``, ``"ibug68"`` loads the shipped model best at those
+            points, ``"wild-mnv3s-2stage"`` (see :data:`facelandmarks.weights.SCHEME_DEFAULTS`;
+            ``LandmarkDetector("wild-mnv3s", scheme="ibug68")`` is the faster default's head).
         face_detector: how :meth:`predict`, :meth:`predict_faces` and :meth:`track` find faces:
             a name for :func:`facelandmarks.face_detection.get_face_detector` or an object with
             ``detect(rgb) -> list[FaceBox]`` and a ``name``. Default: the detector the model
@@ -110,7 +113,7 @@ class LandmarkDetector(DetectorParts):
             config = config or single_stage_config(backbone, input_size, normalization)
             self._build(config, backbone_weights)
         else:
-            self._load(weights, cache_dir, verbose)
+            self._load(weights, cache_dir, verbose, scheme)
         self._scheme = self._check_scheme(scheme)
         self._face_detector = face_detector
         self.set_runtime(runtime)

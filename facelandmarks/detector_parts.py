@@ -78,7 +78,7 @@ class DetectorParts:
             self._models = build_stages(config, backbone_weights)
         self._fresh = set(range(len(self._models)))
 
-    def _load(self, weights: Any, cache_dir: Any, verbose: int | str) -> None:
+    def _load(self, weights: Any, cache_dir: Any, verbose: int | str, scheme: Any = None) -> None:
         if not isinstance(weights, (str, os.PathLike)):
             raise TypeError(
                 "weights must be None, a preset name or a file path. "
@@ -88,7 +88,7 @@ class DetectorParts:
 
         name = os.fspath(weights)
         if name == DEFAULT_WEIGHTS:
-            name = fl_weights.default_preset_name()
+            name = fl_weights.default_preset_name(scheme)
         path, spec = fl_weights.resolve_weights(
             name, cache_dir=cache_dir, verbose=_resolve_verbose(verbose)
         )

@@ -97,6 +97,10 @@ def test_weights_lists_presets(capsys) -> None:
     assert code == 0 and err == ""
     line = next(line for line in out.splitlines() if line.startswith("muct-resnet50-2019"))
     assert "ResNet50" in line  # the description is shown
+    marks = {line.split()[0]: line for line in out.splitlines() if "(default" in line}
+    assert set(marks) == {"wild-mnv3s", "wild-mnv3s-2stage"}, out
+    assert marks["wild-mnv3s"].endswith("(default)")
+    assert marks["wild-mnv3s-2stage"].endswith("(default for --scheme ibug68)")
 
 
 def test_weights_json(capsys) -> None:
@@ -105,7 +109,11 @@ def test_weights_json(capsys) -> None:
     rows = json.loads(out)
     names = [row["name"] for row in rows]
     assert "muct-resnet50-2019" in names
-    assert all({"description", "url", "default"} <= set(row) for row in rows)
+    assert all({"description", "url", "default", "default_for_schemes"} <= set(row) for row in rows)
+    by_name = {row["name"]: row for row in rows}
+    assert [n for n in names if by_name[n]["default"]] == ["wild-mnv3s"]
+    assert by_name["wild-mnv3s-2stage"]["default_for_schemes"] == ["ibug68"]
+    assert by_name["wild-mnv3s"]["default_for_schemes"] == []
 
 
 def assert_bad_images_reported(out: str, err: str, *names: str) -> list[dict]:
@@ -486,8 +494,14 @@ def test_evaluate_on_ibug_faces_with_either_head(capsys, tmp_path: Path) -> None
     assert code == 0, err
     assert json.loads(out)["scored_points"] == "all"
     code, out, err = run(capsys, "evaluate", "--ibug", str(tmp_path / "w"), "--split", "all")
-    assert code == 0, err  # the text report names the data and the head
-    assert out.startswith(f"iBUG, all {len(truth)} images, weights=default, scheme=muct76")
+    assert code == 0, err  # the text report names the data, the model and the head
+    head = f"iBUG, all {len(truth)} images, weights=default (wild-mnv3s), scheme=muct76"
+    assert out.startswith(head)
+    args = ("--split", "all", "--scheme", "ibug68")
+    code, out, err = run(capsys, "evaluate", "--ibug", str(tmp_path / "w"), *args)
+    assert code == 0, err  # the 68 points' default is the two-stage preset
+    head = f"iBUG, all {len(truth)} images, weights=default (wild-mnv3s-2stage), scheme=ibug68"
+    assert out.startswith(head)
 
 
 @pytest.mark.parametrize(

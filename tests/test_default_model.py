@@ -100,10 +100,21 @@ def test_default_loads_with_the_network_switched_off(monkeypatch) -> None:
     assert stage.input_size == (128, 128) and "128x128" in spec.description
     assert stage.backbone == "mobilenetv3small" and det.config.face_detector == "blazeface"
     assert spec.name in repr(det)
+    # the 68 points' default is the shipped model best at them, the two-stage preset (also
+    # shipped: still no network); the default's own 68-point head stays one name away
     det68 = LandmarkDetector(scheme="ibug68")
     assert (det68.num_points, det68.scheme) == (68, "ibug68")
+    assert det68.spec.name == fl_weights.SCHEME_DEFAULTS["ibug68"] == REFINED
+    assert len(det68.config.stages) == 2
     pts = det68.predict(ASTRONAUT)
     assert pts.shape == (1, 68, 2) and np.isfinite(pts).all()
+    fast68 = LandmarkDetector(spec.name, scheme="ibug68")
+    assert (fast68.spec.name, fast68.scheme, len(fast68.config.stages)) == (
+        spec.name,
+        "ibug68",
+        1,
+    )
+    assert LandmarkDetector(scheme="muct76").spec.name == spec.name
 
 
 @pytest.mark.parametrize("runtime", ["auto", "keras"])

@@ -106,7 +106,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(scores, indent=2)
         return 0
-    _emit(f"{name}, {what}, weights={args.weights}, scheme={det.scheme}")
+    weights = args.weights
+    if det.spec is not None and det.spec.name != weights:
+        weights = f"{weights} ({det.spec.name})"  # what "default" stood for
+    _emit(f"{name}, {what}, weights={weights}, scheme={det.scheme}")
     width = max(len(k) for k in scores)
     for key, value in scores.items():
         shown = f"{value:.4f}" if isinstance(value, float) else str(value)
@@ -163,14 +166,21 @@ def _cmd_weights(args: argparse.Namespace) -> int:
 
     rows = fl_weights.describe_weights()
     default = fl_weights.DEFAULT_PRESET
+    for row in rows:
+        row["default"] = row["name"] == default
+        row["default_for_schemes"] = sorted(
+            s for s, name in fl_weights.SCHEME_DEFAULTS.items() if name == row["name"]
+        )
     if args.json:
-        _print_json(_clean([{**row, "default": row["name"] == default} for row in rows]), indent=2)
+        _print_json(_clean(rows), indent=2)
         return 0
     if not rows:
         _emit("(no presets registered)")
         return 0
     width = max(len(row["name"]) for row in rows)
     for row in rows:
-        mark = " (default)" if row["name"] == default else ""
+        marks = ["default"] if row["default"] else []
+        marks += [f"default for --scheme {s}" for s in row["default_for_schemes"]]
+        mark = f" ({'; '.join(marks)})" if marks else ""
         _emit(f"{row['name']:<{width}}  {row.get('description', '')}{mark}")
     return 0
