@@ -82,7 +82,7 @@ def finder_for(
         _warn_if_tiny(rgb, image_name)
         places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
         h, w = rgb.shape[:2]
-        places.sort(key=lambda p: prominence(p.box or (0, 0, 0, 0), w, h), reverse=True)
+        places.sort(key=lambda p: prominence(p.box or (0, 0, 0, 0), w, h, p.score), reverse=True)
         if not places:
             logger.warning(
                 "no face found in %s (%dx%d); its landmarks are NaN (for a photo that is "

@@ -139,7 +139,7 @@ class FaceTracker:
         finder, name = self.detector._detector()
         places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
         h, w = rgb.shape[:2]
-        places.sort(key=lambda p: prominence(p.box, w, h), reverse=True)
+        places.sort(key=lambda p: prominence(p.box, w, h, p.score), reverse=True)
         self.detections += 1
         return places[: self.max_faces]
 

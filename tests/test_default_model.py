@@ -380,12 +380,13 @@ def test_default_accuracy_on_held_out_wild_faces(wild) -> None:
 
     val = _wild_val(wild)
     assert len(val) == 193
-    # measured: muct76 (8 shared points) 0.0355, median 0.0318; ibug68 0.0469, median 0.0431
+    # measured 2026-12-04: muct76 (8 shared points) 0.0349, median 0.0315; ibug68 0.0459,
+    # median 0.0422
     for scheme, bound_annotated, bound_median in (
         ("muct76", 0.037, 0.033),
         ("ibug68", 0.048, 0.045),
     ):
-        det = LandmarkDetector(scheme=scheme)
+        det = LandmarkDetector(fl_weights.DEFAULT_PRESET, scheme=scheme)
         faces = det.predict_faces(val)
         assert all(faces), "BlazeFace finds a face in every held-out photo"
         # the face the annotation is about: the model's own accuracy
@@ -393,11 +394,15 @@ def test_default_accuracy_on_held_out_wild_faces(wild) -> None:
         scores, nme = score_faces(chosen, val.landmarks, pred_scheme=scheme, true_scheme="ibug68")
         assert scores["nme"] <= bound_annotated, (scheme, scores)
         assert np.median(nme) <= bound_median, (scheme, scores)
-        # what predict returns (the most prominent face): the same face in all but a few
-        # photos with a bystander
+        # what predict returns (the most prominent face): the same face in all photos but
+        # at most one with a bystander (measured: all 193; 2 differed before the detector's
+        # score counted in prominence), and issue 10's "missed or above 0.10 <= 1 %" holds
+        # through predict
         main = det.predict(val)
         same = np.all(np.isclose(main, chosen), axis=(1, 2))
-        assert same.mean() >= 0.98, np.flatnonzero(~same)
+        assert same.mean() >= 0.99, np.flatnonzero(~same)
+        scores, _ = score_faces(main, val.landmarks, pred_scheme=scheme, true_scheme="ibug68")
+        assert scores["missed_or_failed@0.10"] <= 0.01, (scheme, scores)
 
 
 @pytest.mark.wild

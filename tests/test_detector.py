@@ -222,11 +222,15 @@ def test_the_main_face_is_the_most_prominent_not_the_largest(det):
 
     assert prominence(edge, 120, 110) < prominence(centred, 120, 110)
     assert (edge[2] - edge[0]) * (edge[3] - edge[1]) > (centred[2] - centred[0]) * 50
-    # a face at a corner counts half; one outside the image not at all
+    # a face at a corner counts a quarter; one outside the image not at all
     assert prominence((0, 0, 10, 10), 1000, 1000) == pytest.approx(
-        100 * (1 - 0.5 * np.hypot(495, 495) / np.hypot(500, 500))
+        100 * (1 - 0.75 * np.hypot(495, 495) / np.hypot(500, 500))
     )
     assert prominence((-50, -50, -10, -10), 100, 100) == 0.0
+    # the detector's score counts squared: a face the detector is less sure of (blurred,
+    # half hidden) must be bigger to win; no score (a caller's box) weighs 1
+    assert prominence(centred, 120, 110, 0.5) == pytest.approx(prominence(centred, 120, 110) / 4)
+    assert prominence(centred, 120, 110, -0.1) == 0.0
     img = _face_like(120, 110, 3)
     faces = det.predict_faces(img, face_detector=Finder([edge, centred]))[0]
     assert [f.box for f in faces] == [centred, edge]
@@ -238,6 +242,13 @@ def test_the_main_face_is_the_most_prominent_not_the_largest(det):
         det._face_detector = None
     two = det.predict_faces(img, face_detector=Finder([centred, big, edge]), max_faces=2)[0]
     assert [f.box for f in two] == [big, centred]
+
+    class Unsure(Finder):  # the bigger face, but the detector is much less sure of it
+        def detect(self, rgb):
+            return [FaceBox(big, 0.45), FaceBox(centred, 0.9)]
+
+    faces = det.predict_faces(img, face_detector=Unsure([]))[0]
+    assert [(f.box, f.score) for f in faces] == [(centred, 0.9), (big, 0.45)]
 
 
 @pytest.mark.parametrize("pixel_offset, roll", [(0.5, False), (0.0, False), (0.5, True)])
