@@ -12,6 +12,7 @@ import dataclasses
 import gc
 import itertools
 import threading
+import time
 import weakref
 
 import numpy as np
@@ -222,6 +223,46 @@ def test_closing_prefetch_early_leaves_the_producer_at_most_a_step_ahead() -> No
     stream.close()
     # consumed 3; at most one waiting in the queue and one in the producer's hands
     assert len(produced) <= 5
+    assert not [t for t in threading.enumerate() if t.name == "facelandmarks-prefetch"]
+
+
+@pytest.mark.parametrize("slow", ["consumer", "producer"])
+def test_prefetch_wakes_whichever_side_waits(monkeypatch, slow) -> None:
+    """A slow consumer leaves the producer blocked for space (after its short sleeps) until a
+    take wakes it; a slow producer leaves the consumer blocked until a put wakes it. With the
+    producer's fallback poll made an hour long, a missed wake-up would stall the stream."""
+    monkeypatch.setattr(_prefetch, "_POLL_S", 3600.0)
+
+    def items():
+        for i in range(6):
+            if slow == "producer":
+                time.sleep(0.01)
+            yield i
+
+    got: list[int] = []
+
+    def consume() -> None:
+        for item in _prefetch.prefetch(items(), depth=1):
+            if slow == "consumer":
+                time.sleep(0.05)  # longer than all of the producer's sleeps together
+            got.append(item)
+
+    worker = threading.Thread(target=consume, daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), f"stalled after {got}"
+    assert got == list(range(6))
+
+
+def test_closing_prefetch_wakes_a_producer_blocked_for_space(monkeypatch) -> None:
+    monkeypatch.setattr(_prefetch, "_POLL_S", 3600.0)
+    stream = _prefetch.prefetch(itertools.count(), depth=1)
+    assert next(stream) == 0
+    time.sleep(0.05)  # the producer fills the space, sleeps, then blocks
+    closer = threading.Thread(target=stream.close, daemon=True)
+    closer.start()
+    closer.join(timeout=60)
+    assert not closer.is_alive(), "close waited for the producer's fallback poll"
     assert not [t for t in threading.enumerate() if t.name == "facelandmarks-prefetch"]
 
 
