@@ -24,6 +24,8 @@ from facelandmarks.cli.predict import _cmd_predict
 # Parser and entry point
 # --------------------------------------------------------------------------------------
 
+_DEFAULT_68 = "; with --weights default, ibug68 loads the two-stage preset wild-mnv3s-2stage"
+
 
 def _add_runtime_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument(
@@ -80,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheme",
         default=None,
-        help="point scheme: muct76 (default) or ibug68 (the model's heads)",
+        help=f"point scheme: muct76 (default) or ibug68 (the model's heads){_DEFAULT_68}",
     )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
@@ -143,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--muct", metavar="DIR", help="MUCT root folder")
     dataset.add_argument("--ibug", metavar="DIR", help="folder of iBUG .pts faces (300-W layout)")
     p.add_argument(
-        "--scheme", default=None, help="the model's head to score: muct76 (default) or ibug68"
+        "--scheme",
+        default=None,
+        help=f"the model's head to score: muct76 (default) or ibug68{_DEFAULT_68}",
     )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
@@ -194,7 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="IN", help="video file to read")
     p.add_argument("output", metavar="OUT", nargs="?", help="annotated video to write")
     p.add_argument("--json", action="store_true", help="print JSON lines, one per frame")
-    p.add_argument("--scheme", default=None, help="point scheme (the model's heads)")
+    p.add_argument("--scheme", default=None, help=f"point scheme (the model's heads){_DEFAULT_68}")
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
     )
