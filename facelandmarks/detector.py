@@ -49,11 +49,9 @@ class LandmarkDetector(DetectorParts):
             ``weights.h5``, recognised by content), or ``None`` for a fresh, untrained model
             built from the other arguments (no download at all).
         scheme: the point scheme to predict, among the model's heads (:attr:`schemes`):
-            ``"muct76"`` (the 76 MUCT points) or ``"ibug68"`` (the 68 points of iBUG / 300-W /
-            dlib); default: the model's first head (76 MUCT points for the default model).
-            With ``weights="default"``, ``"ibug68"`` loads the shipped model best at those
-            points, ``"wild-mnv3s-2stage"`` (see :data:`facelandmarks.weights.SCHEME_DEFAULTS`;
-            ``LandmarkDetector("wild-mnv3s", scheme="ibug68")`` is the faster default's head).
+            ``"muct76"`` (76 MUCT points) or ``"ibug68"`` (68 iBUG / 300-W / dlib points);
+            default: the model's first head. With ``weights="default"``, ``"ibug68"`` loads
+            the preset best at it (:data:`facelandmarks.weights.SCHEME_DEFAULTS`).
         face_detector: how :meth:`predict`, :meth:`predict_faces` and :meth:`track` find faces:
             a name for :func:`facelandmarks.face_detection.get_face_detector` or an object with
             ``detect(rgb) -> list[FaceBox]`` and a ``name``. Default: the detector the model
@@ -66,8 +64,7 @@ class LandmarkDetector(DetectorParts):
         normalization: with ``weights=None``: ``"batch"`` or ``"group"``.
         config: with ``weights=None``: a full :class:`DetectorConfig` (e.g. several stages or
             heads); overrides the four arguments above.
-        cache_dir: where downloaded weights are cached (see
-            :func:`facelandmarks.weights.cache_dir`).
+        cache_dir: where downloads are cached (see :func:`facelandmarks.weights.cache_dir`).
         strategy: an optional ``tf.distribute.Strategy``; the model is built and trained under
             its scope, and ``fit``'s ``batch_size`` is the global batch.
         runtime: inference engine. ``"tflite"``: each stage on TensorFlow Lite (LiteRT when
