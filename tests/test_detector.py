@@ -193,8 +193,17 @@ def test_predict_faces_with_a_custom_detector(det):
     img = _face_like(120, 100, 8)
     faces = det.predict_faces([img, img, img], face_detector=TwoFaces(), batch_size=3)
     assert [len(f) for f in faces] == [2, 2, 2]
-    # same size: the face nearer the image's centre comes first, whatever the detector's score
-    assert [f.score for f in faces[0]] == [1.0, 3.0]
+    # same size: the face the detector is much surer of comes first (prominence weighs the
+    # score squared: 9x), although the other one is nearer the image's centre ...
+    assert [f.score for f in faces[0]] == [3.0, 1.0]
+
+    # ... which decides between equally sure faces
+    class EquallySure(TwoFaces):
+        def detect(self, rgb):
+            return [FaceBox(f.box, 2.0) for f in super().detect(rgb)]
+
+    found = det.predict_faces(img, face_detector=EquallySure())[0]
+    assert [f.box for f in found] == [(60.0, 20.0, 100.0, 70.0), (10.0, 10.0, 50.0, 60.0)]
     # batching across images does not change a face's answer
     alone = det.predict_faces(img, face_detector=TwoFaces(), batch_size=1)[0]
     # (up to float32 kernels chosen per batch size: CI saw 1.7e-4 px; allow 1e-3 px)
