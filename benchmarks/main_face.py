@@ -31,18 +31,18 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np
 
 from facelandmarks import load_ibug
-from facelandmarks.face_detection import get_face_detector, prominence
+from facelandmarks.face_detection import base, get_face_detector, prominence
 from facelandmarks.images import load_image
 
 
 def weighted(box, width, height, score, corner, power) -> float:
-    """Visible area x a centre weight from 1 down to ``corner`` x ``score ** power``."""
-    x0, y0, x1, y1 = box
-    visible = max(0.0, min(x1, width) - max(x0, 0.0)) * max(0.0, min(y1, height) - max(y0, 0.0))
-    dx = ((x0 + x1) / 2 - width / 2) / (width / 2)
-    dy = ((y0 + y1) / 2 - height / 2) / (height / 2)
-    off = min(math.hypot(dx, dy) / math.sqrt(2.0), 1.0)
-    return visible * (1.0 - (1.0 - corner) * off) * max(score, 0.0) ** power
+    """:func:`prominence` with another corner weight and score power (its module constants)."""
+    saved = base.CORNER_WEIGHT, base.SCORE_POWER
+    base.CORNER_WEIGHT, base.SCORE_POWER = corner, power
+    try:
+        return prominence(box, width, height, score)
+    finally:
+        base.CORNER_WEIGHT, base.SCORE_POWER = saved
 
 
 def main() -> None:
