@@ -19,12 +19,17 @@ from facelandmarks.cli.commands import (
     _cmd_weights,
 )
 from facelandmarks.cli.predict import _cmd_predict
+from facelandmarks.weights import SCHEME_DEFAULTS
 
 # --------------------------------------------------------------------------------------
 # Parser and entry point
 # --------------------------------------------------------------------------------------
 
-_DEFAULT_68 = "; with --weights default, ibug68 loads the two-stage preset wild-mnv3s-2stage"
+# what --weights default stands for per scheme, from the registry (not a second copy of it)
+_SCHEME_DEFAULTS_HELP = "".join(
+    f"; with --weights default, {scheme} loads the preset {name}"
+    for scheme, name in SCHEME_DEFAULTS.items()
+)
 
 
 def _add_runtime_argument(p: argparse.ArgumentParser) -> None:
@@ -82,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheme",
         default=None,
-        help=f"point scheme: muct76 (default) or ibug68 (the model's heads){_DEFAULT_68}",
+        help=f"point scheme: muct76 (default) or ibug68 (the model's heads){_SCHEME_DEFAULTS_HELP}",
     )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
@@ -147,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--scheme",
         default=None,
-        help=f"the model's head to score: muct76 (default) or ibug68{_DEFAULT_68}",
+        help=f"the model's head to score: muct76 (default) or ibug68{_SCHEME_DEFAULTS_HELP}",
     )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
@@ -198,7 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="IN", help="video file to read")
     p.add_argument("output", metavar="OUT", nargs="?", help="annotated video to write")
     p.add_argument("--json", action="store_true", help="print JSON lines, one per frame")
-    p.add_argument("--scheme", default=None, help=f"point scheme (the model's heads){_DEFAULT_68}")
+    p.add_argument(
+        "--scheme", default=None, help=f"point scheme (the model's heads){_SCHEME_DEFAULTS_HELP}"
+    )
     p.add_argument(
         "--weights", default="default", help="preset name or detector file (default: %(default)s)"
     )
