@@ -57,7 +57,7 @@ def tflite_bytes(model: keras.Model, *, rewrite: bool = True) -> bytes:
     GroupNormalization and the grayscale input into ops that TensorFlow Lite's XNNPACK delegate
     runs in one piece (same weights, same outputs within float32 rounding, about twice as fast on
     this project's CPU); ``rewrite=False`` converts Keras' own graph instead (for comparison,
-    ``benchmarks/lite_graph.py``). Takes a few seconds per stage on a CPU. Raises
+    the retired ``benchmarks/lite_graph.py``). Takes a few seconds per stage on a CPU. Raises
     ``RuntimeError`` naming the model when TensorFlow's converter fails.
     """
     import tensorflow as tf

@@ -11,7 +11,7 @@ Batches. With more than one thread, a model whose batch dimension is dynamic
 (``shape_signature[0] == -1``) is resized to the batch and invoked once; with one thread (the
 default) it runs one invoke per item, which is as fast or faster. Raw interpreters, LiteRT 2.3,
 the project's 2-core CPU, ms per image, medians of alternating rounds
-(``benchmarks/lite_batching.py``):
+(``benchmarks/lite_batching.py``, retired: benchmarks/README.md):
 
 ================================================  ======  ====================  =============
 model, threads, when                              B       one invoke per image  resized to B

@@ -24,7 +24,7 @@ module names them and holds :func:`frame_from_box`, the calibration that places 
 frame of the MUCT-trained models around a box. A new detector implements
 ``detect(rgb) -> list[FaceBox]`` and a ``name``, and is added to :func:`get_face_detector` (and to
 :data:`FRAME_FROM_BOX` if whole-image models should use it, measured with
-``benchmarks/detectors.py --calibrate``).
+``benchmarks/detectors.py``).
 
 Boxes are ``(x0, y0, x1, y1)`` in *edge* coordinates of the image as the caller passed it: the
 whole image is ``(0, 0, W, H)``, and the pixel whose centre is ``(x, y)`` spans
@@ -77,7 +77,7 @@ FRAME_ASPECT = 3.0 / 4.0
 # (frame centre y - box centre y) / w, 480 / w, 640 / w). Medians over all 3,005 images of the
 # MUCT development part (221 subjects, cameras a-e), using the best-scored box that matches the
 # face (IoU > 0.3 with the landmark box or containing the nose tip), each detector with this
-# module's defaults. Measured 2026-11-28 with `python benchmarks/detectors.py --calibrate`
+# module's defaults. Measured 2026-11-28 with `python benchmarks/detectors.py`
 # (mtcnn 1.0.0 on TensorFlow 2.21; opencv-python-headless 4.14.0.94); that script prints the
 # spread and per-camera values. IQRs: mtcnn dx 0.27, dy 0.42, sw 0.25 (about 10 % of sw);
 # opencv-haar dx 0.22, dy 0.33, sw 0.22 (11 %). Most of the dy spread is MUCT's own: cameras

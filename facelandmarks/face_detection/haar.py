@@ -42,9 +42,8 @@ class OpenCVFaceDetector:
     Deterministic: the same image gives the same boxes in the same order.
 
     Args:
-        cascade: frontal cascade: ``"alt2"`` (default; fewest false positives in
-            benchmarks/detectors.py), ``"alt"`` or ``"default"`` (OpenCV's
-            ``haarcascade_frontalface_<name>.xml``).
+        cascade: frontal cascade: ``"alt2"`` (default; fewest false positives on MUCT),
+            ``"alt"`` or ``"default"`` (OpenCV's ``haarcascade_frontalface_<name>.xml``).
         profile: when to run the profile cascade: ``"fallback"`` (default: only when the frontal
             cascade finds nothing), ``"always"`` (adds turned faces in group shots; about three
             times slower) or ``"never"``.

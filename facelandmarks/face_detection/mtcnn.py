@@ -32,8 +32,8 @@ class MTCNNFaceDetector:
     Args:
         min_score: smallest MTCNN confidence (0..1) to keep a box. Default 0.9: on 300 MUCT
             images every face scored >= 0.94, while false boxes scored 0.80-0.96, so a higher
-            threshold loses faces before it removes all false boxes (benchmarks/detectors.py);
-            the best-scored box was the face on every image.
+            threshold loses faces before it removes all false boxes; the best-scored box was
+            the face on every image.
         min_size: smallest face side to look for, in pixels of the image as given, or ``None``
             (default) for the smallest MTCNN sees at the working size (20 px there, i.e.
             ``20 * longest_side / max_side`` in the image). When ``min_size`` is smaller than
