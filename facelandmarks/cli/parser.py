@@ -4,12 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from facelandmarks.cli._common import (
-    PROG,
-    _fraction,
-    _Parser,
-    _positive_int,
-)
+from facelandmarks.cli._common import PROG, _fraction, _Parser, _positive_int
 from facelandmarks.cli.commands import (
     _cmd_download,
     _cmd_evaluate,
@@ -21,10 +16,6 @@ from facelandmarks.cli.commands import (
 from facelandmarks.cli.predict import _cmd_predict
 from facelandmarks.weights import SCHEME_DEFAULTS
 
-# --------------------------------------------------------------------------------------
-# Parser and entry point
-# --------------------------------------------------------------------------------------
-
 # what --weights default stands for per scheme, from the registry (not a second copy of it)
 _SCHEME_DEFAULTS_HELP = "".join(
     f"; with --weights default, {scheme} loads the preset {name}"
@@ -32,7 +23,14 @@ _SCHEME_DEFAULTS_HELP = "".join(
 )
 
 
-def _add_runtime_argument(p: argparse.ArgumentParser) -> None:
+def _add_model_arguments(p: argparse.ArgumentParser, scheme_help: str | None) -> None:
+    """--weights, and unless ``scheme_help`` is None --scheme and --runtime."""
+    p.add_argument(
+        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
+    )
+    if scheme_help is None:
+        return
+    p.add_argument("--scheme", default=None, help=scheme_help + _SCHEME_DEFAULTS_HELP)
     p.add_argument(
         "--runtime",
         choices=("auto", "keras", "tflite"),
@@ -40,6 +38,16 @@ def _add_runtime_argument(p: argparse.ArgumentParser) -> None:
         help="inference engine: auto (default) runs TensorFlow Lite where no conversion is "
         "needed (the shipped model), TensorFlow otherwise; tflite converts once and caches; "
         "keras is TensorFlow",
+    )
+
+
+def _add_batch_size(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        default=32,
+        metavar="N",
+        help=f"{what} per model call (default: %(default)s)",
     )
 
 
@@ -84,14 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "images", nargs="+", metavar="IMAGE", help="image files (a folder: the images in it)"
     )
-    p.add_argument(
-        "--scheme",
-        default=None,
-        help=f"point scheme: muct76 (default) or ibug68 (the model's heads){_SCHEME_DEFAULTS_HELP}",
-    )
-    p.add_argument(
-        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
-    )
+    _add_model_arguments(p, "point scheme: muct76 (default) or ibug68 (the model's heads)")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--json", action="store_true", help="JSON lines output (the default)")
     fmt.add_argument(
@@ -128,14 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="the N most prominent faces only (largest visible, nearest the centre)",
     )
-    p.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=32,
-        metavar="N",
-        help="faces per model call (default: %(default)s)",
-    )
-    _add_runtime_argument(p)
+    _add_batch_size(p, "faces")
     p.set_defaults(handler=_cmd_predict)
 
     p = sub.add_parser(
@@ -149,14 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     dataset = p.add_mutually_exclusive_group(required=True)
     dataset.add_argument("--muct", metavar="DIR", help="MUCT root folder")
     dataset.add_argument("--ibug", metavar="DIR", help="folder of iBUG .pts faces (300-W layout)")
-    p.add_argument(
-        "--scheme",
-        default=None,
-        help=f"the model's head to score: muct76 (default) or ibug68{_SCHEME_DEFAULTS_HELP}",
-    )
-    p.add_argument(
-        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
-    )
+    _add_model_arguments(p, "the model's head to score: muct76 (default) or ibug68")
     p.add_argument(
         "--split",
         choices=("subject", "image", "all"),
@@ -172,13 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
         "model's splits)",
     )
     p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
-    p.add_argument(
-        "--batch-size",
-        type=_positive_int,
-        default=32,
-        metavar="N",
-        help="images per model call (default: %(default)s)",
-    )
+    _add_batch_size(p, "images")
     p.add_argument(
         "--framing",
         choices=("detect", "image"),
@@ -187,7 +168,6 @@ def build_parser() -> argparse.ArgumentParser:
         "image is the model's frame (the whole-image MUCT models on MUCT photos)",
     )
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
-    _add_runtime_argument(p)
     p.set_defaults(handler=_cmd_evaluate)
 
     p = sub.add_parser(
@@ -203,12 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", metavar="IN", help="video file to read")
     p.add_argument("output", metavar="OUT", nargs="?", help="annotated video to write")
     p.add_argument("--json", action="store_true", help="print JSON lines, one per frame")
-    p.add_argument(
-        "--scheme", default=None, help=f"point scheme (the model's heads){_SCHEME_DEFAULTS_HELP}"
-    )
-    p.add_argument(
-        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
-    )
+    _add_model_arguments(p, "point scheme (the model's heads)")
     p.add_argument(
         "--detect-every",
         type=int,
@@ -222,7 +197,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-faces", type=_positive_int, default=1, metavar="N", help="faces to follow (1)"
     )
     p.add_argument("--indices", action="store_true", help="number the points in OUT")
-    _add_runtime_argument(p)
     p.set_defaults(handler=_cmd_video)
 
     p = sub.add_parser(
@@ -234,9 +208,7 @@ def build_parser() -> argparse.ArgumentParser:
         "prints its path.",
     )
     p.add_argument("output", metavar="OUT", help="directory to create (must not exist)")
-    p.add_argument(
-        "--weights", default="default", help="preset name or detector file (default: %(default)s)"
-    )
+    _add_model_arguments(p, None)
     p.add_argument(
         "--format",
         choices=("tflite", "saved_model"),
