@@ -29,15 +29,19 @@ Other schemes take theirs from :class:`~facelandmarks.schemes.PointScheme` (``ey
 """
 
 
-def _as_points(value: ArrayLike, name: str, func: str) -> np.ndarray:
-    """Return ``value`` as a float64 ``(N, P, 2)`` array, or raise a clear ``ValueError``."""
+def _float_array(value: object, func: str, expected: str) -> np.ndarray:
+    """``value`` as a float64 array; ValueError "``func`` expects ``expected``" otherwise."""
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValueError(
-            f"{func} expects {name} to be a numeric array-like of shape (N, P, 2). "
-            f"Received: an object of type {type(value).__name__} ({exc})"
+            f"{func} expects {expected}. Received: an object of type {type(value).__name__} ({exc})"
         ) from exc
+
+
+def _as_points(value: ArrayLike, name: str, func: str) -> np.ndarray:
+    """Return ``value`` as a float64 ``(N, P, 2)`` array, or raise a clear ``ValueError``."""
+    arr = _float_array(value, func, f"{name} to be a numeric array-like of shape (N, P, 2)")
     if arr.ndim == 2:
         arr = arr[np.newaxis]
     if arr.ndim != 3 or arr.shape[-1] != 2:
@@ -45,16 +49,12 @@ def _as_points(value: ArrayLike, name: str, func: str) -> np.ndarray:
             f"{func} expects {name} of shape (N, P, 2) or (P, 2), with the last axis (x, y). "
             f"Received: {name}.shape={np.shape(value)}"
         )
-    if arr.shape[0] == 0:
-        raise ValueError(
-            f"{func} expects {name} to hold at least one image (N >= 1). "
-            f"Received: {name}.shape={np.shape(value)}"
-        )
-    if arr.shape[1] == 0:
-        raise ValueError(
-            f"{func} expects {name} to hold at least one point per image (P >= 1). "
-            f"Received: {name}.shape={np.shape(value)}"
-        )
+    for axis, what in enumerate(("one image (N >= 1)", "one point per image (P >= 1)")):
+        if arr.shape[axis] == 0:
+            raise ValueError(
+                f"{func} expects {name} to hold at least {what}. "
+                f"Received: {name}.shape={np.shape(value)}"
+            )
     return arr
 
 
@@ -135,23 +135,15 @@ def _resolve_scheme(scheme: SchemeLike, n_points: int, func: str, what: str) -> 
 
 def _as_nme(nme: ArrayLike, func: str) -> np.ndarray:
     """Return per-image NMEs as a non-empty finite non-negative float64 ``(N,)`` array."""
-    try:
-        arr = np.asarray(nme, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{func} expects nme to be a numeric array-like of shape (N,). "
-            f"Received: an object of type {type(nme).__name__} ({exc})"
-        ) from exc
+    arr = _float_array(nme, func, "nme to be a numeric array-like of shape (N,)")
     if arr.ndim != 1:
         raise ValueError(f"{func} expects nme of shape (N,). Received: nme.shape={arr.shape}")
     if arr.size == 0:
         raise ValueError(f"{func} expects at least one value in nme. Received: nme.shape=(0,)")
-    if not np.all(np.isfinite(arr)):
-        i = int(np.flatnonzero(~np.isfinite(arr))[0])
-        raise ValueError(f"{func} expects finite values in nme. Received: nme[{i}]={arr[i]}")
-    if np.any(arr < 0):
-        i = int(np.flatnonzero(arr < 0)[0])
-        raise ValueError(f"{func} expects non-negative values in nme. Received: nme[{i}]={arr[i]}")
+    for bad, what in ((~np.isfinite(arr), "finite"), (arr < 0, "non-negative")):
+        if np.any(bad):
+            i = int(np.flatnonzero(bad)[0])
+            raise ValueError(f"{func} expects {what} values in nme. Received: nme[{i}]={arr[i]}")
     return arr
 
 
@@ -210,14 +202,12 @@ def _normalizing_distances(
             )
         return dist
 
-    try:
-        dist = np.asarray(normalization, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{func} expects normalization to be one of {sorted(NORMALIZATION_POINTS)} "
-            f"or a numeric array of shape (N,). "
-            f"Received: an object of type {type(normalization).__name__}"
-        ) from exc
+    dist = _float_array(
+        normalization,
+        func,
+        f"normalization to be one of {sorted(NORMALIZATION_POINTS)} or a numeric array of "
+        f"shape (N,)",
+    )
     if dist.shape != (n_images,):
         raise ValueError(
             f"{func} expects a normalization array of shape (N,)=({n_images},), one distance "

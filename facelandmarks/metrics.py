@@ -82,32 +82,15 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------------------------
-# Validation helpers
-# --------------------------------------------------------------------------------------------
-
-
-def _available(true: np.ndarray) -> np.ndarray:
-    """Boolean ``(N, P)`` mask: a point is available when both of its coordinates are not NaN."""
-    return ~np.any(np.isnan(true), axis=-1)
-
-
 def _per_image_mean_error(errors: np.ndarray, func: str) -> np.ndarray:
     """Mean over available (non-NaN) points of an ``(N, P)`` error array; ``(N,)`` float64."""
-    available = ~np.isnan(errors)
-    counts = available.sum(axis=1)
-    if np.any(counts == 0):
-        i = int(np.flatnonzero(counts == 0)[0])
+    empty = np.isnan(errors).all(axis=1)
+    if np.any(empty):
         raise ValueError(
             f"{func} expects every image to have at least one available ground-truth point. "
-            f"Received: true_xy[{i}] is NaN at all {errors.shape[1]} points"
+            f"Received: true_xy[{np.flatnonzero(empty)[0]}] is NaN at all {errors.shape[1]} points"
         )
-    return np.where(available, errors, 0.0).sum(axis=1) / counts
-
-
-# --------------------------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------------------------
+    return np.nanmean(errors, axis=1)
 
 
 def point_errors(pred_xy: ArrayLike, true_xy: ArrayLike) -> np.ndarray:
@@ -140,7 +123,7 @@ def _errors(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         diff = pred - true
         errors = np.hypot(diff[..., 0], diff[..., 1])
-    errors[~_available(true)] = np.nan
+    errors[np.isnan(true).any(axis=-1)] = np.nan
     return errors
 
 
