@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import ImageDraw, ImageFont
 
+from facelandmarks._metric_inputs import _float_array
 from facelandmarks.schemes import PointScheme, get_scheme, scheme_for_points
 
 Color = tuple[int, int, int] | str
@@ -23,13 +24,7 @@ def _as_faces(
     points: Any, func: str, scheme: str | PointScheme | None
 ) -> tuple[np.ndarray, PointScheme]:
     """``points`` as float64 ``(F, K, 2)`` and their scheme; ValueError naming the shape."""
-    try:
-        arr = np.asarray(points, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{func} expects points as a numeric array of shape (K, 2) or (F, K, 2). "
-            f"Received: {type(points).__name__} that is not numeric ({exc})"
-        ) from None
+    arr = _float_array(points, func, "points as a numeric array of shape (K, 2) or (F, K, 2)")
     if arr.ndim == 2:
         arr = arr[None]
     found = None if scheme is None else get_scheme(scheme)

@@ -1,10 +1,9 @@
 """Pictures of landmarks: annotated images, CED plots and numbered charts of point schemes.
 
-Drawing uses Pillow and NumPy only (no Keras, no TensorFlow). This module draws landmarks on
-images; the numbered charts (:func:`draw_point_chart`, :mod:`facelandmarks.point_chart`) and
-the CED plots (:func:`plot_ced`, :mod:`facelandmarks.ced_plot`) live in their own modules and
-are importable from here too. :func:`plot_ced` needs matplotlib, which is an optional
-dependency (``pip install "facelandmarks[plot]"``) imported only when the function is called.
+Pillow and NumPy only (no Keras, no TensorFlow). :func:`draw_point_chart` and :func:`plot_ced`
+live in :mod:`facelandmarks.point_chart` and :mod:`facelandmarks.ced_plot` and are importable
+from here too; :func:`plot_ced` needs matplotlib, an optional dependency
+(``pip install "facelandmarks[plot]"``) imported only when the function is called.
 
 Coordinates follow the library's contract: ``(x, y)`` pixels of the image as passed, origin
 top-left, ``y`` down, pixel centres at integer coordinates. A point at ``(10, 20)`` is drawn
@@ -30,6 +29,7 @@ from facelandmarks._draw_primitives import (
     _finite,
     _font,
 )
+from facelandmarks._metric_inputs import _float_array
 from facelandmarks.ced_plot import plot_ced
 from facelandmarks.point_chart import draw_point_chart
 from facelandmarks.schemes import MUCT76, PointScheme
@@ -50,42 +50,23 @@ CONTOURS: tuple[tuple[str, tuple[int, ...], bool], ...] = tuple(
     (name, idx, closed)
     for name, (idx, closed) in zip(_MUCT_CONTOUR_NAMES, MUCT76.contours, strict=True)
 )
-"""The lines :func:`draw_landmarks` draws for the 76 MUCT points: ``(name, point indices in
-drawing order, closed)``; other schemes draw their own
-:attr:`~facelandmarks.schemes.PointScheme.contours`.
+"""The lines :func:`draw_landmarks` draws for the 76 MUCT points (other schemes draw their
+own :attr:`~facelandmarks.schemes.PointScheme.contours`): ``(name, point indices in drawing
+order, closed)``, indices as in :data:`facelandmarks.points.GROUPS`.
 
-Derived from the MUCT point layout (indices as in :data:`facelandmarks.points.GROUPS`):
-
-* the jaw ``0 .. 14`` is an open polyline (ear to ear under the chin);
-* each eyebrow (``15 .. 20`` and ``21 .. 26``: outer end, upper edge, inner end, lower
-  edge) is a closed loop;
-* each eye is a closed loop through its four main points (outer corner, top, inner corner,
-  bottom: ``27 .. 30`` and ``32 .. 35``) and the four ``eye_extra`` points between them
-  (``68 .. 71`` and ``72 .. 75``);
-* the nose ``37 .. 45`` (bridge, left wing, base, right wing, bridge) is an open polyline;
-* the outer lip ``48 .. 59`` is a closed loop, and the inner lip is the closed loop through
-  the mouth corners ``48`` and ``54``, the upper inner lip ``63 .. 65`` and the lower inner lip
-  ``60 .. 62``.
-
-The pupils (31, 36), the nostrils (46, 47), the nose tip (67) and the mouth centre (66) are
-points without lines.
+Open polylines: the jaw ``0 .. 14`` (ear to ear under the chin) and the nose ``37 .. 45``
+(bridge, left wing, base, right wing, bridge). Closed loops: each eyebrow (``15 .. 20``,
+``21 .. 26``: outer end, upper edge, inner end, lower edge); each eye through its outer
+corner, top, inner corner and bottom (``27 .. 30``, ``32 .. 35``) and the ``eye_extra`` points
+between them (``68 .. 71``, ``72 .. 75``); the outer lip ``48 .. 59``; the inner lip through
+the mouth corners 48 and 54, the upper inner lip ``63 .. 65`` and the lower ``60 .. 62``. The
+pupils (31, 36), nostrils (46, 47), nose tip (67) and mouth centre (66) have no lines.
 """
-
-
-# --------------------------------------------------------------------------------------
-# Validation helpers
-# --------------------------------------------------------------------------------------
 
 
 def _as_boxes(boxes: Any, func: str) -> np.ndarray:
     """``boxes`` as float64 ``(K, 4)``; raises ValueError naming the received shape."""
-    try:
-        arr = np.asarray(boxes, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(
-            f"{func} expects boxes as a numeric array of shape (4,) or (F, 4). "
-            f"Received: {type(boxes).__name__} that is not numeric ({exc})"
-        ) from None
+    arr = _float_array(boxes, func, "boxes as a numeric array of shape (4,) or (F, 4)")
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] != 4:
@@ -96,25 +77,17 @@ def _as_boxes(boxes: Any, func: str) -> np.ndarray:
     return arr
 
 
-def _image_radius(width: int, height: int) -> float:
-    return max(1.0, min(width, height) / 160.0)
-
-
 def _face_radius(face: np.ndarray, width: int, height: int) -> float:
-    """Default dot radius for one face: its points' extent / 100 (at least 0.5, a single
-    pixel), so that dots never swamp a small face in a large photo; a face with fewer than two
-    finite points falls back to the image's size."""
+    """Default dot radius for one face (or a box's two corners): see ``draw_landmarks``."""
     ok = np.isfinite(face).all(axis=1)
     if ok.sum() < 2:
-        return _image_radius(width, height)
+        return max(1.0, min(width, height) / 160.0)
     pts = face[ok]
     extent = float(np.max(pts.max(axis=0) - pts.min(axis=0)))
     return max(0.5, extent / 100.0)
 
 
-def _as_radius(radius: float | None, width: int, height: int, func: str) -> float:
-    if radius is None:
-        return _image_radius(width, height)
+def _as_radius(radius: float, func: str) -> float:
     if (
         isinstance(radius, bool)
         or not isinstance(radius, (int, float, np.integer, np.floating))
@@ -138,11 +111,6 @@ def _color(value: Color, name: str, func: str) -> Color:
             f"name. Received: {name}={value!r}"
         )
     return rgb
-
-
-# --------------------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------------------
 
 
 def draw_landmarks(
@@ -175,15 +143,14 @@ def draw_landmarks(
         indices: also write each point's index (0 to K - 1) next to it.
         contours: draw the scheme's contour lines under the points (MUCT: :data:`CONTOURS`,
             jaw and nose open polylines, brows, eyes and lips closed loops).
-        radius: dot radius in pixels, for every face. Default: per face, its points'
-            extent (the larger side of their bounding box) / 100, at least 0.5 (single-pixel
-            dots on faces under about 55 px across, 3 px dots on a face 300 px across), so
-            dots follow each face's size and never swamp small faces in a large photo; a
-            face with fewer than two
-            finite points gets ``max(1, min(W, H) / 160)``. A dot is a disc of radius
-            ``round(radius)`` centred on the pixel nearest to the point (a single pixel below
-            0.5). A face's lines are ``max(1, round(radius / 2))`` px wide; a box's outline
-            takes the radius of a face the size of the box.
+        radius: dot radius in pixels, for every face. Default: per face, its points' extent
+            (the larger side of their bounding box) / 100, at least 0.5, so dots follow each
+            face's size and never swamp small faces in a large photo (single pixels under
+            about 55 px across, 3 px at 300 px); a face with fewer than two finite points gets
+            ``max(1, min(W, H) / 160)``. A dot is a disc of radius ``round(radius)`` centred
+            on the pixel nearest to the point (a single pixel below 0.5). A face's lines are
+            ``max(1, round(radius / 2))`` px wide; a box's outline takes the radius of a face
+            the size of the box.
         color: dot (and index) colour, an ``(R, G, B)`` tuple or a colour name.
         contour_color: line colour.
         box_color: box outline colour.
@@ -195,8 +162,8 @@ def draw_landmarks(
 
     Raises:
         ValueError: ``points`` or ``boxes`` of the wrong shape or not numeric (or ``K`` without
-            a known scheme and no ``scheme``), an unknown ``scheme``, a bad
-            ``radius`` or colour, or an ``image`` that is not a readable image.
+            a known scheme and no ``scheme``), an unknown ``scheme``, a bad ``radius`` or
+            colour, or an ``image`` that is not a readable image.
         FileNotFoundError, TypeError: as :func:`facelandmarks.images.load_image`.
 
     Example:
@@ -215,7 +182,7 @@ def draw_landmarks(
     box_fill = _color(box_color, "box_color", func)
     rgb = fl_images.load_image(image)  # always a new array: the caller's image is untouched
     height, width = rgb.shape[:2]
-    given = None if radius is None else _as_radius(radius, width, height, func)
+    given = None if radius is None else _as_radius(radius, func)
     radii = [given if given is not None else _face_radius(f, width, height) for f in faces]
 
     canvas = Image.fromarray(rgb)
@@ -226,8 +193,7 @@ def draw_landmarks(
                 continue
             x0, x1 = sorted((round(box[0]), round(box[2])))
             y0, y1 = sorted((round(box[1]), round(box[3])))
-            side = max(abs(box[2] - box[0]), abs(box[3] - box[1]))
-            r_box = given if given is not None else max(0.5, side / 100.0)
+            r_box = given if given is not None else _face_radius(box.reshape(2, 2), width, height)
             # Edge coordinates: the last covered pixel is x1 - 1 (at least x0).
             draw.rectangle(
                 [x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)],
