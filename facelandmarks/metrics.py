@@ -31,26 +31,12 @@ subset of the points (step 2 averages over those only), still normalised by the 
 truth's eye corners: with :meth:`~facelandmarks.schemes.PointScheme.correspondence` this gives
 the NME on the points two schemes share, e.g. the 8 MUCT/iBUG points.
 
-This per-image mean over points divided by a per-image ground-truth distance, then averaged over
-images, is the usual NME definition in 300-W and WFLW-style evaluation. The 300-W benchmark
-(Sagonas et al., 2013/2016) and WFLW (Wu et al., CVPR 2018) normalise by the outer eye corner
-("inter-ocular") distance; some 300-W results are also reported with the inter-pupil distance.
-The cumulative error distribution (CED) is the fraction of images whose NME is at or below a
-threshold, plotted against the threshold; results are commonly summarised by the area under it
-up to a cut-off and by the failure rate above that cut-off (0.08 is common on 300-W, 0.10 on
-WFLW).
-
-Example:
-    >>> import numpy as np
-    >>> from facelandmarks.metrics import evaluate_landmarks
-    >>> true = np.zeros((1, 76, 2))
-    >>> true[0, 27] = (100.0, 100.0)
-    >>> true[0, 32] = (200.0, 100.0)
-    >>> true[0, 31], true[0, 36] = (110.0, 100.0), (190.0, 100.0)
-    >>> pred = true + np.array([3.0, 4.0])  # every point 5 px off
-    >>> metrics = evaluate_landmarks(pred, true)
-    >>> round(metrics["nme"], 6), round(metrics["nme_pupil"], 6)
-    (0.05, 0.0625)
+This is the usual NME of 300-W (Sagonas et al., 2013/2016) and WFLW (Wu et al., CVPR 2018),
+both normalised by the outer eye corner ("inter-ocular") distance; some 300-W results use the
+inter-pupil distance. The cumulative error distribution (CED) is the fraction of images whose
+NME is at or below a threshold, against the threshold; it is summarised by the area under it up
+to a cut-off and the failure rate above that cut-off (0.08 is common on 300-W, 0.10 on WFLW).
+:func:`evaluate_landmarks` has a worked example.
 """
 
 from __future__ import annotations
