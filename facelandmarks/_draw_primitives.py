@@ -61,10 +61,7 @@ def _draw_contours(
     draw: ImageDraw.ImageDraw, face: np.ndarray, scheme: PointScheme, fill: Color, width: int
 ) -> None:
     for idx, closed in scheme.contours:
-        pairs = list(itertools.pairwise(idx))
-        if closed:
-            pairs.append((idx[-1], idx[0]))
-        for a, b in pairs:
+        for a, b in itertools.pairwise((*idx, idx[0]) if closed else idx):
             pa, pb = face[a], face[b]
             if _finite(pa) and _finite(pb):
                 draw.line([tuple(pa), tuple(pb)], fill=fill, width=width)
@@ -92,7 +89,5 @@ def _draw_label(
     left, top, right, bottom = draw.textbbox((0, 0), text, font=font)
     x = center[0] - (left + right) / 2
     y = center[1] - (top + bottom) / 2
-    if stroke is None:
-        draw.text((x, y), text, fill=fill, font=font)
-    else:
-        draw.text((x, y), text, fill=fill, font=font, stroke_width=1, stroke_fill=stroke)
+    outline = {} if stroke is None else {"stroke_width": 1, "stroke_fill": stroke}
+    draw.text((x, y), text, fill=fill, font=font, **outline)

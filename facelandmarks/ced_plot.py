@@ -14,8 +14,6 @@ import numpy as np
 
 from facelandmarks import metrics as fl_metrics
 
-_PLOT_HINT = 'pip install "facelandmarks[plot]"'
-
 
 def _nme_values(result: Any, index: int, func: str) -> np.ndarray:
     if isinstance(result, Mapping):
@@ -107,7 +105,8 @@ def plot_ced(
             import matplotlib.pyplot as plt
     except ImportError as exc:
         raise ImportError(
-            f"{func} needs matplotlib, which is not installed. Install it with: {_PLOT_HINT}"
+            f"{func} needs matplotlib, which is not installed. Install it with: "
+            'pip install "facelandmarks[plot]"'
         ) from exc
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))

@@ -100,8 +100,7 @@ def draw_point_chart(
 
     Raises:
         ValueError: ``points_xy`` not of shape ``(K, 2)`` for a known scheme, ``size`` not
-            two positive ints,
-            no finite point, or a ``path`` extension Pillow cannot write.
+            two positive ints, no finite point, or a ``path`` extension Pillow cannot write.
     """
     func = "draw_point_chart"
     faces, found = _as_faces(points_xy, func, scheme)
