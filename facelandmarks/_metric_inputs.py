@@ -74,8 +74,7 @@ def _validated_pair(
             f"Received: pred_xy.shape={pred.shape}, true_xy.shape={true.shape}"
         )
     scored = _as_subset(points, pred.shape[1], func)
-    checked = np.zeros(pred.shape[1], dtype=bool)
-    checked[scored] = True
+    checked = np.isin(np.arange(pred.shape[1]), scored)
     not_finite = ~np.isfinite(pred) & checked[None, :, None]
     if np.any(not_finite):
         bad = np.argwhere(not_finite)[0]
@@ -182,24 +181,18 @@ def _normalizing_distances(
             )
         a, b = pair
         diff = true[:, a] - true[:, b]
-        missing = np.any(np.isnan(diff), axis=-1)
-        if np.any(missing):
-            i = int(np.flatnonzero(missing)[0])
-            raise ValueError(
-                f"{func} cannot normalise image {i} by {normalization!r}: its ground-truth "
-                f"points {a} and {b} must be available (not NaN). "
-                f"Received: true_xy[{i}, {a}]={true[i, a].tolist()}, "
-                f"true_xy[{i}, {b}]={true[i, b].tolist()}"
-            )
-        dist = np.hypot(diff[:, 0], diff[:, 1])
-        zero = dist == 0
-        if np.any(zero):
-            i = int(np.flatnonzero(zero)[0])
-            raise ValueError(
-                f"{func} cannot normalise image {i} by {normalization!r}: its ground-truth "
-                f"points {a} and {b} coincide, so the normalising distance is 0. "
-                f"Received: true_xy[{i}, {a}]=true_xy[{i}, {b}]={true[i, a].tolist()}"
-            )
+        dist = np.hypot(diff[:, 0], diff[:, 1])  # NaN where either point is unavailable
+        for bad, why in (
+            (np.isnan(dist), "must be available (not NaN)"),
+            (dist == 0, "coincide, so the normalising distance is 0"),
+        ):
+            if np.any(bad):
+                i = int(np.flatnonzero(bad)[0])
+                raise ValueError(
+                    f"{func} cannot normalise image {i} by {normalization!r}: its ground-truth "
+                    f"points {a} and {b} {why}. Received: true_xy[{i}, {a}]="
+                    f"{true[i, a].tolist()}, true_xy[{i}, {b}]={true[i, b].tolist()}"
+                )
         return dist
 
     dist = _float_array(
