@@ -84,7 +84,8 @@ def auc_with_misses(per_face_nme: np.ndarray, max_threshold: float = 0.10) -> fl
     nme = np.where(np.isfinite(per_face_nme), per_face_nme, np.inf)
     xs = np.linspace(0.0, max_threshold, 1001)
     ced = (nme[None, :] <= xs[:, None]).mean(axis=1)
-    return float(np.trapezoid(ced, xs) / max_threshold)
+    trapezoid = getattr(np, "trapezoid", None) or np.trapz  # NumPy 1.x has only trapz
+    return float(trapezoid(ced, xs) / max_threshold)
 
 
 def annotated_faces(faces: Any, true_xy: np.ndarray, num_points: int) -> np.ndarray:

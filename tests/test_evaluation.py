@@ -27,6 +27,18 @@ def test_a_missed_face_is_counted_not_averaged() -> None:
     assert auc_with_misses(nme) < auc_with_misses(nme[[0, 1, 3]])
 
 
+def test_auc_with_misses_is_the_ced_area_and_runs_on_numpy_1(monkeypatch) -> None:
+    # 4 faces: NMEs 0.02 and 0.06 and two misses. The CED is 0 below 0.02, 1/4 up to 0.06,
+    # 1/2 up to 0.10: area (0.04 * 0.25 + 0.04 * 0.5) / 0.10 = 0.30 (up to the 1001-point grid).
+    nme = np.array([0.02, np.nan, 0.06, np.nan])
+    assert auc_with_misses(nme) == pytest.approx(0.30, abs=1e-3)
+    # NumPy 1.x has np.trapz and no np.trapezoid (the dependency allows numpy>=1.23)
+    trapezoid = np.trapezoid
+    monkeypatch.delattr(np, "trapezoid")
+    monkeypatch.setattr(np, "trapz", trapezoid, raising=False)
+    assert auc_with_misses(nme) == pytest.approx(0.30, abs=1e-3)
+
+
 def test_other_scheme_is_scored_on_the_shared_points() -> None:
     truth68 = _faces(3, 68, seed=1)
     pred76 = np.full((3, 76, 2), 5000.0, np.float32)  # every point far off ...
