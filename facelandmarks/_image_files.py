@@ -11,14 +11,14 @@ import os
 import struct
 import threading
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from facelandmarks._pixels import _DECODE_ERRORS, _orient, _orientation, _pil_to_rgb
+from facelandmarks._pixels import _DECODE_ERRORS, _orientation, _upright_rgb
 
-_AXES_SWAPPING_ORIENTATIONS = frozenset({5, 6, 7, 8})
 # PNG chunks that Pillow reads into ``info`` and that can carry an EXIF orientation.
 _PNG_METADATA_CHUNKS = frozenset({b"eXIf", b"tEXt", b"zTXt", b"iTXt"})
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -96,45 +96,43 @@ def _check_path(path: str | os.PathLike[Any], label: str) -> None:
         )
 
 
-def _not_an_image(label: str, err: BaseException) -> ValueError:
-    return ValueError(
-        f"Image file {label!r} is not an image file Pillow can identify "
-        f"(expected e.g. JPEG, PNG, BMP, TIFF, WebP). Received: {err}"
-    )
-
-
-def _corrupt(label: str, err: BaseException) -> ValueError:
-    return ValueError(
-        f"Image file {label!r} could not be decoded; it is corrupt or truncated. "
-        f"Received: {type(err).__name__}: {err}"
-    )
-
-
 @contextlib.contextmanager
-def _no_bomb_warning(size: tuple[int, int] | None = None) -> Any:
-    """Filter out Pillow's DecompressionBombWarning (our own limit has been checked, or is
-    checked right after opening); with a known ``size`` below Pillow's warning threshold,
-    nothing is done (no lock: ordinary images decode in parallel threads)."""
+def _pillow(label: str, size: tuple[int, int] | None = None) -> Iterator[None]:
+    """Run a Pillow open or decode with clear errors naming ``label``, without Pillow's
+    DecompressionBombWarning (our own limit has been checked, or is checked right after
+    opening). With a known ``size`` below Pillow's warning threshold the warning filters are
+    left alone (no lock: ordinary images decode in parallel threads)."""
     limit = Image.MAX_IMAGE_PIXELS
-    if size is not None and (limit is None or size[0] * size[1] <= limit):
-        yield
-        return
-    with _WARNINGS_LOCK, warnings.catch_warnings():
-        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        yield
-
-
-def _open(fp: Any, label: str) -> Image.Image:
-    """``Image.open`` reading the header only, with clear errors (all naming ``label``)."""
     try:
-        with _no_bomb_warning():
-            return Image.open(fp)
+        if size is not None and (limit is None or size[0] * size[1] <= limit):
+            yield
+        else:
+            with _WARNINGS_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+                yield
     except Image.DecompressionBombError as err:
         raise _too_large(label, None, err) from err
     except UnidentifiedImageError as err:
-        raise _not_an_image(label, err) from err
+        raise ValueError(
+            f"Image file {label!r} is not an image file Pillow can identify "
+            f"(expected e.g. JPEG, PNG, BMP, TIFF, WebP). Received: {err}"
+        ) from err
     except _DECODE_ERRORS as err:
-        raise _corrupt(label, err) from err
+        raise ValueError(
+            f"Image file {label!r} could not be decoded; it is corrupt or truncated. "
+            f"Received: {type(err).__name__}: {err}"
+        ) from err
+
+
+@contextlib.contextmanager
+def _opened(path: str | os.PathLike[Any], label: str) -> Iterator[Image.Image]:
+    """The file opened by Pillow, its header read only; errors name ``label``."""
+    _check_path(path, label)
+    with open(path, "rb") as fp:
+        with _pillow(label):
+            pil = Image.open(fp)
+        with pil:
+            yield pil
 
 
 def _too_large(label: str, size: tuple[int, int] | None, err: BaseException | None) -> ValueError:
@@ -164,41 +162,20 @@ def _too_large(label: str, size: tuple[int, int] | None, err: BaseException | No
     )
 
 
-def _check_pixels(pil: Image.Image, label: str) -> None:
-    limit = max_pixels()
-    if limit is not None and pil.width * pil.height > limit:
-        raise _too_large(label, pil.size, None)
-
-
 def _decode_pixels(pil: Image.Image, label: str) -> None:
     """Decode every pixel now (LOAD_TRUNCATED_IMAGES is left False), so that a truncated file
     raises, naming ``label``, instead of being padded with grey; the pixel limit first."""
-    _check_pixels(pil, label)
-    try:
-        with _no_bomb_warning(pil.size):
-            pil.load()
-    except Image.DecompressionBombError as err:
-        raise _too_large(label, None, err) from err
-    except _DECODE_ERRORS as err:
-        raise _corrupt(label, err) from err
+    limit = max_pixels()
+    if limit is not None and pil.width * pil.height > limit:
+        raise _too_large(label, pil.size, None)
+    with _pillow(label, pil.size):
+        pil.load()
 
 
 def _load_file(path: str | os.PathLike[Any], label: str) -> np.ndarray:
-    _check_path(path, label)
-    with open(path, "rb") as fp:
-        pil = _open(fp, label)
-        with pil:
-            _decode_pixels(pil, label)
-            orientation = _orientation(pil)
-            rgb = _pil_to_rgb(pil, label)
-    return _orient(rgb, orientation)
-
-
-def _file_size(path: str | os.PathLike[Any], label: str) -> tuple[int, int]:
-    width, height, orientation = _file_header(path, label)
-    if orientation in _AXES_SWAPPING_ORIENTATIONS:
-        width, height = height, width
-    return width, height
+    with _opened(path, label) as pil:
+        _decode_pixels(pil, label)
+        return _upright_rgb(pil, label)
 
 
 def exif_orientation(path: str | os.PathLike[Any]) -> int:
@@ -215,24 +192,16 @@ def exif_orientation(path: str | os.PathLike[Any]) -> int:
 
 def _file_header(path: str | os.PathLike[Any], label: str) -> tuple[int, int, int]:
     """Stored ``(width, height)`` and the EXIF orientation, reading only the header."""
-    _check_path(path, label)
-    with open(path, "rb") as fp:
-        pil = _open(fp, label)
-        with pil:
-            width, height = pil.size
-            if pil.format == "PNG" and "exif" not in pil.info:
-                if _png_has_metadata_after_idat(path):
-                    # Pillow reads the chunks after the pixel data only while decoding it.
-                    _decode_pixels(pil, label)
-                    orientation = _orientation(pil)
-                else:
-                    # Pillow's PNG getexif() would decode the whole image to look for metadata
-                    # after the pixel data; there is none, so the generic reader gives the
-                    # same answer from the chunks already parsed.
-                    orientation = _orientation(pil, generic=True)
-            else:
-                orientation = _orientation(pil)
-    return int(width), int(height), int(orientation)
+    with _opened(path, label) as pil:
+        width, height = pil.size
+        # Pillow's PNG getexif() decodes the whole image to look for metadata after the pixel
+        # data; where there is none, the generic reader gives the same answer from the chunks
+        # already parsed. Where there may be, decoding is what makes Pillow read them.
+        generic = pil.format == "PNG" and "exif" not in pil.info
+        if generic and _png_has_metadata_after_idat(path):
+            _decode_pixels(pil, label)
+            generic = False
+        return int(width), int(height), _orientation(pil, generic=generic)
 
 
 def _png_has_metadata_after_idat(path: str | os.PathLike[Any]) -> bool:

@@ -63,25 +63,24 @@ def _orientation(image: Image.Image, *, generic: bool = False) -> int:
     return orientation if 1 <= orientation <= 8 else 1
 
 
-def _orient(rgb: np.ndarray, orientation: int) -> np.ndarray:
-    """Apply an EXIF orientation to an ``(H, W, 3)`` array, as ``exif_transpose`` does."""
-    if orientation == 2:  # mirrored horizontally
-        view = rgb[:, ::-1]
-    elif orientation == 3:  # rotated 180 degrees
-        view = rgb[::-1, ::-1]
-    elif orientation == 4:  # mirrored vertically
-        view = rgb[::-1]
-    elif orientation == 5:  # transposed (mirror along the main diagonal)
-        view = rgb.transpose(1, 0, 2)
-    elif orientation == 6:  # stored rotated 90 degrees counter-clockwise: rotate clockwise
-        view = np.rot90(rgb, k=-1)
-    elif orientation == 7:  # transverse (mirror along the anti-diagonal)
-        view = rgb.transpose(1, 0, 2)[::-1, ::-1]
-    elif orientation == 8:  # stored rotated 90 degrees clockwise: rotate counter-clockwise
-        view = np.rot90(rgb, k=1)
-    else:
-        return rgb
-    return np.ascontiguousarray(view)
+# EXIF orientation -> the view of the stored pixels that shows them upright.
+_UPRIGHT = {
+    2: lambda a: a[:, ::-1],  # mirrored horizontally
+    3: lambda a: a[::-1, ::-1],  # rotated 180 degrees
+    4: lambda a: a[::-1],  # mirrored vertically
+    5: lambda a: a.transpose(1, 0, 2),  # transposed (mirror along the main diagonal)
+    6: lambda a: np.rot90(a, k=-1),  # stored rotated 90 degrees counter-clockwise
+    7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],  # transverse (mirror along the anti-diagonal)
+    8: lambda a: np.rot90(a, k=1),  # stored rotated 90 degrees clockwise
+}
+
+
+def _upright_rgb(image: Image.Image, label: str) -> np.ndarray:
+    """Pixels of a loaded PIL image as a new ``(H, W, 3)`` uint8 array in its EXIF-oriented
+    frame (as ``exif_transpose`` gives it)."""
+    rgb = _pil_to_rgb(image, label)
+    upright = _UPRIGHT.get(_orientation(image))
+    return rgb if upright is None else np.ascontiguousarray(upright(rgb))
 
 
 def _pil_to_rgb(image: Image.Image, label: str) -> np.ndarray:

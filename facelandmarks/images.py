@@ -70,9 +70,8 @@ import numpy as np
 from PIL import Image
 
 from facelandmarks._image_files import (
-    _AXES_SWAPPING_ORIENTATIONS,
     MAX_PIXELS,
-    _file_size,
+    _file_header,
     _load_file,
     _path_string,
     max_pixels,
@@ -85,14 +84,7 @@ from facelandmarks._image_lists import as_image_list as as_image_list
 from facelandmarks._image_lists import count_images as count_images
 from facelandmarks._image_lists import folder_images as folder_images
 from facelandmarks._image_lists import iter_items as iter_items
-from facelandmarks._pixels import (
-    _array_to_rgb,
-    _check_array,
-    _load_pil,
-    _orient,
-    _orientation,
-    _pil_to_rgb,
-)
+from facelandmarks._pixels import _array_to_rgb, _check_array, _load_pil, _orientation, _upright_rgb
 
 __all__ = [
     "MAX_PIXELS",
@@ -158,7 +150,7 @@ def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
     if isinstance(image, Image.Image):
         label = name if name is not None else "<PIL image>"
         _load_pil(image, label)
-        return _orient(_pil_to_rgb(image, label), _orientation(image))
+        return _upright_rgb(image, label)
     if isinstance(image, np.ndarray):
         label = name if name is not None else "<array>"
         return _array_to_rgb(image, label)
@@ -224,16 +216,17 @@ def image_size(image: ImageLike) -> tuple[int, int]:
         (640, 480)
     """
     if isinstance(image, (str, os.PathLike)):
-        return _file_size(image, _path_string(image))
-    if isinstance(image, Image.Image):
-        width, height = image.size
-        if _orientation(image) in _AXES_SWAPPING_ORIENTATIONS:
-            width, height = height, width
-        return int(width), int(height)
-    if isinstance(image, np.ndarray):
+        width, height, orientation = _file_header(image, _path_string(image))
+    elif isinstance(image, Image.Image):
+        (width, height), orientation = image.size, _orientation(image)
+    elif isinstance(image, np.ndarray):
         arr = _check_array(image, "<array>")
         return int(arr.shape[1]), int(arr.shape[0])
-    raise _type_error(image, "`image`")
+    else:
+        raise _type_error(image, "`image`")
+    if orientation in (5, 6, 7, 8):  # transposed or rotated by 90 degrees
+        width, height = height, width
+    return int(width), int(height)
 
 
 # --------------------------------------------------------------------------------------
