@@ -61,17 +61,13 @@ def as_image_list(images: Any) -> list[ImageLike]:
         ['face.jpg']
     """
     kind, obj = _classify(images, "as_image_list")
-    if kind == "single":
-        return [obj]
-    if kind == "batch":
-        return [obj[i] for i in range(obj.shape[0])]
     if kind == "iterator":
         raise TypeError(
             "as_image_list does not consume iterators or generators (that would load every "
             "item into memory); use iter_images() to stream them, or pass list(images). "
             f"Received: {type(images).__name__}"
         )
-    items = list(obj)
+    items = [obj] if kind == "single" else list(obj)  # a 4-D batch gives its rows
     for i, item in enumerate(items):
         if not _is_single_type(item):
             raise _type_error(item, f"images[{i}]")
@@ -119,28 +115,24 @@ def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:
 
 
 def _items(kind: str, obj: Any) -> Iterator[tuple[int, str, ImageLike]]:
-    if kind == "batch":
-        for i in range(obj.shape[0]):
-            yield i, f"<array #{i}>", obj[i]
-        return
     index = 0
+    # A 4-D batch iterates over its rows; an iterator is advanced one item per step.
     for position, item in enumerate([obj] if kind == "single" else obj):
-        if isinstance(item, (str, os.PathLike)) and os.path.isdir(item):
-            paths = folder_images(item)
-            if not paths:
+        if _is_folder(item):
+            expanded = folder_images(item)
+            if not expanded:
                 logger.warning(
                     "folder %s holds no image files (%s); nothing to do there",
                     _path_string(item),
                     ", ".join(sorted(IMAGE_SUFFIXES)),
                 )
-            for path in paths:
-                yield index, path, path
-                index += 1
-            continue
-        if not _is_single_type(item):
+        elif _is_single_type(item):
+            expanded = [item]
+        else:
             raise _type_error(item, f"images[{position}]")
-        yield index, _display_name(item, index), item
-        index += 1
+        for one in expanded:
+            yield index, _display_name(one, index), one
+            index += 1
 
 
 def count_images(images: Any) -> int | None:
@@ -161,22 +153,20 @@ def count_images(images: Any) -> int | None:
         (2, None)
     """
     kind, obj = _classify(images, "count_images")
-    if kind == "single" and isinstance(obj, (str, os.PathLike)) and os.path.isdir(obj):
-        return len(folder_images(obj))
-    if kind == "single":
-        return 1
     if kind == "batch":
         return int(obj.shape[0])
-    if kind == "collection" and isinstance(obj, Sized):
-        return sum(
-            len(folder_images(x)) if isinstance(x, (str, os.PathLike)) and os.path.isdir(x) else 1
-            for x in obj
-        )
-    return None
+    items = [obj] if kind == "single" else obj
+    if kind == "iterator" or not isinstance(items, Sized):
+        return None
+    return sum(len(folder_images(x)) if _is_folder(x) else 1 for x in items)
 
 
 def _is_single_type(obj: object) -> bool:
     return isinstance(obj, (str, os.PathLike, Image.Image, np.ndarray))
+
+
+def _is_folder(obj: object) -> bool:
+    return isinstance(obj, (str, os.PathLike)) and os.path.isdir(obj)
 
 
 def _classify(images: Any, func: str) -> tuple[str, Any]:

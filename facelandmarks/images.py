@@ -235,15 +235,7 @@ def image_size(image: ImageLike) -> tuple[int, int]:
 
 
 def _iterate(kind: str, obj: Any) -> Iterator[tuple[str, np.ndarray]]:
-    if kind == "single":
-        name = _display_name(obj, 0)
-        yield name, load_image(obj, name=name)
-    elif kind == "batch":
-        for i in range(obj.shape[0]):
-            name = f"<array #{i}>"
-            yield name, load_image(obj[i], name=name)
-    else:
-        # enumerate() asks the underlying iterator for exactly one item per step.
-        for i, item in enumerate(obj):
-            name = _display_name(item, i)
-            yield name, load_image(item, name=name)
+    # A 4-D batch iterates over its rows; an iterator is advanced one item per step.
+    for i, item in enumerate([obj] if kind == "single" else obj):
+        name = _display_name(item, i)
+        yield name, load_image(item, name=name)
