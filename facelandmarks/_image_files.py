@@ -70,11 +70,6 @@ def max_pixels() -> int | None:
     return value
 
 
-# --------------------------------------------------------------------------------------
-# Files
-# --------------------------------------------------------------------------------------
-
-
 def _path_string(path: str | os.PathLike[Any]) -> str:
     return os.fsdecode(os.fspath(path))
 

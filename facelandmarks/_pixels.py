@@ -28,11 +28,6 @@ _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 _DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib.error)
 
 
-# --------------------------------------------------------------------------------------
-# PIL images
-# --------------------------------------------------------------------------------------
-
-
 def _load_pil(image: Image.Image, label: str) -> None:
     try:
         image.load()
@@ -126,11 +121,6 @@ def _pil_to_rgb(image: Image.Image, label: str) -> np.ndarray:
                 f"expected a grey, palette, RGB(A), CMYK or YCbCr image. Received: {err}"
             ) from err
     return np.array(rgb, dtype=np.uint8, order="C", copy=True)
-
-
-# --------------------------------------------------------------------------------------
-# Arrays
-# --------------------------------------------------------------------------------------
 
 
 def _check_array(image: np.ndarray, label: str) -> np.ndarray:

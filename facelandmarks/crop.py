@@ -141,6 +141,5 @@ def render_crop(
         plane = np.asarray(wi.transform((out_w, out_h), Image.Transform.AFFINE, data, _BILINEAR))
         np.clip(plane, 0.0, 255.0, out=out[..., k])
     if gray:
-        out[..., 1] = out[..., 0]
-        out[..., 2] = out[..., 0]
+        out[..., 1:] = out[..., :1]
     return out

@@ -61,7 +61,6 @@ a PNG whose pixel data is all there but whose final ``IEND`` chunk is missing is
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Iterator
 from typing import Any, TypeAlias
@@ -97,15 +96,8 @@ __all__ = [
     "max_pixels",
 ]
 
-logger = logging.getLogger(__name__)
-
 ImageLike: TypeAlias = str | os.PathLike[str] | Image.Image | np.ndarray
 """One image: a file path, a PIL image, or a ``uint8``/``uint16`` pixel array."""
-
-
-# --------------------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------------------
 
 
 def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
@@ -229,13 +221,9 @@ def image_size(image: ImageLike) -> tuple[int, int]:
     return int(width), int(height)
 
 
-# --------------------------------------------------------------------------------------
-# Containers (the rest of their handling is in _image_lists)
-# --------------------------------------------------------------------------------------
-
-
 def _iterate(kind: str, obj: Any) -> Iterator[tuple[str, np.ndarray]]:
-    # A 4-D batch iterates over its rows; an iterator is advanced one item per step.
+    # ``kind`` is from _image_lists._classify. A 4-D batch iterates over its rows; an
+    # iterator is advanced one item per step.
     for i, item in enumerate([obj] if kind == "single" else obj):
         name = _display_name(item, i)
         yield name, load_image(item, name=name)
