@@ -154,23 +154,17 @@ def _array_to_rgb(image: np.ndarray, label: str) -> np.ndarray:
     arr = _check_array(image, label)
     view = arr[:, :, None] if arr.ndim == 2 else arr[:, :, :3]
     if arr.dtype.itemsize == 2:
-        _warn_if_8bit_in_16(view, label)
+        high = int(view.max())
+        if 0 < high <= 255:  # almost surely 8-bit data in a uint16 container, which >> 8 blackens
+            logger.warning(
+                "%s is 16-bit but its values are all <= %d: it looks like 8-bit data. 16-bit "
+                "images are scaled to 8 bits as value >> 8, so it comes out black (all <= %d); if "
+                "its values are 0..255, pass it as uint8 (e.g. image.astype(np.uint8)).",
+                label,
+                high,
+                high >> 8,
+            )
         view = view >> 8  # 16 -> 8 bits over the full range: 65535 -> 255, never clipped
     out = np.empty((arr.shape[0], arr.shape[1], 3), dtype=np.uint8)
     np.copyto(out, view, casting="unsafe")  # broadcasts one grey channel to three
     return out
-
-
-def _warn_if_8bit_in_16(values: np.ndarray, label: str) -> None:
-    """16-bit pixels that never exceed 255 are almost surely 8-bit data in a uint16 container;
-    scaled as 16-bit (``>> 8``) they come out black, so say so."""
-    high = int(values.max())
-    if 0 < high <= 255:
-        logger.warning(
-            "%s is 16-bit but its values are all <= %d: it looks like 8-bit data. 16-bit images "
-            "are scaled to 8 bits as value >> 8, so it comes out black (all <= %d); if its "
-            "values are 0..255, pass it as uint8 (e.g. image.astype(np.uint8)).",
-            label,
-            high,
-            high >> 8,
-        )

@@ -136,16 +136,13 @@ def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
         ((2, 2, 3), dtype('uint8'), [128, 128, 128])
     """
     if isinstance(image, (str, os.PathLike)):
-        path = _path_string(image)
-        label = name if name is not None else path
-        return _load_file(image, label)
+        return _load_file(image, name if name is not None else _path_string(image))
     if isinstance(image, Image.Image):
         label = name if name is not None else "<PIL image>"
         _load_pil(image, label)
         return _upright_rgb(image, label)
     if isinstance(image, np.ndarray):
-        label = name if name is not None else "<array>"
-        return _array_to_rgb(image, label)
+        return _array_to_rgb(image, name if name is not None else "<array>")
     raise _type_error(image, name if name is not None else "`image`")
 
 
