@@ -82,9 +82,7 @@ def _check_path(path: str | os.PathLike[Any], label: str) -> None:
         )
     if not os.path.exists(path):
         text = _path_string(path)
-        hint = ""
-        if "://" in text:
-            hint = " URLs are not downloaded; download the file first."
+        hint = " URLs are not downloaded; download the file first." if "://" in text else ""
         raise FileNotFoundError(
             f"Image file {label!r} not found; expected the path of an existing image file."
             f"{hint} Received: image={text!r}"

@@ -1,9 +1,7 @@
 """The "one image or many" argument of ``predict`` and friends: its kinds, folders, counts.
 
-Private helper of :mod:`facelandmarks.images`, the public entry point (which re-exports the
-public names defined here). Sorts an ``images`` argument into one image, a 4-D batch, a
-collection or an iterator, expands folders into their image files, and counts images, all
-without loading any pixels. NumPy and Pillow only.
+Private helper of :mod:`facelandmarks.images`, which re-exports the public names defined here.
+Nothing here loads pixels. NumPy and Pillow only.
 """
 
 from __future__ import annotations
