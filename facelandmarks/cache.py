@@ -34,9 +34,12 @@ ENV_HOME = "FACELANDMARKS_HOME"
 DEFAULT_TIMEOUT = 60.0
 """Seconds a download may wait for the server (to connect, and between bytes)."""
 
-# Errors of local file operations that mean "choose another cache directory".
-_DISK_ERRNOS = frozenset(
-    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+# Errors of local file operations that mean "choose another cache directory", in words.
+_DISK_REASONS = dict.fromkeys(
+    (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)), "the disk is full (or over quota)"
+) | dict.fromkeys(
+    (errno.EACCES, errno.EPERM, errno.EROFS),
+    "the directory is not writable (read-only or no permission)",
 )
 _ELSEWHERE = (
     f"To keep weights in another directory, set the {ENV_HOME} environment variable (weights "
@@ -97,12 +100,8 @@ def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         >>> cache_dir("/data/weights")
         PosixPath('/data/weights')
     """
-    return _resolve_cache_dir(cache_dir)
-
-
-def _resolve_cache_dir(directory: str | os.PathLike[str] | None) -> Path:
-    if directory is not None:
-        return Path(os.fspath(directory)).expanduser().absolute()
+    if cache_dir is not None:
+        return Path(os.fspath(cache_dir)).expanduser().absolute()
     home = os.environ.get(ENV_HOME, "")
     if home:
         return (Path(home).expanduser() / "weights").absolute()
@@ -111,6 +110,9 @@ def _resolve_cache_dir(directory: str | os.PathLike[str] | None) -> Path:
     if xdg and Path(xdg).expanduser().is_absolute():
         return Path(xdg).expanduser() / "facelandmarks"
     return Path.home() / ".cache" / "facelandmarks"
+
+
+_resolve_cache_dir = cache_dir  # for download(), whose argument `cache_dir` hides the function
 
 
 def check_weights_file(path: str | os.PathLike[str], spec: WeightSpec) -> str | None:
@@ -154,17 +156,11 @@ def _download_error(
 
 
 def _cache_error(directory: Path, exc: OSError, what: str) -> WeightsCacheError:
-    code = exc.errno
-    if code in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
-        reason = "the disk is full (or over quota)"
-    elif code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        reason = "the directory is not writable (read-only or no permission)"
-    else:
-        reason = exc.strerror or str(exc)
+    reason = _DISK_REASONS.get(exc.errno) or exc.strerror or str(exc)
     message = (
         f"Cannot {what} in the weights cache directory {directory}: {reason} ({exc}).\n{_ELSEWHERE}"
     )
-    return WeightsCacheError(message, directory=directory, errno_=code)
+    return WeightsCacheError(message, directory=directory, errno_=exc.errno)
 
 
 def _why(exc: Exception, received: int, timeout: float) -> str:
@@ -224,7 +220,7 @@ def _fetch(spec: WeightSpec, final: Path, verbose: int, timeout: float, note: st
                 progress=progress,
             )
         except Exception as exc:
-            if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+            if isinstance(exc, OSError) and exc.errno in _DISK_REASONS:
                 raise _cache_error(final.parent, exc, "write the downloaded file") from exc
             raise _download_error(spec, final, _why(exc, received[0], timeout), note) from exc
         problem = check_weights_file(tmp, spec)
@@ -241,9 +237,8 @@ def _fetch(spec: WeightSpec, final: Path, verbose: int, timeout: float, note: st
             os.replace(tmp, final)
         except OSError as exc:
             raise _cache_error(final.parent, exc, "move the downloaded file into place") from exc
-    finally:
-        _remove(tmp)
-        for leftover in final.parent.glob(f"{glob.escape(tmp.name)}*"):  # gdown's own .part
+    finally:  # the temp file unless renamed, and gdown's own .part of it
+        for leftover in final.parent.glob(f"{glob.escape(tmp.name)}*"):
             _remove(leftover)
     logger.info("Saved verified pretrained weights %r to %s", spec.name, final)
 
