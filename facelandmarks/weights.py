@@ -3,12 +3,10 @@
 :data:`PRESETS` holds a :class:`WeightSpec` per preset (in the spirit of timm's pretrained
 configs: where the file comes from, its SHA-256 or size, its license, and a hash prefix in the
 cached file name so that a new release never collides with an old one). :func:`download_weights`
-and :func:`resolve_weights` turn a name into a verified local file through the weights cache
-(:mod:`facelandmarks.cache`: its location, verification, and downloads with gdown under a file
-lock, whose failures say how to get the file by hand); :mod:`facelandmarks.saving` reads the
-file. :class:`WeightSpec` is defined in :mod:`facelandmarks.weight_spec`, and the files shipped
-inside the package are found and verified by :mod:`facelandmarks.shipped_weights`; both are
-re-exported here. Importing this module imports neither Keras nor gdown.
+and :func:`resolve_weights` turn a name into a verified local file: downloaded into the cache
+(:mod:`facelandmarks.cache`) or shipped in the package (:mod:`facelandmarks.shipped_weights`).
+The public names of those modules and :mod:`facelandmarks.weight_spec` are re-exported here.
+Importing this module imports neither Keras nor gdown.
 """
 
 from __future__ import annotations
@@ -191,12 +189,9 @@ def resolve_weights(
     """
     if weights is None:
         return None, None
-    spec = PRESETS.get(weights) if isinstance(weights, str) else None
-    if isinstance(weights, WeightSpec):
-        spec = weights
-    if spec is not None:
-        kwargs = {"cache_dir": cache_dir, "verbose": verbose, "timeout": timeout}
-        return download_weights(spec, **kwargs), spec
+    spec = PRESETS.get(weights) if isinstance(weights, str) else weights
+    if isinstance(spec, WeightSpec):
+        return download_weights(spec, cache_dir=cache_dir, verbose=verbose, timeout=timeout), spec
     if not isinstance(weights, (str, os.PathLike)):
         raise TypeError(
             "`weights` expects None, a preset name, a WeightSpec or the path of a weights "
@@ -213,7 +208,18 @@ def resolve_weights(
     )
 
 
-register_preset(
+_WILD_LICENSE = (
+    "MIT for the code, but the weights are trained on 300-W faces and inherit their condition: "
+    "non-commercial research use only. For other uses pick the MUCT-only preset "
+    "muct-mnv3s-2stage (and check MUCT's terms, www.milbo.org/muct)"
+)
+_WILD_STAGE0_TFLITE = (
+    "wild-mnv3s.stage0.tflite",
+    "55475d11e5a2b33c3c7e6ad3ff5056b5ca6f93465317e9dc11036dcbe68b1a36",
+)
+
+# The presets this version knows (more can be added with register_preset).
+for _spec in (
     WeightSpec(
         name="muct-resnet50-2019",
         description=(
@@ -235,11 +241,7 @@ register_preset(
             "unknown: published by the original project's author without a license; "
             "check before redistributing"
         ),
-    )
-)
-
-
-register_preset(
+    ),
     WeightSpec(
         name="muct-mnv3s-2stage",
         description=(
@@ -276,11 +278,7 @@ register_preset(
             "MIT, like the code; trained on the MUCT database (Milborrow, Morkel and "
             "Nicolls, 2010): check its terms (www.milbo.org/muct) for your use"
         ),
-    )
-)
-
-
-register_preset(
+    ),
     WeightSpec(
         name="wild-mnv3s",
         description=(
@@ -291,12 +289,7 @@ register_preset(
         source=None,
         embedded="wild-mnv3s.keras",
         # tools/bundle_tflite.py (see muct-mnv3s-2stage): both heads in one flatbuffer
-        embedded_tflite=(
-            (
-                "wild-mnv3s.stage0.tflite",
-                "55475d11e5a2b33c3c7e6ad3ff5056b5ca6f93465317e9dc11036dcbe68b1a36",
-            ),
-        ),
+        embedded_tflite=(_WILD_STAGE0_TFLITE,),
         filename="wild-mnv3s-38487fee.keras",
         format="keras",
         sha256="38487feec7fcebe8925de1a00c15650ebfeb2d41cd69f9bb634e5bf5ce1f38a8",
@@ -311,16 +304,8 @@ register_preset(
             "configs/wild-mnv3s-ft3.json (20 more, lower learning rate) and "
             "configs/wild-mnv3s-ft4.json (20 more, with synthetic occlusion)"
         ),
-        license=(
-            "MIT for the code, but the weights are trained on 300-W faces and inherit their "
-            "condition: non-commercial research use only. For other uses pick the MUCT-only "
-            "preset muct-mnv3s-2stage (and check MUCT's terms, www.milbo.org/muct)"
-        ),
-    )
-)
-
-
-register_preset(
+        license=_WILD_LICENSE,
+    ),
     WeightSpec(
         name="wild-mnv3s-2stage",
         description=(
@@ -335,10 +320,7 @@ register_preset(
         # tools/bundle_tflite.py for stage 1. Stage 0 holds wild-mnv3s's weights unchanged
         # (tests/test_default_model.py checks), so both presets share its conversion.
         embedded_tflite=(
-            (
-                "wild-mnv3s.stage0.tflite",
-                "55475d11e5a2b33c3c7e6ad3ff5056b5ca6f93465317e9dc11036dcbe68b1a36",
-            ),
+            _WILD_STAGE0_TFLITE,
             (
                 "wild-mnv3s-2stage.stage1.tflite",
                 "0ca818ab103bfdf1d983f892cec8fbd3c4d9bc8f94e6edce5cde3d15984a360a",
@@ -356,13 +338,10 @@ register_preset(
             "line (configs/wild-mnv3s-2stage-roll.json) and 30 more at a lower learning rate "
             "(configs/wild-mnv3s-2stage-roll2.json)"
         ),
-        license=(
-            "MIT for the code, but the weights are trained on 300-W faces and inherit their "
-            "condition: non-commercial research use only. For other uses pick the MUCT-only "
-            "preset muct-mnv3s-2stage (and check MUCT's terms, www.milbo.org/muct)"
-        ),
-    )
-)
+        license=_WILD_LICENSE,
+    ),
+):
+    register_preset(_spec)
 
 
 DEFAULT_PRESET: str | None = "wild-mnv3s"
