@@ -2,10 +2,8 @@
 
 Every file the library writes for a user (saved detectors, exported directories, downloaded or
 extracted weights, cached TensorFlow Lite conversions, annotated pictures) goes through
-:func:`atomic_path`: it is written to a hidden temporary name in the destination's directory,
-given the mode a plain ``open``/``mkdir`` would have given it (the user's umask), and renamed
-onto the destination with ``os.replace``. A failure or a kill leaves the old file (or nothing),
-never a truncated one. Pure standard library.
+:func:`atomic_path`, so a failure or a kill leaves the old file (or nothing), never a truncated
+one. Pure standard library.
 """
 
 from __future__ import annotations
@@ -34,13 +32,6 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _umask_mode(path: Path, directory: bool) -> None:
-    """Give a ``mkstemp``/``mkdtemp`` result (mode 0600/0700) the mode of a plain open/mkdir."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, (0o777 if directory else 0o666) & ~umask)
 
 
 @contextlib.contextmanager
@@ -78,7 +69,9 @@ def atomic_path(
         if not directory:
             with open(tmp, "rb+") as f:
                 os.fsync(f.fileno())
-        _umask_mode(tmp, directory)
+        umask = os.umask(0)  # mkstemp/mkdtemp made it 0600/0700; give it open/mkdir's mode
+        os.umask(umask)
+        os.chmod(tmp, (0o777 if directory else 0o666) & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if directory:

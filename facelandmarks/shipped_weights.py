@@ -3,9 +3,8 @@
 An embedded preset (:attr:`WeightSpec.embedded <facelandmarks.weights.WeightSpec.embedded>`)
 needs no download: :func:`embedded_path` gives its weights file, :func:`embedded_tflite_bytes`
 the TensorFlow Lite conversion of each stage shipped next to it, both checked against the
-registry's SHA-256 (:class:`WeightsIntegrityError` otherwise). :mod:`facelandmarks.weights`
-calls them and re-exports the public names. Importing this module imports neither Keras nor
-gdown.
+registry's SHA-256 (:class:`WeightsIntegrityError` otherwise); :mod:`facelandmarks.weights`
+re-exports them. Importing this module imports neither Keras nor gdown.
 """
 
 from __future__ import annotations
