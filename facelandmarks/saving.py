@@ -103,9 +103,9 @@ def check_file(path: str | os.PathLike[str], fmt: str) -> str | None:
     try:
         with zipfile.ZipFile(path) as zf:
             bad = zf.testzip()
-            if bad is not None:
-                return f"its member {bad!r} is damaged (CRC mismatch)"
-            _read_meta(zf, Path(path))
+        if bad is not None:
+            return f"its member {bad!r} is damaged (CRC mismatch)"
+        _read_meta(Path(path))
     except (zipfile.BadZipFile, OSError, EOFError) as err:
         return f"it cannot be read as a zip archive ({err}); it is truncated or damaged"
     except ValueError as err:
@@ -113,13 +113,14 @@ def check_file(path: str | os.PathLike[str], fmt: str) -> str | None:
     return None
 
 
-def _read_meta(zf: zipfile.ZipFile, path: Path) -> dict:
-    if META_NAME not in zf.namelist():
-        raise ValueError(
-            f"{str(path)!r} is a zip/Keras archive but not a facelandmarks detector "
-            f"(no {META_NAME} inside). Save detectors with LandmarkDetector.save()."
-        )
-    meta = json.loads(zf.read(META_NAME))
+def _read_meta(path: Path) -> dict:
+    with zipfile.ZipFile(path) as zf:
+        if META_NAME not in zf.namelist():
+            raise ValueError(
+                f"{str(path)!r} is a zip/Keras archive but not a facelandmarks detector "
+                f"(no {META_NAME} inside). Save detectors with LandmarkDetector.save()."
+            )
+        meta = json.loads(zf.read(META_NAME))
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ValueError(
             f"{str(path)!r} was written by a newer facelandmarks (format "
@@ -152,8 +153,7 @@ def read_config(path: str | os.PathLike[str]) -> tuple[DetectorConfig, str]:
         return _LEGACY_CONFIG, fmt
     if fmt == "keras":
         try:
-            with zipfile.ZipFile(path) as zf:
-                meta = _read_meta(zf, path)
+            meta = _read_meta(path)
         except zipfile.BadZipFile as err:
             raise ValueError(
                 f"{str(path)!r} cannot be read as a .keras archive ({err}); it is truncated or "
@@ -184,8 +184,7 @@ def load_models(path: str | os.PathLike[str]) -> list[keras.Model]:
 
     from facelandmarks import model as _registers_custom_layers  # noqa: F401
 
-    with zipfile.ZipFile(path) as zf:
-        meta = _read_meta(zf, path)
+    meta = _read_meta(path)
     container = keras.saving.load_model(path, compile=False)
     return [container.get_layer(n) for n in meta["stage_layers"]]
 
