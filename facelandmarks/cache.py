@@ -263,12 +263,8 @@ def download(
     verbose: int = 1,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> Path:
-    """The verified cached copy of a downloadable ``spec``, downloaded first if needed.
-
-    See :func:`facelandmarks.weights.download_weights` (arguments, errors): a verified file is
-    returned without network or lock; otherwise, under ``<file>.lock`` (removed again when the
-    download fails), a corrupt cached file is reported, removed and fetched again.
-    """
+    """The verified cached copy of a downloadable ``spec``, downloaded first if needed, as
+    :func:`facelandmarks.weights.download_weights` describes; the lock is ``<file>.lock``."""
     directory = _resolve_cache_dir(cache_dir)
     final = directory / spec.filename
     if not force and check_weights_file(final, spec) is None:  # also in a read-only cache
