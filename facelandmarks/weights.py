@@ -342,6 +342,7 @@ for _spec in (
     ),
 ):
     register_preset(_spec)
+del _spec
 
 
 DEFAULT_PRESET: str | None = "wild-mnv3s"
