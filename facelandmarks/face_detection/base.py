@@ -172,16 +172,21 @@ def prominence(box: Sequence[float], width: int, height: int, score: float | Non
     return visible * (1.0 - (1.0 - CORNER_WEIGHT) * off_centre) * sure
 
 
+def greedy_nms(boxes: np.ndarray, iou_threshold: float) -> list[int]:
+    """Indices of the boxes ``(N, 4)``, best first, that overlap no earlier kept box."""
+    kept: list[int] = []
+    for i in range(len(boxes)):
+        if not kept or not np.any(iou(boxes[i], boxes[kept]) > iou_threshold):
+            kept.append(i)
+    return kept
+
+
 def sort_and_nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float) -> list[FaceBox]:
     """Sort by score (ties: by position), then drop boxes overlapping a better one."""
     if len(boxes) == 0:
         return []
     order = np.lexsort((boxes[:, 1], boxes[:, 0], -scores))
-    kept: list[int] = []
-    for i in order:
-        if kept and np.any(iou(boxes[i], boxes[kept]) > iou_threshold):
-            continue
-        kept.append(int(i))
+    kept = order[greedy_nms(boxes[order], iou_threshold)]
     return [
         FaceBox(box=tuple(float(v) for v in boxes[i]), score=float(scores[i]))  # type: ignore[arg-type]
         for i in kept

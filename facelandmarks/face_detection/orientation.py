@@ -25,6 +25,7 @@ from facelandmarks.face_detection.base import (
     FaceDetector,
     check_fraction,
     check_image,
+    greedy_nms,
     iou,
 )
 
@@ -128,10 +129,5 @@ class AnyOrientation:
 
     def _distinct(self, faces: list[FaceBox]) -> list[FaceBox]:
         """``faces`` (best first) without those overlapping a better one."""
-        kept: list[FaceBox] = []
-        for face in faces:
-            boxes = np.array([k.box for k in kept]).reshape(-1, 4)
-            if kept and np.any(iou(np.array(face.box), boxes) > self.iou_threshold):
-                continue
-            kept.append(face)
-        return kept
+        boxes = np.array([f.box for f in faces]).reshape(-1, 4)
+        return [faces[i] for i in greedy_nms(boxes, self.iou_threshold)]

@@ -9,10 +9,13 @@ says otherwise.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from facelandmarks.face_detection.base import iou
 
 __all__ = ["Letterbox", "decode", "letterbox", "ssd_anchors", "weighted_nms"]
 
@@ -37,12 +40,8 @@ def ssd_anchors(size: int, layers: tuple[tuple[int, int], ...]) -> np.ndarray:
         (896, 2)
     """
     grids: list[np.ndarray] = []
-    i = 0
-    while i < len(layers):
-        stride, per_cell = layers[i][0], 0
-        while i < len(layers) and layers[i][0] == stride:
-            per_cell += layers[i][1]
-            i += 1
+    for stride, group in itertools.groupby(layers, key=lambda layer: layer[0]):
+        per_cell = sum(n for _, n in group)
         cells = math.ceil(size / stride)
         centres = (np.arange(cells, dtype=np.float64) + 0.5) * (size / cells)
         gx, gy = np.meshgrid(centres, centres)  # row-major: y outer, x inner
@@ -77,15 +76,6 @@ def decode(
     return boxes, keypoints, 1.0 / (1.0 + np.exp(-z))
 
 
-def _iou_one(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    iw = np.clip(np.minimum(box[2], boxes[:, 2]) - np.maximum(box[0], boxes[:, 0]), 0.0, None)
-    ih = np.clip(np.minimum(box[3], boxes[:, 3]) - np.maximum(box[1], boxes[:, 1]), 0.0, None)
-    inter = iw * ih
-    area = (box[2] - box[0]) * (box[3] - box[1])
-    union = area + (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]) - inter
-    return inter / np.maximum(union, 1e-12)
-
-
 def weighted_nms(
     boxes: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, iou_threshold: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -112,7 +102,7 @@ def weighted_nms(
     out_b, out_k, out_s = [], [], []
     while remaining.size:
         best = remaining[0]
-        cluster = _iou_one(boxes[best], boxes[remaining]) > iou_threshold
+        cluster = iou(boxes[best], boxes[remaining]) > iou_threshold
         cluster[0] = True  # a degenerate best box still forms its own cluster
         members = remaining[cluster]
         w = scores[members] / scores[members].sum()
