@@ -88,6 +88,10 @@ def is_int(value: Any) -> bool:
     return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
+
+
 def check_sizes(min_size: Any, max_side: Any) -> None:
     if min_size is not None and (not is_int(min_size) or min_size < 1):
         raise ValueError(
@@ -100,19 +104,21 @@ def check_sizes(min_size: Any, max_side: Any) -> None:
 
 
 def check_fraction(value: Any, argname: str) -> None:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    if not (ok and 0.0 < value <= 1.0):
+    if not (is_number(value) and 0.0 < value <= 1.0):
         raise ValueError(f"{argname} must be a number in (0, 1]. Received: {argname}={value!r}")
 
 
-def working_scale(
+def working_size(
     height: int, width: int, max_side: int | None, min_size: int | None, window: int
-) -> float:
-    """Scale of the working copy: longest side <= max_side, unless min_size needs more."""
+) -> tuple[int, int]:
+    """``(width, height)`` of the working copy: longest side <= max_side, unless min_size needs
+    more (a face of min_size pixels must still span the detector's window)."""
     scale = 1.0 if max_side is None else min(1.0, max_side / max(height, width))
     if min_size is not None:
         scale = max(scale, window / min_size)
-    return min(scale, 1.0)
+    if scale >= 1.0:
+        return width, height
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def min_pixels(min_size: int | None, scale: float, window: int) -> int:

@@ -43,7 +43,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from facelandmarks.face_detection.base import FaceBox, check_image
+from facelandmarks.face_detection.base import FaceBox, check_image, is_int, is_number
 from facelandmarks.face_detection.ssd import decode, letterbox, ssd_anchors, weighted_nms
 from facelandmarks.lite import LiteModel
 from facelandmarks.weights import WeightsIntegrityError
@@ -142,11 +142,6 @@ class _Deferred:
         return self._model.run(batch)
 
 
-def _is_fraction(value: object) -> bool:
-    ok = isinstance(value, (int, float, np.floating)) and not isinstance(value, bool)
-    return ok and 0.0 <= value < 1.0  # type: ignore[operator]
-
-
 class BlazeFaceDetector:
     """Face detector on MediaPipe's BlazeFace models (shipped; needs only a TFLite interpreter).
 
@@ -216,17 +211,13 @@ class BlazeFaceDetector:
     ) -> None:
         if not isinstance(model, str) or model not in _MODES:
             raise ValueError(f"model must be one of {list(_MODES)}. Received: model={model!r}")
-        if min_score is not None and not _is_fraction(min_score):
+        if min_score is not None and not (is_number(min_score) and 0.0 <= min_score < 1.0):
             raise ValueError(
                 f"min_score must be a number in [0, 1) or None. Received: min_score={min_score!r}"
             )
-        if not _is_fraction(nms_iou):
+        if not (is_number(nms_iou) and 0.0 <= nms_iou < 1.0):
             raise ValueError(f"nms_iou must be a number in [0, 1). Received: nms_iou={nms_iou!r}")
-        if max_faces is not None and (
-            isinstance(max_faces, bool)
-            or not isinstance(max_faces, (int, np.integer))
-            or max_faces < 1
-        ):
+        if max_faces is not None and (not is_int(max_faces) or max_faces < 1):
             raise ValueError(
                 f"max_faces must be a positive int or None. Received: max_faces={max_faces!r}"
             )

@@ -170,10 +170,9 @@ class OpenCVFaceDetector:
         image = base.check_image(image)
         height, width = image.shape[:2]
         window = int(min(self._frontal.getOriginalWindowSize()))
-        scale = base.working_scale(height, width, self.max_side, self.min_size, window)
+        size = base.working_size(height, width, self.max_side, self.min_size, window)
         grey = cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
-        if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if size != (width, height):
             grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
         work_h, work_w = grey.shape
         if min(work_h, work_w) < window:

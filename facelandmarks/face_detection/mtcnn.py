@@ -68,11 +68,7 @@ class MTCNNFaceDetector:
         nms_iou: float = 0.3,
         device: str = "CPU:0",
     ) -> None:
-        if not (
-            isinstance(min_score, (int, float, np.floating))
-            and not isinstance(min_score, bool)
-            and 0.0 <= min_score <= 1.0
-        ):
+        if not (base.is_number(min_score) and 0.0 <= min_score <= 1.0):
             raise ValueError(
                 f"min_score must be a number in [0, 1]. Received: min_score={min_score!r}"
             )
@@ -117,10 +113,9 @@ class MTCNNFaceDetector:
 
         image = base.check_image(image)
         height, width = image.shape[:2]
-        scale = base.working_scale(height, width, self.max_side, self.min_size, self._WINDOW)
+        size = base.working_size(height, width, self.max_side, self.min_size, self._WINDOW)
         work = np.ascontiguousarray(image)
-        if scale < 1.0:
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if size != (width, height):
             work = np.asarray(Image.fromarray(work).resize(size, Image.Resampling.BILINEAR))
         work_h, work_w = work.shape[:2]
         if min(work_h, work_w) < self._WINDOW:
