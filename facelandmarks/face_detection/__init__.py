@@ -40,7 +40,7 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -94,7 +94,13 @@ FRAME_FROM_BOX: dict[str, tuple[float, float, float, float]] = {
 
 DEFAULT_DETECTOR = "blazeface"
 _ALIASES = {"default": DEFAULT_DETECTOR, "haar": "opencv-haar", "blazeface-auto": "blazeface"}
-_BLAZEFACE = {"blazeface": "auto", "blazeface-short": "short", "blazeface-full": "full"}
+_FACTORIES: dict[str, Callable[[], FaceDetector]] = {
+    "blazeface": lambda: BlazeFaceDetector("auto"),
+    "blazeface-short": lambda: BlazeFaceDetector("short"),
+    "blazeface-full": lambda: BlazeFaceDetector("full"),
+    "mtcnn": lambda: MTCNNFaceDetector(),
+    "opencv-haar": lambda: OpenCVFaceDetector(),
+}
 
 
 ANY_ORIENTATION = "-any-orientation"
@@ -102,8 +108,9 @@ ANY_ORIENTATION = "-any-orientation"
 (:class:`AnyOrientation`), e.g. ``"blazeface-any-orientation"``."""
 
 
-def _resolve_name(name: Any, argname: str) -> str:
-    """The canonical key of a detector name (aliases resolved, the orientation suffix kept)."""
+def _resolve_name(name: Any, argname: str) -> tuple[str, bool]:
+    """The canonical key of a detector name (aliases resolved, the orientation suffix removed)
+    and whether the name asked for :class:`AnyOrientation`."""
     turned = isinstance(name, str) and name.endswith(ANY_ORIENTATION)
     base = name[: -len(ANY_ORIENTATION)] if turned else name
     key = _ALIASES.get(base, base) if isinstance(base, str) else None
@@ -113,11 +120,7 @@ def _resolve_name(name: Any, argname: str) -> str:
             f"{argname} must be one of {choices}, optionally followed by {ANY_ORIENTATION!r}. "
             f"Received: {argname}={name!r}"
         )
-    return key + ANY_ORIENTATION if turned else key
-
-
-def _base(key: str) -> str:
-    return key[: -len(ANY_ORIENTATION)] if key.endswith(ANY_ORIENTATION) else key
+    return key, turned
 
 
 def get_face_detector(name: str = "default") -> FaceDetector:
@@ -148,18 +151,9 @@ def get_face_detector(name: str = "default") -> FaceDetector:
         >>> get_face_detector().name
         'blazeface'
     """
-    key = _resolve_name(name, "name")
-    base = _base(key)
-    detector: FaceDetector
-    if base in _BLAZEFACE:
-        detector = BlazeFaceDetector(_BLAZEFACE[base])
-    elif base == "mtcnn":
-        detector = MTCNNFaceDetector()
-    elif base == "opencv-haar":
-        detector = OpenCVFaceDetector()
-    else:  # pragma: no cover
-        raise AssertionError(f"no factory for detector {key!r}")
-    return AnyOrientation(detector) if key != base else detector
+    key, turned = _resolve_name(name, "name")
+    detector = _FACTORIES[key]()
+    return AnyOrientation(detector) if turned else detector
 
 
 def frame_from_box(
@@ -190,7 +184,7 @@ def frame_from_box(
         >>> [round(v, 1) for v in frame]
         [13.8, -45.0, 267.2, 292.8]
     """
-    key = _resolve_name(detector_name, "detector_name")
+    key, _ = _resolve_name(detector_name, "detector_name")
     raw = box.box if isinstance(box, FaceBox) else box
     try:
         arr = np.asarray(raw, dtype=np.float64)
@@ -203,7 +197,7 @@ def frame_from_box(
             "box must be 4 finite numbers (x0, y0, x1, y1) with x1 > x0 and y1 > y0. "
             f"Received: box={box!r}"
         )
-    dx, dy, sw, sh = FRAME_FROM_BOX[_base(key)]
+    dx, dy, sw, sh = FRAME_FROM_BOX[key]
     w = float(arr[2] - arr[0])
     cx = float(arr[0] + arr[2]) / 2.0 + dx * w
     cy = float(arr[1] + arr[3]) / 2.0 + dy * w
