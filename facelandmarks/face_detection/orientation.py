@@ -1,19 +1,11 @@
 """Faces in photos turned by 90, 180 or 270 degrees: a face detector run on the four right-angle
 turns of the image, each face kept in the turn where the detector is surest (NumPy only).
 
-BlazeFace (like most detectors) was trained on upright faces. On a photo turned by 90 degrees
-it still finds the face and its eyes in some cases, but on an upside-down face it places its
-eye keypoints as if the face were upright, so the landmark crop comes out upside down and the
-points are wrong with nothing to say so. :class:`AnyOrientation` runs the wrapped detector on
-the image and on its turns by 90, 180 and 270 degrees and maps every box and keypoint back to
-the image as given. A face found in the image as given is replaced by a turn's face at the same
-place when the detector is surer of that one; its keypoints then say which way the face is up,
-and the landmark crop is turned to match (:func:`facelandmarks.face_rois.roi_from_box`). Faces
-that only a turn finds count only when the image as given has none (turned images bring false
-detections of their own).
-
-It costs four detections instead of one. Measured on the held-out in-the-wild faces, by
-``python benchmarks/orientation.py --wild ../shared/wild``: see docs/detection.md.
+Detectors trained on upright faces place an upside-down face's eye keypoints as if it were
+upright, so its landmark crop comes out upside down with nothing to say so. A turn's face
+carries keypoints that say which way is up, and the landmark crop is turned to match
+(:func:`facelandmarks.face_rois.roi_from_box`). Rules and measurements (four detections
+instead of one): docs/detection.md, ``python benchmarks/orientation.py --wild ../shared/wild``.
 """
 
 from __future__ import annotations
@@ -103,16 +95,15 @@ class AnyOrientation:
         # Faces found upright stay where they are; one is replaced by a turn's face at the same
         # place when the detector is surer of that turn. Faces that only a turn finds are
         # dropped: turned images bring false detections (a sideways helmet, a shadow).
-        out = []
-        for face in upright:
-            better = [
-                t
-                for t in turned
-                if t.score > face.score
-                and iou(np.array(face.box), np.array([t.box]))[0] > self.iou_threshold
-            ]
-            out.append(better[0] if better else face)
+        out = [next((t for t in turned if self._replaces(t, face)), face) for face in upright]
         return self._distinct(sorted(out, key=lambda f: -f.score))
+
+    def _replaces(self, turned: FaceBox, face: FaceBox) -> bool:
+        """Whether ``turned`` is the same face as ``face``, found with a higher score."""
+        return (
+            turned.score > face.score
+            and iou(np.array(face.box), np.array([turned.box]))[0] > self.iou_threshold
+        )
 
     @staticmethod
     def _back(face: FaceBox, turns: int, width: int, height: int) -> FaceBox:
