@@ -153,12 +153,8 @@ def prominence(box: Sequence[float], width: int, height: int, score: float | Non
 
     ``predict`` keeps the most prominent face, and faces are listed most prominent first. Plain
     area is a worse rule for photos framed around someone: a half-visible face at the edge, or
-    a bystander's, is often bigger, and a blurred or half-hidden one scores lower.
-    ``python benchmarks/main_face.py --wild ../shared/wild`` counts the photos of
-    ``../shared/wild`` where BlazeFace finds two or more faces (251 of the training split, 24
-    of the 193 held-out faces) on which a rule picks another face than the annotated one: this
-    rule (chosen on the training split) 8 and 0; area weighted 1 to 1/2 without the score (the
-    rule before) 13 and 2; plain area 75 and 7; visible area alone 45 and 6.
+    a bystander's, is often bigger, and a blurred or half-hidden one scores lower. How often
+    each rule picks the annotated face: docs/detection.md (``benchmarks/main_face.py``).
 
     Args:
         box: ``(x0, y0, x1, y1)``, edge coordinates in pixels.
