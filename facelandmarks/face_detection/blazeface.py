@@ -2,14 +2,9 @@
 
 Two TensorFlow Lite models from the ``mediapipe`` 0.10.21 wheel
 (``mediapipe/modules/face_detection/``, Apache-2.0; the licence ships next to them in
-``facelandmarks/models/``), run through :mod:`facelandmarks.lite` (LiteRT when installed, else
-TensorFlow), everything else in NumPy (the SSD geometry in :mod:`facelandmarks.face_detection.ssd`):
-
-* ``"short"``: short range, 128x128 input, 896 anchors; faces that fill a good part of the
-  photo (selfies, portraits, cropped datasets).
-* ``"full"``: full range (sparse), 192x192 input, 2304 anchors; also small, distant faces.
-* ``"auto"``: short range, then full range only when short range finds nothing (keeping only
-  faces too small for short range: wider ones were mostly false boxes).
+``facelandmarks/models/``), short range (128x128 input, 896 anchors) and full range (sparse,
+192x192, 2304 anchors), run through :mod:`facelandmarks.lite` (LiteRT when installed, else
+TensorFlow); everything else is NumPy (SSD geometry: :mod:`facelandmarks.face_detection.ssd`).
 
 How a photo becomes faces: the image is letterboxed (aspect kept, padded with black) to the
 model's square input, RGB scaled to [-1, 1]; the model returns, per SSD anchor, 16 numbers (box
@@ -22,13 +17,9 @@ back to the photo's pixels. The anchors and decoding follow MediaPipe's publishe
 full range stride 4 with one; ``TensorsToDetectionsCalculator`` with scales equal to the input
 size, keypoints after the box).
 
-No batch entry point: the models were converted with a batch of 1 baked into their reshapes,
-and resized to a batch they run no faster per image (0.52-1.22 vs 0.59-0.91 ms, short range, 2
-threads; see :mod:`facelandmarks.lite`), so ``detect`` per image is as fast as it gets.
-
-Keypoints (:data:`KEYPOINT_NAMES`): the subject's right eye, left eye, nose tip, mouth centre,
-right ear tragion, left ear tragion. "Right" is the subject's right: on a frontal face it
-appears on the image's *left*.
+No batch entry point: the models have a batch of 1 baked into their reshapes, and resized to a
+batch they run no faster per image (0.52-1.22 vs 0.59-0.91 ms, short range, 2 threads; see
+:mod:`facelandmarks.lite`).
 """
 
 from __future__ import annotations
@@ -36,7 +27,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import importlib.resources
-import logging
 import math
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -47,8 +37,6 @@ from facelandmarks.face_detection.base import FaceBox, check_image, is_int, is_n
 from facelandmarks.face_detection.ssd import decode, letterbox, ssd_anchors, weighted_nms
 from facelandmarks.lite import LiteModel
 from facelandmarks.weights import WeightsIntegrityError
-
-logger = logging.getLogger(__name__)
 
 __all__ = ["KEYPOINT_NAMES", "BlazeFaceDetector"]
 
@@ -269,18 +257,13 @@ class BlazeFaceDetector:
             boxes, keypoints, scores = (a[: self.max_faces] for a in (boxes, keypoints, scores))
         boxes = lb.to_image(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
         keypoints = (lb.to_image(keypoints) - 0.5).astype(np.float32)  # -> pixel centres
-        faces = []
-        for box, kp, score in zip(boxes, keypoints, scores, strict=True):
-            kp.flags.writeable = False
-            faces.append(
-                FaceBox(
-                    box=(float(box[0]), float(box[1]), float(box[2]), float(box[3])),
-                    score=float(score),
-                    keypoints=kp,
-                    keypoint_names=KEYPOINT_NAMES,
-                )
+        keypoints.flags.writeable = False  # each face's (6, 2) row is a read-only view
+        return [
+            FaceBox(
+                (float(b[0]), float(b[1]), float(b[2]), float(b[3])), float(s), k, KEYPOINT_NAMES
             )
-        return faces
+            for b, k, s in zip(boxes, keypoints, scores, strict=True)
+        ]
 
     def detect(self, image: np.ndarray) -> list[FaceBox]:
         """Find the faces in one image.

@@ -1,10 +1,8 @@
 """Single-shot detector (SSD) geometry in NumPy: anchors, decoding, weighted NMS, letterbox.
 
-The model-independent half of :mod:`facelandmarks.face_detection.blazeface`: where the anchors
-of a square SSD input lie, how per-anchor offsets become boxes and keypoints, how overlapping
-boxes merge, and how a photo is fitted into (and mapped back from) the square input. Pixel
-coordinates are edge coordinates (the whole input is ``(0, 0, size, size)``) unless a docstring
-says otherwise.
+The model-independent half of :mod:`facelandmarks.face_detection.blazeface`. Pixel coordinates
+are edge coordinates (the whole input is ``(0, 0, size, size)``) unless a docstring says
+otherwise.
 """
 
 from __future__ import annotations
@@ -135,14 +133,12 @@ class Letterbox:
     def to_image(self, xy: np.ndarray) -> np.ndarray:
         """Edge coordinates ``(..., 2)`` in the input -> edge coordinates in the image."""
         xy = np.asarray(xy, dtype=np.float64)
-        offset = np.array([self.offset_x, self.offset_y])
-        return (xy - offset) / np.array([self.scale_x, self.scale_y])
+        return (xy - (self.offset_x, self.offset_y)) / (self.scale_x, self.scale_y)
 
     def to_input(self, xy: np.ndarray) -> np.ndarray:
         """Edge coordinates ``(..., 2)`` in the image -> edge coordinates in the input."""
         xy = np.asarray(xy, dtype=np.float64)
-        scale = np.array([self.scale_x, self.scale_y])
-        return xy * scale + np.array([self.offset_x, self.offset_y])
+        return xy * (self.scale_x, self.scale_y) + (self.offset_x, self.offset_y)
 
 
 def letterbox(image: np.ndarray, size: int) -> tuple[np.ndarray, Letterbox]:
