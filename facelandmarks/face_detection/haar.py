@@ -182,14 +182,10 @@ class OpenCVFaceDetector:
         boxes, scores = self._run(self._frontal, grey, min_px)
         if self._profile is not None and (self.profile == "always" or len(boxes) == 0):
             p_boxes, p_scores = self._run(self._profile, grey, min_px)
-            m_boxes, m_scores = self._run(
-                self._profile, np.ascontiguousarray(grey[:, ::-1]), min_px
-            )
-            if len(m_boxes):
-                m_boxes = np.stack(
-                    [work_w - m_boxes[:, 2], m_boxes[:, 1], work_w - m_boxes[:, 0], m_boxes[:, 3]],
-                    axis=1,
-                )
+            mirrored = np.ascontiguousarray(grey[:, ::-1])
+            m_boxes, m_scores = self._run(self._profile, mirrored, min_px)
+            x0, y0, x1, y1 = m_boxes.T  # in the mirror: x -> work_w - x, x0 and x1 swap
+            m_boxes = np.stack([work_w - x1, y0, work_w - x0, y1], axis=1)
             boxes = np.concatenate([boxes, p_boxes, m_boxes])
             scores = np.concatenate([scores, p_scores, m_scores])
         if len(boxes) == 0:
