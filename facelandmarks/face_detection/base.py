@@ -1,9 +1,7 @@
 """What every face detector shares: the :class:`FaceBox` result, the :class:`FaceDetector`
-protocol, argument checks, and score-sorted non-maximum suppression (NumPy only).
+protocol, argument checks, non-maximum suppression and :func:`prominence` (NumPy only).
 
-Boxes are ``(x0, y0, x1, y1)`` in *edge* coordinates of the image as the caller passed it: the
-whole image is ``(0, 0, W, H)``, and the pixel whose centre is ``(x, y)`` spans
-``x - 0.5 .. x + 0.5`` (see :mod:`facelandmarks.scaling`).
+Boxes are in edge coordinates (:class:`FaceBox`; :mod:`facelandmarks.scaling`).
 """
 
 from __future__ import annotations
