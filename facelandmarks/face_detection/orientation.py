@@ -2,10 +2,12 @@
 turns of the image, each face kept in the turn where the detector is surest (NumPy only).
 
 Detectors trained on upright faces place an upside-down face's eye keypoints as if it were
-upright, so its landmark crop comes out upside down with nothing to say so. A turn's face
-carries keypoints that say which way is up, and the landmark crop is turned to match
-(:func:`facelandmarks.face_rois.roi_from_box`). Rules and measurements (four detections
-instead of one): docs/detection.md, ``python benchmarks/orientation.py --wild ../shared/wild``.
+upright, so its landmark crop comes out upside down with nothing to say so. A face found in the
+image as given is replaced by a turn's face at the same place when the detector is surer of
+that one (its keypoints say which way is up, and the landmark crop is turned to match:
+:func:`facelandmarks.face_rois.roi_from_box`); faces only a turn finds count only when the image
+as given has none. Measurements (four detections instead of one): docs/detection.md,
+``python benchmarks/orientation.py --wild ../shared/wild``.
 """
 
 from __future__ import annotations
