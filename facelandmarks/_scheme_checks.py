@@ -75,25 +75,9 @@ def check_fields(fields: Any) -> dict[str, Any]:
             f"{mirror[mirror[bad[0]]]}"
         )
     out["mirror"] = mirror
-
-    def mirrored(idx: tuple[int, ...]) -> set[int]:
-        return {mirror[i] for i in idx}
-
-    corners = indices(fields.eye_corners, "eye_corners", name, k, min_len=2)
-    if len(corners) != 2 or mirror[corners[0]] != corners[1]:
-        raise ValueError(
-            f"PointScheme {name!r}: eye_corners must be two indices that mirror onto each "
-            f"other. Received: eye_corners={fields.eye_corners!r}"
-        )
-    out["eye_corners"] = corners
+    out["eye_corners"] = _mirror_pair(fields.eye_corners, "eye_corners", name, mirror)
     if fields.pupils is not None:
-        pupils = indices(fields.pupils, "pupils", name, k, min_len=2)
-        if len(pupils) != 2 or mirror[pupils[0]] != pupils[1]:
-            raise ValueError(
-                f"PointScheme {name!r}: pupils must be two indices that mirror onto each "
-                f"other. Received: pupils={fields.pupils!r}"
-            )
-        out["pupils"] = pupils
+        out["pupils"] = _mirror_pair(fields.pupils, "pupils", name, mirror)
     if fields.eyes is not None:
         eyes = tuple(fields.eyes)
         if len(eyes) != 2:
@@ -102,7 +86,7 @@ def check_fields(fields: Any) -> dict[str, Any]:
                 f"image-right eye). Received: eyes={fields.eyes!r}"
             )
         left, right = (indices(e, "eyes", name, k) for e in eyes)
-        if mirrored(left) != set(right):
+        if {mirror[i] for i in left} != set(right):
             raise ValueError(
                 f"PointScheme {name!r}: the two eyes must mirror onto each other. "
                 f"Received: eyes={fields.eyes!r}"
@@ -110,34 +94,44 @@ def check_fields(fields: Any) -> dict[str, Any]:
         out["eyes"] = (left, right)
     if fields.mouth is not None:
         mouth = indices(fields.mouth, "mouth", name, k)
-        if mirrored(mouth) != set(mouth):
+        if {mirror[i] for i in mouth} != set(mouth):
             raise ValueError(
                 f"PointScheme {name!r}: the mouth points must mirror onto themselves. "
                 f"Received: mouth={fields.mouth!r}"
             )
         out["mouth"] = mouth
-    contours = []
-    for item in fields.contours:
-        try:
-            idx, closed = item
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"PointScheme {name!r}: each contour must be (indices, closed). Received: {item!r}"
-            ) from None
-        contours.append((indices(idx, "contour", name, k, min_len=2), bool(closed)))
-    out["contours"] = tuple(contours)
-    groups = []
-    for item in fields.groups:
-        try:
-            group_name, idx = item
-        except (TypeError, ValueError):
-            raise ValueError(
-                f"PointScheme {name!r}: each group must be (name, indices). Received: {item!r}"
-            ) from None
-        groups.append((str(group_name), indices(idx, "group", name, k)))
-    out["groups"] = tuple(groups)
+    out["contours"] = tuple(
+        (indices(idx, "contour", name, k, min_len=2), bool(closed))
+        for idx, closed in (_two(c, "contour", "(indices, closed)", name) for c in fields.contours)
+    )
+    out["groups"] = tuple(
+        (str(group), indices(idx, "group", name, k))
+        for group, idx in (_two(g, "group", "(name, indices)", name) for g in fields.groups)
+    )
     out["description"] = str(fields.description)
     return out
+
+
+def _mirror_pair(value: Any, what: str, name: str, mirror: tuple[int, ...]) -> tuple[int, ...]:
+    """``value`` as two indices that mirror onto each other, or a ValueError naming ``what``."""
+    pair = indices(value, what, name, len(mirror), min_len=2)
+    if len(pair) != 2 or mirror[pair[0]] != pair[1]:
+        raise ValueError(
+            f"PointScheme {name!r}: {what} must be two indices that mirror onto each "
+            f"other. Received: {what}={value!r}"
+        )
+    return pair
+
+
+def _two(item: Any, what: str, form: str, name: str) -> tuple[Any, Any]:
+    """``item`` unpacked into two parts, or a ValueError saying each ``what`` must be ``form``."""
+    try:
+        first, second = item
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"PointScheme {name!r}: each {what} must be {form}. Received: {item!r}"
+        ) from None
+    return first, second
 
 
 def check_pairs(a: Any, b: Any, pairs: Any) -> tuple[tuple[int, int], ...]:

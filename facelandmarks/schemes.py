@@ -186,9 +186,7 @@ class PointScheme:
                     f"facelandmarks.schemes.register_correspondence. Received: other={other!r}"
                 )
             pairs = tuple((b, a) for a, b in reverse)
-        ordered = sorted(pairs)
-        mine = np.array([a for a, _ in ordered], dtype=np.int64)
-        theirs = np.array([b for _, b in ordered], dtype=np.int64)
+        mine, theirs = np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2).T.copy()
         return mine, theirs
 
     def transfer(self, xy: Any, to: str | PointScheme) -> np.ndarray:
@@ -323,11 +321,9 @@ def register_scheme(
             f"{current!r} is already the default scheme for {scheme.num_points} points. "
             f"Received: default=True for {scheme.name!r}"
         )
-    if old is not None and old != scheme:
+    if old != scheme:
         for key in [k for k in _CORRESPONDENCES if scheme.name in k]:
-            del _CORRESPONDENCES[key]  # indices of the old definition mean nothing now
-        _REGISTRY[scheme.name] = scheme
-    elif old is None:
+            del _CORRESPONDENCES[key]  # indices of an old definition mean nothing now
         _REGISTRY[scheme.name] = scheme
     if default:
         _DEFAULT_FOR_POINTS[scheme.num_points] = scheme.name
