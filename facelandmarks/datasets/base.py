@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from facelandmarks.schemes import PointScheme, get_scheme, scheme_for_points
+from facelandmarks.schemes import PointScheme, get_scheme, list_schemes, scheme_for_points
 
 logger = logging.getLogger(__name__)
 
@@ -319,19 +319,55 @@ def _scheme_name(scheme: str | PointScheme | None, num_points: int) -> str:
         except ValueError:
             return ""
     found = get_scheme(scheme)
-    if isinstance(scheme, PointScheme):
-        try:
-            registered = get_scheme(scheme.name)
-        except ValueError:
-            registered = None
-        if registered != scheme:
-            raise ValueError(
-                f"scheme {scheme.name!r} must be registered first "
-                f"(facelandmarks.schemes.register_scheme). Received: scheme={scheme!r}"
-            )
+    if isinstance(scheme, PointScheme) and (
+        scheme.name not in list_schemes() or get_scheme(scheme.name) != scheme
+    ):
+        raise ValueError(
+            f"scheme {scheme.name!r} must be registered first "
+            f"(facelandmarks.schemes.register_scheme). Received: scheme={scheme!r}"
+        )
     if found.num_points != num_points:
         raise ValueError(
             f"scheme {found.name!r} has {found.num_points} points but the landmarks have "
             f"{num_points}. Received: scheme={found.name!r}, landmarks with P={num_points}"
         )
     return found.name
+
+
+def _check_reader_args(on_error: str, outside_tolerance: float) -> None:
+    """ValueError unless ``on_error`` is ``"raise"``/``"skip"`` and the tolerance a number >= 0."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
+    if (
+        isinstance(outside_tolerance, bool)
+        or not isinstance(outside_tolerance, (int, float))
+        or not outside_tolerance >= 0
+    ):
+        raise ValueError(
+            "outside_tolerance must be a number >= 0 (pixels). "
+            f"Received: outside_tolerance={outside_tolerance!r}"
+        )
+
+
+def _outside_image(
+    xy: np.ndarray, size: tuple[int, int], tol: float, *, one_based: bool = False
+) -> str:
+    """Why points ``xy`` ``(K, 2)`` do not fit a ``(width, height)`` image; ``""`` when they do.
+
+    A point fits within ``tol`` px beyond the edges at -0.5 and W - 0.5; NaN always fits.
+    ``one_based`` reports the point as its file states it (0-based value + 1).
+    """
+    width, height = size
+    lo = -0.5 - tol
+    with np.errstate(invalid="ignore"):
+        outside = (xy[:, 0] < lo) | (xy[:, 1] < lo)
+        outside |= (xy[:, 0] > width - 0.5 + tol) | (xy[:, 1] > height - 0.5 + tol)
+    if not outside.any():
+        return ""
+    i = int(np.flatnonzero(outside)[0])
+    x, y = xy[i] + 1 if one_based else xy[i]
+    return (
+        f"{int(outside.sum())} points lie more than {tol:g} px outside the {width}x{height} "
+        f"image, e.g. point {i} at {'1-based ' if one_based else ''}({x:g}, {y:g}) (pass "
+        "outside_tolerance=float('inf') to accept such points)"
+    )

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from facelandmarks import images as fl_io
-from facelandmarks.datasets.base import LandmarkDataset
+from facelandmarks.datasets.base import LandmarkDataset, _check_reader_args, _outside_image
 from facelandmarks.schemes import PointScheme, get_scheme
 
 logger = logging.getLogger(__name__)
@@ -192,13 +192,7 @@ def load_ibug(
         >>> wild = load_ibug("../shared/wild")  # doctest: +SKIP
         >>> train, val = wild.split(0.1, by="subject", seed=0)  # doctest: +SKIP
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
-    if not isinstance(outside_tolerance, (int, float)) or not outside_tolerance >= 0:
-        raise ValueError(
-            "outside_tolerance must be a number >= 0 (pixels). "
-            f"Received: outside_tolerance={outside_tolerance!r}"
-        )
+    _check_reader_args(on_error, outside_tolerance)
     point_scheme = get_scheme(scheme)
     root = Path(root)
     if not root.is_dir():
@@ -218,7 +212,8 @@ def load_ibug(
             image_path = min(candidates, key=lambda p: IMAGE_SUFFIXES.index(p.suffix.lower()))
             xy = read_pts(pts_path, point_scheme.num_points)
             size = _image_size(image_path)
-            _check_inside(xy, size, outside_tolerance, pts_path)
+            if problem := _outside_image(xy, size, outside_tolerance, one_based=True):
+                raise PtsFormatError(f"{pts_path}: {problem}")
         except PtsFormatError as exc:
             if on_error == "raise":
                 raise PtsFormatError(f"{exc} (pass on_error='skip' to leave it out)") from None
@@ -287,18 +282,3 @@ def _image_size(path: Path) -> tuple[int, int]:
             "points are in the stored or the rotated frame; re-save the image upright"
         )
     return int(width), int(height)
-
-
-def _check_inside(xy: np.ndarray, size: tuple[int, int], tol: float, pts_path: Path) -> None:
-    """PtsFormatError if a point lies more than ``tol`` px outside the image's edges."""
-    width, height = size
-    lo = -0.5 - tol
-    outside = (xy[:, 0] < lo) | (xy[:, 1] < lo)
-    outside |= (xy[:, 0] > width - 0.5 + tol) | (xy[:, 1] > height - 0.5 + tol)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise PtsFormatError(
-            f"{pts_path}: {int(outside.sum())} points lie more than {tol:g} px outside the "
-            f"{width}x{height} image, e.g. point {i} at 1-based ({xy[i, 0] + 1:g}, "
-            f"{xy[i, 1] + 1:g}) (pass outside_tolerance=float('inf') to accept such points)"
-        )

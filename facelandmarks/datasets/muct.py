@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facelandmarks.datasets.base import LandmarkDataset
+from facelandmarks.datasets.base import LandmarkDataset, _check_reader_args, _outside_image
 from facelandmarks.points import NUM_POINTS
 
 logger = logging.getLogger(__name__)
@@ -97,17 +97,7 @@ def load_muct(
         MuctFormatError: malformed CSV (with ``on_error="raise"``).
         ValueError: bad ``on_error``, ``cameras`` or ``outside_tolerance``.
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
-    if (
-        isinstance(outside_tolerance, bool)
-        or not isinstance(outside_tolerance, (int, float))
-        or not outside_tolerance >= 0
-    ):
-        raise ValueError(
-            "outside_tolerance must be a number >= 0 (pixels). "
-            f"Received: outside_tolerance={outside_tolerance!r}"
-        )
+    _check_reader_args(on_error, outside_tolerance)
     if cameras is not None and (not cameras or set(cameras) - set("abcde")):
         raise ValueError(f"cameras must be letters from 'abcde'. Received: cameras={cameras!r}")
     root = Path(root)
@@ -222,7 +212,8 @@ def _read_csv(
             xy = values.reshape(NUM_POINTS, 2)
             unavailable = np.all(xy == 0.0, axis=1)
             xy[unavailable] = np.nan
-            _check_inside(xy, tolerance)
+            if problem := _outside_image(xy, IMAGE_SIZE, tolerance):
+                raise MuctFormatError(problem)
             stem = name[2:] if is_mirror else name[1:]
             target = mirror_rows if is_mirror else rows
             if stem in target:
@@ -236,22 +227,6 @@ def _read_csv(
                 raise MuctFormatError(msg) from None
             logger.warning("%s; row skipped", msg)
     return rows, mirror_rows, row_lines
-
-
-def _check_inside(xy: np.ndarray, tol: float) -> None:
-    """MuctFormatError if a point lies more than ``tol`` px outside the 480x640 image."""
-    width, height = IMAGE_SIZE
-    lo = -0.5 - tol
-    with np.errstate(invalid="ignore"):
-        outside = (xy[:, 0] < lo) | (xy[:, 1] < lo)
-        outside |= (xy[:, 0] > width - 0.5 + tol) | (xy[:, 1] > height - 0.5 + tol)
-    if outside.any():
-        i = int(np.flatnonzero(outside)[0])
-        raise MuctFormatError(
-            f"{int(outside.sum())} points lie more than {tol:g} px outside the {width}x{height} "
-            f"image, e.g. point {i} at ({xy[i, 0]:g}, {xy[i, 1]:g}) (pass "
-            "outside_tolerance=float('inf') to accept such points)"
-        )
 
 
 def scores_by_camera(pred_xy: np.ndarray, data: LandmarkDataset) -> dict[str, dict]:
