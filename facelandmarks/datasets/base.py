@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from facelandmarks.schemes import PointScheme, get_scheme, list_schemes, scheme_for_points
 
 logger = logging.getLogger(__name__)
+
+_PER_IMAGE = ("image_paths", "names", "subjects", "cameras", "groups")
+"""The per-image string fields, one entry per image."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,15 +74,13 @@ class LandmarkDataset:
             )
         object.__setattr__(self, "landmarks", lm)
         object.__setattr__(self, "image_paths", tuple(str(p) for p in self.image_paths))
-        for attr in ("names", "subjects", "cameras"):
+        if not len(self.groups):
+            object.__setattr__(self, "groups", ("",) * n)
+        for attr in _PER_IMAGE[1:]:
             values = tuple(getattr(self, attr))
             if len(values) != n:
                 raise ValueError(f"{attr} must have {n} entries. Received: {len(values)}")
             object.__setattr__(self, attr, values)
-        groups = tuple(self.groups) if len(self.groups) else ("",) * n
-        if len(groups) != n:
-            raise ValueError(f"groups must have {n} entries. Received: {len(groups)}")
-        object.__setattr__(self, "groups", groups)
         if self.mirror_landmarks is not None:
             mlm = np.asarray(self.mirror_landmarks, dtype=np.float32)
             if mlm.shape != lm.shape:
@@ -128,22 +129,12 @@ class LandmarkDataset:
         idx = np.asarray(indices, dtype=np.int64).reshape(-1)
         if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
             raise IndexError(f"subset index out of range for {len(self)} images")
-
-        def pick(values: tuple[str, ...]) -> tuple[str, ...]:
-            return tuple(values[i] for i in idx)
-
-        return LandmarkDataset(
-            image_paths=pick(self.image_paths),
+        return replace(
+            self,
             landmarks=self.landmarks[idx],
-            names=pick(self.names),
-            subjects=pick(self.subjects),
-            cameras=pick(self.cameras),
-            groups=pick(self.groups),
             mirror_landmarks=None if self.mirror_landmarks is None else self.mirror_landmarks[idx],
             image_sizes=None if self.image_sizes is None else self.image_sizes[idx],
-            source=self.source,
-            split_groups=self.split_groups,
-            scheme=self.scheme,
+            **{attr: tuple(getattr(self, attr)[i] for i in idx) for attr in _PER_IMAGE},
         )
 
     @classmethod
@@ -207,22 +198,14 @@ class LandmarkDataset:
         if all(ds.image_sizes is not None for ds in datasets):
             sizes = np.concatenate([ds.image_sizes for ds in datasets])  # type: ignore[misc]
         sources = list(dict.fromkeys(ds.source for ds in datasets if ds.source))
-
-        def join(attr: str) -> tuple[str, ...]:
-            return tuple(v for ds in datasets for v in getattr(ds, attr))
-
         return cls(
-            image_paths=join("image_paths"),
             landmarks=np.concatenate([ds.landmarks for ds in datasets]),
-            names=join("names"),
-            subjects=join("subjects"),
-            cameras=join("cameras"),
-            groups=join("groups"),
             mirror_landmarks=mirror,
             image_sizes=sizes,
             source=" + ".join(sources),
             split_groups=merged,
             scheme=first.scheme,
+            **{attr: tuple(v for ds in datasets for v in getattr(ds, attr)) for attr in _PER_IMAGE},
         )
 
     def split(
