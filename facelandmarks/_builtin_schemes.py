@@ -200,24 +200,19 @@ IBUG68_FACTS: dict[str, Any] = {
 # (MUCT index, iBUG index) pairs that are exactly the same anatomical point: the outer and inner
 # eye corners, the nose tip, the mouth corners and the chin.
 #
-# Considered and left out: MUCT publishes no written definition of its points, and the data
-# cannot show them to be the same. benchmarks/scheme_correspondence.py fits the mean MUCT
-# camera-a shape (601 faces) onto the Procrustes mean of the 2,012 300-W training shapes
-# through the 8 pairs below and prints distances in inter-ocular units (the 8 pairs
-# themselves: 0.011-0.041; on the 359 closed-mouth frontal 300-W faces 0.002-0.066):
-# * outer-lip midline points MUCT 51 / 57 vs iBUG 51 / 57 (both schemes' 12-point outer lip has
-#   them where the contour crosses the midline): 0.056 / 0.027 (0.080 / 0.017 closed frontal),
-#   and there MUCT's outer lip is 1.5x as tall (0.244 vs 0.160): the lip edges are placed
-#   differently.
-# * inner-lip midline points MUCT 64 / 61 vs iBUG 62 / 66: MUCT's are 0.077 apart on its
-#   neutral faces while iBUG's coincide on closed mouths (0.001), so they are not the same
-#   lip-contact line.
-# * nose base MUCT 41 vs iBUG 33 (both the midline point of the lower nose contour): 0.038
-#   (0.050 closed frontal).
-# * jaw ends MUCT 0 / 14 vs iBUG 0 / 16: 0.012 on one side and 0.085 on the other; the jaw is
-#   sampled with 15 vs 17 points, so only the chin is a defined match.
-# * eyebrow outer ends MUCT 21 / 15 vs iBUG 17 / 26: 0.035 / 0.046; MUCT's brow is a loop
-#   around the brow, iBUG's a line along its upper edge.
+# Left out: MUCT publishes no written definition of its points, and the data can refute a pair,
+# not prove one. benchmarks/scheme_correspondence.py (numbers in benchmarks/README.md) fits the
+# mean MUCT frontal shape onto the 300-W Procrustes mean through the 8 pairs below (0.011-0.041
+# inter-ocular apart) and measures the candidates:
+# * outer-lip midline MUCT 51 / 57 vs iBUG 51 / 57: 0.056 / 0.027, and MUCT's outer lip is 1.5x
+#   as tall (0.244 vs 0.160): the lip edges are placed differently.
+# * inner-lip midline MUCT 64 / 61 vs iBUG 62 / 66: MUCT's are 0.077 apart on its neutral faces,
+#   iBUG's coincide on closed mouths (0.001): not the same lip-contact line.
+# * nose base MUCT 41 vs iBUG 33 (both the midline of the lower nose contour): 0.038.
+# * jaw ends MUCT 0 / 14 vs iBUG 0 / 16: 0.012 and 0.085; 15 vs 17 jaw points, so only the chin
+#   is a defined match.
+# * brow outer ends MUCT 21 / 15 vs iBUG 17 / 26: 0.035 / 0.046; MUCT's brow is a loop around
+#   the brow, iBUG's a line along its upper edge.
 MUCT76_TO_IBUG68: tuple[tuple[int, int], ...] = (
     (27, 36),
     (29, 39),
