@@ -262,10 +262,7 @@ class LandmarkDataset:
         self, test_fraction: float, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         # Union subjects that must stay together (e.g. identical twins) into one unit.
-        unit_of: dict[str, str] = {}
-        for unit, members in self.split_groups.items():
-            for m in members:
-                unit_of[m] = unit
+        unit_of = {m: unit for unit, members in self.split_groups.items() for m in members}
         units = [unit_of.get(s, s) for s in self.subjects]
         unique_units = sorted(set(units))
         if len(unique_units) < 2:

@@ -80,7 +80,6 @@ def read_pts(path: str | os.PathLike, num_points: int | None = None) -> np.ndarr
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PtsFormatError(f"{path}: not UTF-8/ASCII text ({exc})") from None
-    header: dict[str, str] = {}
     rows: list[tuple[float, float]] = []
     state = "header"
     n_declared = -1
@@ -91,7 +90,7 @@ def read_pts(path: str | os.PathLike, num_points: int | None = None) -> np.ndarr
             continue
         if state == "header":
             if line == "{":
-                if "n_points" not in header:
+                if n_declared < 0:
                     raise PtsFormatError(f"{where}: '{{' before an 'n_points:' line")
                 state = "points"
                 continue
@@ -117,7 +116,6 @@ def read_pts(path: str | os.PathLike, num_points: int | None = None) -> np.ndarr
                         f"{where}: expected n_points: {num_points} for this scheme. "
                         f"Received: {line!r}"
                     )
-            header[key] = value
         elif state == "points":
             if line == "}":
                 if len(rows) != n_declared:

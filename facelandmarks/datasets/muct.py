@@ -127,8 +127,7 @@ def load_muct(
         if stem not in on_disk:
             msg = (
                 f"{csv_path}, row {row_lines[stem]}: row for 'i{stem}' lists an image that is "
-                f"missing on disk: "
-                f"{str(image_dir / ('i' + stem + '.jpg'))!r}"
+                f"missing on disk: {str(image_dir / ('i' + stem + '.jpg'))!r}"
             )
             if on_error == "raise":
                 raise MuctFormatError(msg + " (pass on_error='skip' to leave such rows out)")
