@@ -43,9 +43,7 @@ MUCT_TO_IBUG68: dict[int, int] = {
 
 
 def mirror_points(xy: np.ndarray, width: float) -> np.ndarray:
-    """Mirror 76-point MUCT landmarks for an image flipped left-right.
-
-    Same as ``MUCT76.mirror_points`` (:meth:`facelandmarks.schemes.PointScheme.mirror_points`).
+    """Mirror 76-point MUCT landmarks for an image flipped left-right (``MUCT76.mirror_points``).
 
     Args:
         xy: float array ``(..., 76, 2)`` of ``(x, y)`` pixel coordinates in an image
