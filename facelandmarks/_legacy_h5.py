@@ -9,9 +9,9 @@ validated completely before any model is built.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import h5py
@@ -46,22 +46,6 @@ class LegacyWeightsError(ValueError):
     """
 
 
-@dataclass(frozen=True)
-class _Source:
-    """Where one weight was found in the file (for messages)."""
-
-    group: str
-    name: str
-
-
-@dataclass(frozen=True)
-class _Meta:
-    """Shape and dtype of a weight whose values were not read."""
-
-    shape: tuple[int, ...]
-    dtype: np.dtype
-
-
 def _expected_backbone_shapes() -> dict[tuple[str, str], tuple[int, ...]]:
     """Keras 3 ResNet50 weights ``{(layer name, weight name): shape}``, input-size independent.
 
@@ -88,9 +72,6 @@ def _expected_backbone_shapes() -> dict[tuple[str, str], tuple[int, ...]]:
             conv(f"{prefix}_3", 1, filters, 4 * filters)
             cin = 4 * filters
     return shapes
-
-
-_BLOCKS_PER_STAGE = {stage: blocks for stage, _, blocks in _STAGES}
 
 
 def _map_old_layer(old: str) -> tuple[str, tuple[str, ...]] | None:
@@ -129,38 +110,24 @@ def _old_weight_name(new: str) -> str:
 
 
 def _decode(value) -> str:
-    if isinstance(value, bytes | np.bytes_):
-        return value.decode("utf8")
-    return str(value)
+    return value.decode("utf8") if isinstance(value, bytes | np.bytes_) else str(value)
 
 
-def _read_name_list(group, name: str) -> list[str] | None:
-    """Read a Keras 2 list attribute, possibly chunked as ``name0``, ``name1``, ...
-
-    Returns:
-        The list of names, or ``None`` if the attribute is absent.
-    """
-    if name in group.attrs:
-        return [_decode(v) for v in np.atleast_1d(group.attrs[name])]
-    if f"{name}0" not in group.attrs:
-        return None
-    names: list[str] = []
-    i = 0
-    while f"{name}{i}" in group.attrs:
-        names.extend(_decode(v) for v in np.atleast_1d(group.attrs[f"{name}{i}"]))
-        i += 1
-    return names
+def _read_name_list(group, name: str) -> list[str]:
+    """A Keras 2 list attribute, possibly chunked as ``name0``, ``name1``, ...; ``[]`` if absent."""
+    chunks = itertools.takewhile(
+        group.attrs.__contains__, (f"{name}{i}" for i in itertools.count())
+    )
+    keys = [name] if name in group.attrs else chunks
+    return [_decode(v) for key in keys for v in np.atleast_1d(group.attrs[key])]
 
 
-def _root_version(f) -> str | None:
-    if "keras_version" not in f.attrs:
-        return None
-    return _decode(f.attrs["keras_version"])
-
-
-def _is_keras2_weights(f: h5py.File) -> bool:
-    version = _root_version(f)
-    return "layer_names" in f.attrs and version is not None and version.startswith("2.")
+def _keras2_version(f: h5py.File) -> str | None:
+    """The root's ``keras_version`` if ``f`` is a Keras 2 weights file, else ``None``."""
+    version = _decode(f.attrs["keras_version"]) if "keras_version" in f.attrs else None
+    if "layer_names" in f.attrs and version is not None and version.startswith("2."):
+        return version
+    return None
 
 
 def _not_keras2_weights(path: str | os.PathLike) -> LegacyWeightsError:
@@ -185,7 +152,7 @@ def _read_legacy_weights(
     """Read and fully validate the file, before any model is built.
 
     With ``values=False`` only names, dtypes and shapes are checked: no weight is read, and the
-    returned dicts hold :class:`_Meta` stand-ins.
+    returned dicts hold read-only stand-ins of the right shape and dtype (no data).
 
     Returns:
         ``(backbone, head, head_layer)``: backbone arrays keyed by Keras 3
@@ -198,9 +165,9 @@ def _read_legacy_weights(
     """
     expected = _expected_backbone_shapes()
     backbone: dict[tuple[str, str], np.ndarray] = {}
-    where: dict[tuple[str, str], _Source] = {}
+    where: dict[tuple[str, str], str] = {}  # "group/weight name" in the file, for messages
     seen: set[tuple[str, str]] = set()
-    others: dict[str, dict[str, tuple[_Source, np.ndarray]]] = {}
+    others: dict[str, dict[str, tuple[str, np.ndarray]]] = {}
     problems: list[str] = []
 
     if not os.path.isfile(path) or not h5py.is_hdf5(path):
@@ -210,11 +177,11 @@ def _read_legacy_weights(
     except OSError as err:
         raise _unreadable(path, err) from err
     with f:
-        if not _is_keras2_weights(f):
+        version = _keras2_version(f)
+        if version is None:
             raise _not_keras2_weights(path)
-        version = _root_version(f)
         backend = _decode(f.attrs.get("backend", ""))
-        if version is None or not _SUPPORTED_VERSIONS.match(version):
+        if not _SUPPORTED_VERSIONS.match(version):
             raise LegacyWeightsError(
                 f"{os.fspath(path)!r} was written by Keras {version!r}; expected standalone "
                 "Keras '2.2.4' or '2.3.x', whose ResNet50 topology was verified. Other "
@@ -227,8 +194,7 @@ def _read_legacy_weights(
                 f"{os.fspath(path)!r} was written with the Keras backend {backend!r}; expected "
                 "'tensorflow' (other backends store convolution kernels differently)."
             )
-        layer_names = _read_name_list(f, "layer_names") or []
-        for group_name in layer_names:
+        for group_name in _read_name_list(f, "layer_names"):
             if group_name not in f:
                 raise LegacyWeightsError(
                     f"Layer {group_name!r} is listed in the root attribute layer_names but the "
@@ -236,9 +202,8 @@ def _read_legacy_weights(
                     "save_weights file."
                 )
             group = f[group_name]
-            weight_names = _read_name_list(group, "weight_names") or []
-            for weight_name in weight_names:
-                source = _Source(group_name, weight_name)
+            for weight_name in _read_name_list(group, "weight_names"):
+                source = f"{group_name}/{weight_name}"
                 if weight_name not in group:
                     raise LegacyWeightsError(
                         f"Weight {weight_name!r} is listed in layer {group_name!r} but has no "
@@ -250,14 +215,14 @@ def _read_legacy_weights(
                         f"Weight {weight_name!r} of layer {group_name!r} is not a dataset; the "
                         "file is damaged."
                     )
+                if not values:  # a stand-in with the dataset's shape and dtype; nothing read
+                    value = np.broadcast_to(np.zeros((), value.dtype), value.shape)
                 try:
-                    value = np.asarray(value) if values else _Meta(value.shape, value.dtype)
+                    value = np.asarray(value)
                 except OSError as err:
                     raise _unreadable(path, err) from err
                 if not np.issubdtype(value.dtype, np.floating):
-                    problems.append(
-                        f"{group_name}/{weight_name} has dtype {value.dtype}; expected float"
-                    )
+                    problems.append(f"{source} has dtype {value.dtype}; expected float")
                     continue
                 parts = weight_name.split("/")
                 m = _WEIGHT.match(parts[-1])
@@ -267,7 +232,7 @@ def _read_legacy_weights(
                 if mapped is None:
                     layer_weights = others.setdefault(old_layer or group_name, {})
                     if short in layer_weights:
-                        problems.append(f"weight {group_name}/{weight_name} appears twice")
+                        problems.append(f"weight {source} appears twice")
                     layer_weights[short] = (source, value)
                     continue
                 new_layer, allowed = mapped
@@ -276,22 +241,20 @@ def _read_legacy_weights(
                     seen.add(key)
                 if short not in allowed:
                     problems.append(
-                        f"unknown weight {group_name}/{weight_name}: a {old_layer!r} layer "
-                        f"holds {list(allowed)}"
+                        f"unknown weight {source}: a {old_layer!r} layer holds {list(allowed)}"
                     )
                 elif key not in expected:
                     problems.append(
-                        f"unknown layer {old_layer!r} ({group_name}/{weight_name}; it would be "
+                        f"unknown layer {old_layer!r} ({source}; it would be "
                         f"{new_layer!r}), which ResNet50 does not have"
                     )
                 elif key in backbone:
                     problems.append(
-                        f"weight {new_layer}/{short} appears twice: "
-                        f"{where[key].group}/{where[key].name} and {group_name}/{weight_name}"
+                        f"weight {new_layer}/{short} appears twice: {where[key]} and {source}"
                     )
                 elif tuple(value.shape) != expected[key]:
                     problems.append(
-                        f"{group_name}/{weight_name} (-> {new_layer}/{short}) has shape "
+                        f"{source} (-> {new_layer}/{short}) has shape "
                         f"{tuple(value.shape)}; expected {expected[key]}"
                     )
                 else:
@@ -300,12 +263,11 @@ def _read_legacy_weights(
 
     missing = [f"{layer}/{w}" for layer, w in expected if (layer, w) not in seen]
     if missing:
+        more = ", ..." if len(missing) > 6 else ""
         old_names = ", ".join(_old_weight_name(m) for m in missing[:6])
         problems.append(
             f"missing {len(missing)} of the {len(expected)} ResNet50 weights: "
-            + ", ".join(missing[:6])
-            + (", ..." if len(missing) > 6 else "")
-            + f" (old names {old_names}{', ...' if len(missing) > 6 else ''})"
+            f"{', '.join(missing[:6])}{more} (old names {old_names}{more})"
         )
     head, head_layer = _check_head(others, problems)
     if any(_NEW_STYLE.match(name) for name in others):
@@ -325,7 +287,7 @@ def _read_legacy_weights(
 
 
 def _check_head(
-    others: dict[str, dict[str, tuple[_Source, np.ndarray]]], problems: list[str]
+    others: dict[str, dict[str, tuple[str, np.ndarray]]], problems: list[str]
 ) -> tuple[dict[str, np.ndarray], str]:
     """Find the Dense head among the non-ResNet50 layers; append problems to ``problems``."""
     expected = {"kernel": (FEATURES, HEAD_UNITS), "bias": (HEAD_UNITS,)}
@@ -349,7 +311,7 @@ def _check_head(
         source, value = weights[name]
         if tuple(value.shape) != shape:
             problems.append(
-                f"head {source.group}/{source.name} has shape {tuple(value.shape)}; expected "
+                f"head {source} has shape {tuple(value.shape)}; expected "
                 f"{shape} (ResNet50 features {FEATURES} -> {HEAD_UNITS} = 76 points x 2)"
             )
         head[name] = value

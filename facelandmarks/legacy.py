@@ -91,7 +91,7 @@ from facelandmarks._legacy_h5 import (
     HEAD_UNITS,
     LegacyWeightsError,
     _expected_backbone_shapes,
-    _is_keras2_weights,
+    _keras2_version,
     _read_legacy_weights,
 )
 
@@ -130,7 +130,7 @@ def is_legacy_h5(path: str | os.PathLike) -> bool:
         if not os.path.isfile(path) or not h5py.is_hdf5(path):
             return False
         with h5py.File(path, "r") as f:
-            return _is_keras2_weights(f)
+            return _keras2_version(f) is not None
     except (OSError, ValueError, TypeError, UnicodeDecodeError) as err:
         # Not readable as a 2019 file; the caller reports what the file could be instead.
         logger.debug("%s is not a readable Keras 2 HDF5 weights file: %s", path, err)
