@@ -18,8 +18,9 @@ def _as_points(t):
     return ops.reshape(t, (ops.shape(t)[0], -1, 2))
 
 
-def _mask_and_clean(y_true, y_pred):
-    """Return (true, pred, mask) with unavailable points zeroed and mask (B, P) float."""
+def _distances(y_true, y_pred):
+    """Per-point Euclidean distances ``(B, P)`` and the float mask of available points ``(B, P)``;
+    unavailable points have distance 0 and no gradient."""
     true = _as_points(y_true)
     pred = ops.cast(_as_points(y_pred), true.dtype)
     is_nan = ops.any(ops.isnan(true), axis=-1)
@@ -29,7 +30,8 @@ def _mask_and_clean(y_true, y_pred):
     # Replace unavailable targets by the prediction itself (stopped), so the difference is 0
     # and no NaN can leak into the gradient through where().
     true = ops.where(mask[..., None], true, ops.stop_gradient(pred))
-    return true, pred, maskf
+    # sqrt has an infinite derivative at 0: add a tiny epsilon inside for masked/perfect points.
+    return ops.sqrt(ops.sum(ops.square(true - pred), axis=-1) + 1e-12), maskf
 
 
 def _masked_mean_per_image(per_point, maskf):
@@ -56,10 +58,7 @@ def masked_euclidean(y_true, y_pred):
     Returns:
         Scalar loss (float tensor).
     """
-    true, pred, maskf = _mask_and_clean(y_true, y_pred)
-    sq = ops.sum(ops.square(true - pred), axis=-1)
-    # sqrt has an infinite derivative at 0: add a tiny epsilon inside for masked/perfect points.
-    dist = ops.sqrt(sq + 1e-12)
+    dist, maskf = _distances(y_true, y_pred)
     return ops.mean(_masked_mean_per_image(dist, maskf))
 
 
@@ -81,8 +80,7 @@ class MaskedWingLoss(keras.losses.Loss):
         self.curvature = float(curvature)
 
     def call(self, y_true, y_pred):
-        true, pred, maskf = _mask_and_clean(y_true, y_pred)
-        dist = ops.sqrt(ops.sum(ops.square(true - pred), axis=-1) + 1e-12)
+        dist, maskf = _distances(y_true, y_pred)
         return _masked_mean_per_image(_wing(dist, self.width, self.curvature), maskf)
 
     def get_config(self):
@@ -132,8 +130,7 @@ class MultiHeadLoss(keras.losses.Loss):
             )
 
     def call(self, y_true, y_pred):
-        true, pred, maskf = _mask_and_clean(y_true, y_pred)
-        dist = ops.sqrt(ops.sum(ops.square(true - pred), axis=-1) + 1e-12)
+        dist, maskf = _distances(y_true, y_pred)
         if self.kind == "wing":
             dist = _wing(dist, 0.04, 0.008)
         total = ops.zeros((), dtype=dist.dtype)
