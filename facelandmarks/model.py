@@ -36,19 +36,13 @@ class BackboneInfo:
     extra_kwargs: dict
 
 
+_MOBILENET = {"include_preprocessing": True, "minimalistic": False}
+
 BACKBONES: dict[str, BackboneInfo] = {
     # The original used x/255 with ResNet50 (not Keras' caffe-style preprocess_input).
     "resnet50": BackboneInfo(keras.applications.ResNet50, "scale_01", {}),
-    "mobilenetv3small": BackboneInfo(
-        keras.applications.MobileNetV3Small,
-        "backbone",
-        {"include_preprocessing": True, "minimalistic": False},
-    ),
-    "mobilenetv3large": BackboneInfo(
-        keras.applications.MobileNetV3Large,
-        "backbone",
-        {"include_preprocessing": True, "minimalistic": False},
-    ),
+    "mobilenetv3small": BackboneInfo(keras.applications.MobileNetV3Small, "backbone", _MOBILENET),
+    "mobilenetv3large": BackboneInfo(keras.applications.MobileNetV3Large, "backbone", _MOBILENET),
     "efficientnetb0": BackboneInfo(keras.applications.EfficientNetB0, "backbone", {}),
 }
 """Backbones by name. ``default_preprocessing``: ``"scale_01"`` = a ``Rescaling(1/255)`` layer;
@@ -62,6 +56,10 @@ NORMALIZATIONS = ("batch", "group")
 def _check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {sorted(allowed)}. Received: {name}={value!r}")
+
+
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
+"""ITU-R BT.601 luma weights of R, G, B."""
 
 
 @keras.saving.register_keras_serializable(package="facelandmarks")
@@ -81,8 +79,7 @@ class Grayscale(keras.layers.Layer):
 
     def call(self, x):
         x = keras.ops.cast(x, "float32")
-        weights = keras.ops.convert_to_tensor([0.299, 0.587, 0.114], dtype="float32")
-        luma = keras.ops.sum(x * weights, axis=-1, keepdims=True)
+        luma = keras.ops.sum(x * keras.ops.convert_to_tensor(_LUMA), axis=-1, keepdims=True)
         return keras.ops.repeat(luma, 3, axis=-1)
 
 
@@ -152,8 +149,7 @@ class LiteGrayscale(keras.layers.Layer):
     TensorFlow Lite runs inside the delegate instead of a ``TILE`` on the run-time shape."""
 
     def call(self, x: Any) -> Any:
-        luma = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-        kernel = np.repeat(luma[:, None], 3, axis=1)[None, None]  # (1, 1, 3, 3)
+        kernel = np.repeat(_LUMA[:, None], 3, axis=1)[None, None]  # (1, 1, 3, 3)
         return keras.ops.conv(keras.ops.cast(x, "float32"), keras.ops.convert_to_tensor(kernel))
 
 
@@ -209,16 +205,12 @@ def _to_group_norm(model: keras.Model, groups: int) -> keras.Model:
     """
 
     def clone(layer):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            channels = layer.gamma.shape[-1] if layer.built else None
-            g = groups
-            if channels is not None:
-                while channels % g:
-                    g //= 2
-            return GroupNorm(
-                groups=max(g, 1), epsilon=layer.epsilon, name=layer.name.replace("bn", "gn")
-            )
-        return layer.__class__.from_config(layer.get_config())
+        if not isinstance(layer, keras.layers.BatchNormalization):
+            return layer.__class__.from_config(layer.get_config())
+        g = groups  # halved until it divides the channels
+        while layer.built and layer.gamma.shape[-1] % g:
+            g //= 2
+        return GroupNorm(groups=g, epsilon=layer.epsilon, name=layer.name.replace("bn", "gn"))
 
     return keras.models.clone_model(model, clone_function=clone)
 
