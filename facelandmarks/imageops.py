@@ -27,19 +27,18 @@ import numpy as np
 import tensorflow as tf
 
 
+def _scale_shift(sx: tf.Tensor, sy: tf.Tensor, tx: tf.Tensor, ty: tf.Tensor) -> tf.Tensor:
+    """The 3x3 matrix ``(x, y) -> (sx * x + tx, sy * y + ty)``."""
+    return tf.stack(
+        [tf.stack([sx, 0.0, tx]), tf.stack([0.0, sy, ty]), tf.constant([0.0, 0.0, 1.0])]
+    )
+
+
 def _downscaled_window(
     image: tf.Tensor, matrix: tf.Tensor, out_size: tuple[int, int]
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """The part of the anti-aliased, downscaled image that the output samples.
-
-    Conceptually the whole image is resized (anti-aliased) so that one output pixel covers about
-    one resized pixel, and the output is warped out of that. Only the resized pixels the warp
-    can reach are computed, from only the image pixels their kernels touch, on exactly the
-    whole-image resize's sampling grid (``ScaleAndTranslate`` with the window's offset as the
-    translation), so the values equal the whole-image resize's to float rounding while a face
-    crop of a large photo costs as much as the crop. Returns the float32 window of the resized
-    image and the matrix adjusted to map output pixel centres into it.
-    """
+    """Step 1 of the module docstring: the window of the anti-aliased, downscaled image that the
+    output samples (float32), and ``matrix`` adjusted to map output pixel centres into it."""
     shape = tf.shape(image)
     h = tf.cast(shape[0], tf.float32)
     w = tf.cast(shape[1], tf.float32)
@@ -50,14 +49,7 @@ def _downscaled_window(
     new_h = tf.maximum(tf.round(h / ry), 1.0)
     kx, ky = new_w / w, new_h / h
     # image centre coords -> resized centre coords: x' = (x + 0.5) * k - 0.5
-    to_resized = tf.stack(
-        [
-            tf.stack([kx, 0.0, 0.5 * kx - 0.5]),
-            tf.stack([0.0, ky, 0.5 * ky - 0.5]),
-            tf.constant([0.0, 0.0, 1.0]),
-        ]
-    )
-    m = tf.linalg.matmul(to_resized, matrix)
+    m = tf.linalg.matmul(_scale_shift(kx, ky, 0.5 * kx - 0.5, 0.5 * ky - 0.5), matrix)
     # The output rectangle in resized coordinates, plus two pixels for the bilinear taps,
     # clipped to the resized image (always at least one pixel, so that pixels outside the
     # image still repeat the nearest edge pixel).
@@ -87,14 +79,7 @@ def _downscaled_window(
         kernel_type="triangle",
         antialias=True,
     )[0]
-    shift = tf.stack(
-        [
-            tf.stack([1.0, 0.0, -j0]),
-            tf.stack([0.0, 1.0, -i0]),
-            tf.constant([0.0, 0.0, 1.0]),
-        ]
-    )
-    return resized, tf.linalg.matmul(shift, m)
+    return resized, tf.linalg.matmul(_scale_shift(1.0, 1.0, -j0, -i0), m)
 
 
 def render(image: tf.Tensor, matrix: tf.Tensor, out_size: tuple[int, int]) -> tf.Tensor:
@@ -124,10 +109,7 @@ def render(image: tf.Tensor, matrix: tf.Tensor, out_size: tuple[int, int]) -> tf
     return tf.clip_by_value(out, 0.0, 255.0)
 
 
-_render_fn = tf.function(
-    render,
-    reduce_retracing=True,
-)
+_render_fn = tf.function(render, reduce_retracing=True)
 
 
 def render_numpy(image: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
