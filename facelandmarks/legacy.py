@@ -166,17 +166,13 @@ def _assign(
             )
         plan.append((var, head[name], f"landmarks/{name}"))
 
-    targets = [id(v) for v, _, _ in plan]
+    targets = {id(v) for v, _, _ in plan}
     all_vars = {id(v) for v in model.weights}
-    if len(set(targets)) != len(targets) or set(targets) != all_vars:
+    if len(targets) != len(plan) or targets != all_vars or len(plan) != len(expected) + 2:
         raise LegacyWeightsError(
-            f"Weight assignment plan covers {len(set(targets))} distinct of the model's "
-            f"{len(all_vars)} weights ({len(targets)} assignments); expected each weight once."
-        )
-    if len(backbone) != len(expected) or len(plan) != len(expected) + 2:
-        raise LegacyWeightsError(
-            f"Assigned {len(plan)} weights; expected {len(expected) + 2} "
-            f"({len(expected)} ResNet50 + 2 head)."
+            f"Weight assignment plan covers {len(targets)} distinct of the model's "
+            f"{len(all_vars)} weights ({len(plan)} assignments); expected each of "
+            f"{len(expected) + 2} weights ({len(expected)} ResNet50 + 2 head) once."
         )
     for var, value, _ in plan:
         var.assign(value.astype(var.dtype, copy=False))
