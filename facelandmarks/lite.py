@@ -114,14 +114,11 @@ def default_num_threads() -> int:
 def _check_threads(num_threads: Any) -> int:
     if num_threads is None:
         return default_num_threads()
+    message = f"num_threads must be a positive int or None. Received: num_threads={num_threads!r}"
     if isinstance(num_threads, bool) or not isinstance(num_threads, (int, np.integer)):
-        raise TypeError(
-            f"num_threads must be a positive int or None. Received: num_threads={num_threads!r}"
-        )
+        raise TypeError(message)
     if num_threads < 1:
-        raise ValueError(
-            f"num_threads must be a positive int or None. Received: num_threads={num_threads!r}"
-        )
+        raise ValueError(message)
     return int(num_threads)
 
 
