@@ -24,7 +24,6 @@ import inspect
 import logging
 import operator
 import os
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,11 +63,9 @@ def tensorflow_version() -> str:
     try:
         return importlib.metadata.version("tensorflow")
     except importlib.metadata.PackageNotFoundError:
-        pass
-    tf = sys.modules.get("tensorflow")
-    if tf is None:
         import tensorflow as tf
-    return str(tf.__version__)
+
+        return str(tf.__version__)
 
 
 class KerasEngine:
