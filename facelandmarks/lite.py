@@ -9,44 +9,20 @@ the outputs in the model's own, stable order (:attr:`LiteModel.output_names`).
 
 Batches. With more than one thread, a model whose batch dimension is dynamic
 (``shape_signature[0] == -1``) is resized to the batch and invoked once; with one thread (the
-default) it runs one invoke per item, which is as fast or faster. Raw interpreters, LiteRT 2.3,
-the project's 2-core CPU, ms per image, medians of alternating rounds
-(``benchmarks/lite_batching.py``, retired: benchmarks/README.md):
+default) it runs one invoke per item: there a resized batch is at best a few per cent faster and
+a large one can be slower (its activations no longer fit the caches), while with two threads the
+interpreter parallelises a batch better than one image. ``resize_tensor_input`` +
+``allocate_tensors`` costs about 0.06 ms and the first invoke after it is no slower than the
+next, so only the current size is kept. Models converted with a fixed batch of 1 (MediaPipe's
+BlazeFace) often bake that 1 into reshapes (resized to B, BlazeFace short range returns
+``(1, B * 896, 16)``); such models, and any whose resized outputs do not come out batch-first,
+run one invoke per image.
 
-================================================  ======  ====================  =============
-model, threads, when                              B       one invoke per image  resized to B
-================================================  ======  ====================  =============
-128x96 crop stage, 1 thread, 2026-12-02, idle     4 / 16  1.98 / 1.83           1.83 / 1.82
-the same, 2 threads                               4 / 16  2.37 / 2.83           1.21 / 0.98
-128x128 crop stage, 1 thread, 2026-12-02, busy    8 / 32  3.15 / 3.07           3.14 / 3.90
-the same, 2 threads                               8 / 32  4.01 / 5.31           2.83 / 3.64
-one-stage 128x128 face model, 1 thread, busy      8 / 32  4.01 / 3.30           3.94 / 4.98
-the same, 2 threads                               8 / 32  4.74 / 7.88           3.49 / 5.62
-================================================  ======  ====================  =============
-
-(``benchmarks/throughput.py``, the one-stage model, B = 1 / 8 / 32: resized / loop throughput 0.98
-/ 1.03 / 1.01 with 1 thread on a quiet spell, 0.92 at B = 8 and 0.83 at B = 32 on a busy one; 0.92
-/ 1.49 / 1.53 with 2 threads.) With one thread a resized batch is at best a few per cent faster and
-a large one can be slower (its activations no longer fit the caches); with two, the interpreter
-parallelises a batch better than one image. (Until 2026-12-02 the resized path was never taken for
-the shipped stages: output shapes were checked before the invoke that updates them, so every model
-whose graph reshapes by the batch size fell back to one invoke per image.) ``resize_tensor_input``
-+ ``allocate_tensors`` costs about 0.06 ms and the first invoke after it is no slower than the
-next, so only the current size is kept (a new size resizes again) rather than one interpreter per
-size. Models converted with a fixed batch of 1 (MediaPipe's BlazeFace) often bake that 1 into
-reshapes: resized to B, BlazeFace short range returns ``(1, B * 896, 16)`` with the anchors of all
-images grouped per feature map, and batching it gains nothing anyway (0.52-1.22 vs 0.59-0.91 ms per
-image at 2 threads, 0.98-1.14 vs 1.00-1.03 at 1). Such models run one invoke per image, as does any
-model whose resized outputs do not come out batch-first.
-
-Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Raw invokes on an idle machine, batch
-1, 1 / 2 threads: BlazeFace short range 0.91 / 0.53 ms, full range 2.69 / 1.39, the crop stage
-1.87 / 1.88. But a whole ``BlazeFaceDetector.detect`` (letterbox, invoke, decode) on a 512 px
-photo took 1.1-1.9 ms with 1 thread and 1.0-1.4 with 2 for short range (the default detector's
-path; full range 3.1-4.7 / 2.2-4.3), and whenever another process used the second core (a
-training run, a test suite) 2 threads were up to 2x slower (short range 1.8 vs 2.7 ms, the crop
-stage 1.38 vs 2.80 ms). One thread is never far from the best and never pathological; pass
-``num_threads=2`` on an idle machine for full range or batched crops.
+Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Two threads make BlazeFace full range
+and batched crops faster on an idle machine, but were up to 2x slower whenever another process
+used the second core; one thread is never far from the best and never pathological. Pass
+``num_threads=2`` on an idle machine for full range or batched crops. The measurements are in
+benchmarks/README.md (``lite_batching.py``).
 """
 
 from __future__ import annotations
