@@ -1,4 +1,4 @@
-"""Export for deployment (TensorFlow Lite, SavedModel) and the TensorFlow Lite inference runtime.
+"""Export for deployment: TensorFlow Lite and SavedModel.
 
 Each stage of a detector is a plain Keras model mapping float32 ``(B, H, W, 3)`` RGB pixels in
 ``[0, 255]`` to ``(B, 2P)`` normalised coordinates in ``[0, 1]`` (``x0, y0, x1, y1, ...`` of the
@@ -10,9 +10,7 @@ The framing between stages (which part of the image each stage sees) is not a mo
 ``detector.json`` next to the stage files so other runtimes can reproduce it.
 
 TensorFlow Lite conversion uses TensorFlow's own converter (``tf.lite.TFLiteConverter``) on a
-SavedModel written by ``keras.Model.export``. The interpreter is LiteRT's
-(``pip install ai-edge-litert``) when installed, otherwise ``tf.lite.Interpreter`` (deprecated by
-TensorFlow in favour of LiteRT, still present in TensorFlow 2.21).
+SavedModel written by ``keras.Model.export``; :mod:`facelandmarks.lite` runs the result.
 """
 
 from __future__ import annotations

@@ -243,12 +243,6 @@ class LiteModel:
             f"number dtypes). Received: batch of dtype {x.dtype}"
         )
 
-    def _empty_outputs(self) -> list[np.ndarray]:
-        return [
-            np.zeros((0, *(int(v) for v in d["shape"][1:])), dtype=d["dtype"])
-            for d in self._outputs
-        ]
-
     def _invoke(self, x: np.ndarray) -> list[np.ndarray]:
         """One invoke on ``x`` (the interpreter must already have x's shape); holds the lock."""
         interp = self._interp
@@ -281,7 +275,7 @@ class LiteModel:
         x = self._check_batch(batch)
         size = x.shape[0]
         if size == 0:
-            return self._empty_outputs()
+            return [np.zeros((0, *d["shape"][1:]), dtype=d["dtype"]) for d in self._outputs]
         with self._lock:
             if self._resizable:
                 if size != self._batch:
