@@ -146,7 +146,7 @@ def _assign(
     expected = _expected_backbone_shapes()
     base = model.get_layer(BACKBONE_NAME)
     dense = model.get_layer("landmarks")
-    plan: list[tuple[keras.Variable, np.ndarray, str]] = []
+    plan: list[tuple[keras.Variable, np.ndarray]] = []
     for layer in base.layers:
         for var in layer.weights:
             key = (layer.name, var.name)
@@ -156,7 +156,7 @@ def _assign(
                     "not part of the expected ResNet50 layout; facelandmarks.model.build_model "
                     "no longer builds the ResNet50 this loader maps to."
                 )
-            plan.append((var, backbone[key], f"{layer.name}/{var.name}"))
+            plan.append((var, backbone[key]))
     for name in ("kernel", "bias"):
         var = getattr(dense, name)
         if tuple(var.shape) != head[name].shape:
@@ -164,9 +164,9 @@ def _assign(
                 f"The model's head {name} has shape {tuple(var.shape)}; the file's has "
                 f"{head[name].shape}."
             )
-        plan.append((var, head[name], f"landmarks/{name}"))
+        plan.append((var, head[name]))
 
-    targets = {id(v) for v, _, _ in plan}
+    targets = {id(v) for v, _ in plan}
     all_vars = {id(v) for v in model.weights}
     if len(targets) != len(plan) or targets != all_vars or len(plan) != len(expected) + 2:
         raise LegacyWeightsError(
@@ -174,7 +174,7 @@ def _assign(
             f"{len(all_vars)} weights ({len(plan)} assignments); expected each of "
             f"{len(expected) + 2} weights ({len(expected)} ResNet50 + 2 head) once."
         )
-    for var, value, _ in plan:
+    for var, value in plan:
         var.assign(value.astype(var.dtype, copy=False))
     return len(plan)
 
