@@ -173,7 +173,9 @@ class StageEngines(Sequence):
             engine needs Keras: with shipped TensorFlow Lite files, predicting never loads
             Keras or TensorFlow).
         runtime: one of :data:`RUNTIMES`.
-        num_threads: TensorFlow Lite interpreter threads (default: the CPU count).
+        num_stages: the number of stages (needed when ``models`` is a function).
+        num_threads: TensorFlow Lite interpreter threads (default:
+            :func:`facelandmarks.lite.default_num_threads`).
         source: where the weights came from (``None``: unknown, e.g. freshly built or
             trained; then nothing is cached and ``"auto"`` runs Keras).
     """
