@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from PIL import ImageDraw, ImageFont
 
-from facelandmarks._metric_inputs import _float_array
+from facelandmarks._metric_inputs import float_array
 from facelandmarks.schemes import PointScheme, get_scheme, scheme_for_points
 
 Color = tuple[int, int, int] | str
@@ -24,7 +24,7 @@ def _as_faces(
     points: Any, func: str, scheme: str | PointScheme | None
 ) -> tuple[np.ndarray, PointScheme]:
     """``points`` as float64 ``(F, K, 2)`` and their scheme; ValueError naming the shape."""
-    arr = _float_array(points, func, "points as a numeric array of shape (K, 2) or (F, K, 2)")
+    arr = float_array(points, func, "points as a numeric array of shape (K, 2) or (F, K, 2)")
     if arr.ndim == 2:
         arr = arr[None]
     found = None if scheme is None else get_scheme(scheme)

@@ -3,7 +3,8 @@ the per-image normalising distances.
 
 Private helper of :mod:`facelandmarks.metrics`, whose module docstring states the protocol
 (it re-exports :data:`NORMALIZATION_POINTS`, defined here). Every error names the calling
-function, the argument, what was expected and what was received. Pure NumPy.
+function, the argument, what was expected and what was received. Pure NumPy. The drawing
+modules share its one general check, :func:`float_array`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ Other schemes take theirs from :class:`~facelandmarks.schemes.PointScheme` (``ey
 """
 
 
-def _float_array(value: object, func: str, expected: str) -> np.ndarray:
+def float_array(value: object, func: str, expected: str) -> np.ndarray:
     """``value`` as a float64 array; ValueError "``func`` expects ``expected``" otherwise."""
     try:
         return np.asarray(value, dtype=np.float64)
@@ -41,7 +42,7 @@ def _float_array(value: object, func: str, expected: str) -> np.ndarray:
 
 def _as_points(value: ArrayLike, name: str, func: str) -> np.ndarray:
     """Return ``value`` as a float64 ``(N, P, 2)`` array, or raise a clear ``ValueError``."""
-    arr = _float_array(value, func, f"{name} to be a numeric array-like of shape (N, P, 2)")
+    arr = float_array(value, func, f"{name} to be a numeric array-like of shape (N, P, 2)")
     if arr.ndim == 2:
         arr = arr[np.newaxis]
     if arr.ndim != 3 or arr.shape[-1] != 2:
@@ -134,7 +135,7 @@ def _resolve_scheme(scheme: SchemeLike, n_points: int, func: str, what: str) -> 
 
 def _as_nme(nme: ArrayLike, func: str) -> np.ndarray:
     """Return per-image NMEs as a non-empty finite non-negative float64 ``(N,)`` array."""
-    arr = _float_array(nme, func, "nme to be a numeric array-like of shape (N,)")
+    arr = float_array(nme, func, "nme to be a numeric array-like of shape (N,)")
     if arr.ndim != 1:
         raise ValueError(f"{func} expects nme of shape (N,). Received: nme.shape={arr.shape}")
     if arr.size == 0:
@@ -195,7 +196,7 @@ def _normalizing_distances(
                 )
         return dist
 
-    dist = _float_array(
+    dist = float_array(
         normalization,
         func,
         f"normalization to be one of {sorted(NORMALIZATION_POINTS)} or a numeric array of "

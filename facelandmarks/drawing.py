@@ -29,7 +29,7 @@ from facelandmarks._draw_primitives import (
     _finite,
     _font,
 )
-from facelandmarks._metric_inputs import _float_array
+from facelandmarks._metric_inputs import float_array
 from facelandmarks.ced_plot import plot_ced
 from facelandmarks.point_chart import draw_point_chart
 from facelandmarks.schemes import MUCT76, PointScheme
@@ -66,7 +66,7 @@ pupils (31, 36), nostrils (46, 47), nose tip (67) and mouth centre (66) have no 
 
 def _as_boxes(boxes: Any, func: str) -> np.ndarray:
     """``boxes`` as float64 ``(K, 4)``; raises ValueError naming the received shape."""
-    arr = _float_array(boxes, func, "boxes as a numeric array of shape (4,) or (F, 4)")
+    arr = float_array(boxes, func, "boxes as a numeric array of shape (4,) or (F, 4)")
     if arr.ndim == 1:
         arr = arr[None]
     if arr.ndim != 2 or arr.shape[1] != 4:
