@@ -11,9 +11,9 @@ timings share the machine's load; the time is ``detect`` alone (the photo is dec
 
 Data, read only (numbers are printed; no image or crop is written anywhere):
 
-* ``--wild``: every ``*.jpg`` with its iBUG-68 ``.pts`` (1-based) under the folder (or
-  ``--n-wild`` of them, evenly spaced), one annotated face per photo.
-* ``--muct``: ``--n-muct`` MUCT photos (evenly spaced over the sorted list), rows ``i<stem>``.
+* ``--wild``: the photos ``load_ibug`` reads under the folder (or ``--n-wild`` of them, evenly
+  spaced), one annotated face per photo.
+* ``--muct``: ``--n-muct`` of the photos ``load_muct`` reads (evenly spaced, sorted by name).
 
 A face is *found* when a returned box's centre lies inside the box of its annotated points; a
 *false box* is any other box (on wild photos possibly an unannotated face: an upper bound).
@@ -37,6 +37,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
+from facelandmarks import load_ibug, load_muct
 from facelandmarks.face_detection import FaceBox
 from facelandmarks.face_detection.blazeface import BlazeFaceDetector
 from facelandmarks.images import load_image
@@ -45,43 +46,29 @@ REPO = Path(__file__).resolve().parents[1]
 Detect = Callable[[np.ndarray], list[FaceBox]]
 
 
-def read_pts(path: Path) -> np.ndarray:
-    """iBUG .pts -> float64 (68, 2), pixel centres with the first pixel at (0, 0)."""
-    lines = path.read_text().split("{")[1].split("}")[0].split()
-    return np.asarray(lines, dtype=np.float64).reshape(-1, 2) - 1.0
+def _items(data, eye_rows) -> list[tuple[Path, np.ndarray, np.ndarray]]:
+    """(image path, point box (x0, y0, x1, y1) edges, eye centres (2, 2)) per photo."""
+    out = []
+    for path, xy in zip(data.image_paths, data.landmarks.astype(np.float64), strict=True):
+        ok = xy[~np.isnan(xy).any(axis=1)]
+        box = np.concatenate([ok.min(0), ok.max(0)]) + 0.5 * np.array([-1, -1, 1, 1])
+        out.append((Path(path), box, np.stack([xy[r].mean(axis=0) for r in eye_rows])))
+    return out
+
+
+def spaced(items: list, n: int) -> list:
+    """n items evenly spaced over the list (all of them when n is 0)."""
+    return (
+        [items[i] for i in np.unique(np.linspace(0, len(items) - 1, n).astype(int))] if n else items
+    )
 
 
 def wild_items(root: Path, n: int) -> list[tuple[Path, np.ndarray, np.ndarray]]:
-    """(image path, point box (x0, y0, x1, y1) edges, eye centres (2, 2)) per photo."""
-    jpgs = sorted(p for p in root.rglob("*.jpg") if p.with_suffix(".pts").is_file())
-    if n:
-        jpgs = [jpgs[i] for i in np.unique(np.linspace(0, len(jpgs) - 1, n).astype(int))]
-    out = []
-    for p in jpgs:
-        xy = read_pts(p.with_suffix(".pts"))
-        eyes = np.stack([xy[36:42].mean(axis=0), xy[42:48].mean(axis=0)])
-        out.append(
-            (p, np.concatenate([xy.min(0), xy.max(0)]) + 0.5 * np.array([-1, -1, 1, 1]), eyes)
-        )
-    return out
+    return spaced(_items(load_ibug(root), (slice(36, 42), slice(42, 48))), n)
 
 
 def muct_items(root: Path, n: int) -> list[tuple[Path, np.ndarray, np.ndarray]]:
-    rows = {}
-    for line in (root / "muct-landmarks" / "muct76-opencv.csv").read_text().splitlines()[1:]:
-        cells = line.split(",")
-        if cells[0].startswith("i") and not cells[0].startswith("ir"):
-            rows[cells[0][1:]] = np.asarray(cells[2:], dtype=np.float64).reshape(-1, 2)
-    stems = sorted(s for s in rows if (root / "jpg" / f"i{s}.jpg").is_file())
-    if n:
-        stems = [stems[i] for i in np.unique(np.linspace(0, len(stems) - 1, n).astype(int))]
-    out = []
-    for s in stems:
-        xy = rows[s]
-        ok = xy[~np.all(xy == 0, axis=1)]
-        box = np.concatenate([ok.min(0), ok.max(0)]) + 0.5 * np.array([-1, -1, 1, 1])
-        out.append((root / "jpg" / f"i{s}.jpg", box, xy[[31, 36]]))
-    return out
+    return spaced(_items(load_muct(root), ([31], [36])), n)
 
 
 def shrunk_faces(items: list, low: float, high: float, seed: int = 0) -> list:
