@@ -65,7 +65,7 @@ def as_image_list(images: Any) -> list[ImageLike]:
             "item into memory); use iter_images() to stream them, or pass list(images). "
             f"Received: {type(images).__name__}"
         )
-    items = [obj] if kind == "single" else list(obj)  # a 4-D batch gives its rows
+    items = list(obj)  # a 4-D batch gives its rows
     for i, item in enumerate(items):
         if not _is_single_type(item):
             raise _type_error(item, f"images[{i}]")
@@ -108,14 +108,13 @@ def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:
         TypeError: ``images`` is of an unaccepted type (at call time) or an item is (when
             reached).
     """
-    kind, obj = _classify(images, "iter_items")
-    return _items(kind, obj)
+    return _items(_classify(images, "iter_items")[1])
 
 
-def _items(kind: str, obj: Any) -> Iterator[tuple[int, str, ImageLike]]:
+def _items(items: Iterable[Any]) -> Iterator[tuple[int, str, ImageLike]]:
     index = 0
     # A 4-D batch iterates over its rows; an iterator is advanced one item per step.
-    for position, item in enumerate([obj] if kind == "single" else obj):
+    for position, item in enumerate(items):
         if _is_folder(item):
             expanded = folder_images(item)
             if not expanded:
@@ -153,10 +152,9 @@ def count_images(images: Any) -> int | None:
     kind, obj = _classify(images, "count_images")
     if kind == "batch":
         return int(obj.shape[0])
-    items = [obj] if kind == "single" else obj
-    if kind == "iterator" or not isinstance(items, Sized):
+    if kind == "iterator" or not isinstance(obj, Sized):
         return None
-    return sum(len(folder_images(x)) if _is_folder(x) else 1 for x in items)
+    return sum(len(folder_images(x)) if _is_folder(x) else 1 for x in obj)
 
 
 def _is_single_type(obj: object) -> bool:
@@ -168,11 +166,12 @@ def _is_folder(obj: object) -> bool:
 
 
 def _classify(images: Any, func: str) -> tuple[str, Any]:
-    """Sort the ``images`` argument into single / batch / collection / iterator."""
-    if isinstance(images, np.ndarray):
-        return ("batch", images) if images.ndim == 4 else ("single", images)
+    """Sort the ``images`` argument into single / batch / collection / iterator, with what to
+    iterate over (a single image comes back as a one-item list)."""
+    if isinstance(images, np.ndarray) and images.ndim == 4:
+        return "batch", images
     if _is_single_type(images):
-        return "single", images
+        return "single", [images]
     refusal = None
     if isinstance(images, (bytes, bytearray, memoryview)):
         refusal = (

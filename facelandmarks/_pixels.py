@@ -28,16 +28,6 @@ _SIXTEEN_BIT_MODES = frozenset({"I;16", "I;16B", "I;16L", "I;16N"})
 _DECODE_ERRORS = (OSError, SyntaxError, EOFError, ValueError, struct.error, zlib.error)
 
 
-def _load_pil(image: Image.Image, label: str) -> None:
-    try:
-        image.load()
-    except _DECODE_ERRORS as err:
-        raise ValueError(
-            f"Image {label} could not be decoded; it is closed, corrupt or truncated. "
-            f"Received: {type(err).__name__}: {err}"
-        ) from err
-
-
 def _orientation(image: Image.Image, *, generic: bool = False) -> int:
     """The EXIF orientation (1..8) of ``image``; 1 when absent, invalid or unreadable.
 
@@ -71,8 +61,15 @@ _UPRIGHT = {
 
 
 def _upright_rgb(image: Image.Image, label: str) -> np.ndarray:
-    """Pixels of a loaded PIL image as a new ``(H, W, 3)`` uint8 array in its EXIF-oriented
-    frame (as ``exif_transpose`` gives it)."""
+    """Pixels of a PIL image as a new ``(H, W, 3)`` uint8 array in its EXIF-oriented frame (as
+    ``exif_transpose`` gives it), decoded first (a no-op for a file already decoded)."""
+    try:
+        image.load()
+    except _DECODE_ERRORS as err:
+        raise ValueError(
+            f"Image {label} could not be decoded; it is closed, corrupt or truncated. "
+            f"Received: {type(err).__name__}: {err}"
+        ) from err
     rgb = _pil_to_rgb(image, label)
     upright = _UPRIGHT.get(_orientation(image))
     return rgb if upright is None else np.ascontiguousarray(upright(rgb))

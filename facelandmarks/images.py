@@ -83,7 +83,7 @@ from facelandmarks._image_lists import as_image_list as as_image_list
 from facelandmarks._image_lists import count_images as count_images
 from facelandmarks._image_lists import folder_images as folder_images
 from facelandmarks._image_lists import iter_items as iter_items
-from facelandmarks._pixels import _array_to_rgb, _check_array, _load_pil, _orientation, _upright_rgb
+from facelandmarks._pixels import _array_to_rgb, _check_array, _orientation, _upright_rgb
 
 __all__ = [
     "MAX_PIXELS",
@@ -138,9 +138,7 @@ def load_image(image: ImageLike, *, name: str | None = None) -> np.ndarray:
     if isinstance(image, (str, os.PathLike)):
         return _load_file(image, name if name is not None else _path_string(image))
     if isinstance(image, Image.Image):
-        label = name if name is not None else "<PIL image>"
-        _load_pil(image, label)
-        return _upright_rgb(image, label)
+        return _upright_rgb(image, name if name is not None else "<PIL image>")
     if isinstance(image, np.ndarray):
         return _array_to_rgb(image, name if name is not None else "<array>")
     raise _type_error(image, name if name is not None else "`image`")
@@ -174,8 +172,10 @@ def iter_images(images: Any) -> Iterator[tuple[str, np.ndarray]]:
         >>> [(name, rgb.shape) for name, rgb in iter_images(batch)]
         [('<array #0>', (4, 6, 3)), ('<array #1>', (4, 6, 3))]
     """
-    kind, obj = _classify(images, "iter_images")
-    return _iterate(kind, obj)
+    # Lazy: a 4-D batch gives its rows, an iterator is advanced one item per step.
+    items = enumerate(_classify(images, "iter_images")[1])
+    named = ((_display_name(item, i), item) for i, item in items)
+    return ((name, load_image(item, name=name)) for name, item in named)
 
 
 def image_size(image: ImageLike) -> tuple[int, int]:
@@ -216,11 +216,3 @@ def image_size(image: ImageLike) -> tuple[int, int]:
     if orientation in (5, 6, 7, 8):  # transposed or rotated by 90 degrees
         width, height = height, width
     return int(width), int(height)
-
-
-def _iterate(kind: str, obj: Any) -> Iterator[tuple[str, np.ndarray]]:
-    # ``kind`` is from _image_lists._classify. A 4-D batch iterates over its rows; an
-    # iterator is advanced one item per step.
-    for i, item in enumerate([obj] if kind == "single" else obj):
-        name = _display_name(item, i)
-        yield name, load_image(item, name=name)
