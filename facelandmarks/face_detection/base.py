@@ -119,13 +119,6 @@ def working_size(
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def min_pixels(min_size: int | None, scale: float, window: int) -> int:
-    """Smallest face side to search for in the working copy."""
-    if min_size is None:
-        return window
-    return max(window, math.floor(min_size * scale))
-
-
 def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of box ``a`` (4,) with each row of ``b`` (N, 4), edge coordinates."""
     iw = np.clip(np.minimum(a[2], b[:, 2]) - np.maximum(a[0], b[:, 0]), 0.0, None)

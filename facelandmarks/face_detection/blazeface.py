@@ -250,11 +250,8 @@ class BlazeFaceDetector:
         ok = (boxes[:, 2] > boxes[:, 0]) & (boxes[:, 3] > boxes[:, 1])
         ok &= np.isfinite(boxes).all(axis=1) & np.isfinite(keypoints).all(axis=(1, 2))
         boxes, keypoints, scores = weighted_nms(boxes[ok], keypoints[ok], scores[ok], self.nms_iou)
-        if stage.max_width < math.inf:
-            narrow = boxes[:, 2] - boxes[:, 0] < stage.max_width * stage.variant.size
-            boxes, keypoints, scores = boxes[narrow], keypoints[narrow], scores[narrow]
-        if self.max_faces is not None:
-            boxes, keypoints, scores = (a[: self.max_faces] for a in (boxes, keypoints, scores))
+        narrow = boxes[:, 2] - boxes[:, 0] < stage.max_width * stage.variant.size
+        boxes, keypoints, scores = (a[narrow][: self.max_faces] for a in (boxes, keypoints, scores))
         boxes = lb.to_image(boxes.reshape(-1, 2, 2)).reshape(-1, 4)
         keypoints = (lb.to_image(keypoints) - 0.5).astype(np.float32)  # -> pixel centres
         keypoints.flags.writeable = False  # each face's (6, 2) row is a read-only view

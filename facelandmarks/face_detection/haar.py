@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -177,7 +178,9 @@ class OpenCVFaceDetector:
         work_h, work_w = grey.shape
         if min(work_h, work_w) < window:
             return []
-        min_px = base.min_pixels(self.min_size, work_w / width, window)
+        # The smallest face side to search for in the working copy.
+        scale = work_w / width
+        min_px = window if self.min_size is None else max(window, math.floor(self.min_size * scale))
 
         boxes, scores = self._run(self._frontal, grey, min_px)
         if self._profile is not None and (self.profile == "always" or len(boxes) == 0):
@@ -188,8 +191,6 @@ class OpenCVFaceDetector:
             m_boxes = np.stack([work_w - x1, y0, work_w - x0, y1], axis=1)
             boxes = np.concatenate([boxes, p_boxes, m_boxes])
             scores = np.concatenate([scores, p_scores, m_scores])
-        if len(boxes) == 0:
-            return []
         boxes = boxes * np.array([width / work_w, height / work_h] * 2)
         boxes = np.clip(boxes, 0.0, np.array([width, height, width, height], dtype=np.float64))
         return base.sort_and_nms(boxes, scores, self.nms_iou)

@@ -128,8 +128,5 @@ class MTCNNFaceDetector:
         keep = rows[:, 5] >= self.min_score
         if self.min_size is not None:
             keep &= boxes[:, 2] - boxes[:, 0] >= self.min_size
-        boxes, rows = boxes[keep], rows[keep]
-        if len(rows) == 0:
-            return []
-        boxes = np.clip(boxes, 0.0, np.array([width, height, width, height], dtype=np.float64))
-        return base.sort_and_nms(boxes, rows[:, 5], self.nms_iou)
+        boxes = np.clip(boxes[keep], 0.0, np.array([width, height, width, height], np.float64))
+        return base.sort_and_nms(boxes, rows[keep, 5], self.nms_iou)
