@@ -1,21 +1,19 @@
-"""Cutting the model input out of an image, in TensorFlow, for training and inference alike.
+"""Cutting the model input out of an image in TensorFlow: the renderer of the ``tf.data``
+training pipeline. :mod:`facelandmarks.crop` is its NumPy/Pillow twin for ``predict``, held to
+the same pixels by ``tests/test_crop.py``.
 
-One function, :func:`render`, serves ``predict``, ``evaluate`` and the ``tf.data`` training
-pipeline, so the pixels a model sees at inference are made exactly as in training. It takes an
-affine map from the model input to the image (a :class:`facelandmarks.scaling.Framing`, possibly
-composed with augmentation) and resamples in two steps:
+:func:`render` takes an affine map from the model input to the image (a
+:class:`facelandmarks.scaling.Framing`, possibly composed with augmentation) and resamples in
+two steps:
 
 1. an anti-aliased resize of the whole image so that one output pixel covers about one resized
    pixel (a plain bilinear warp of a large image would alias). Only the part of the resized
    image that step 2 reaches is computed, from only the pixels under it, on the whole-image
    resize's own sampling grid: the result is the same to float rounding (a test compares it
-   with the whole-image resize), and a face crop costs as much as the crop, not the photo
-   (on a 480x640 image, a 128x128 face crop went from 4.0 to 1.9 ms);
+   with the whole-image resize), and a face crop costs as much as the crop, not the photo;
 2. a bilinear affine warp (``ImageProjectiveTransformV3``) of the resized image; pixels outside
-   the image repeat the nearest edge pixel. (Black fill was used first: a face box near the top
-   of a photo then put a black band into the frame, which the training photos never show, and
-   the MUCT-trained model moved all 76 points about 35 px towards it on the sample photo;
-   with edge fill the same frame gave 3 px.)
+   the image repeat the nearest edge pixel (a black fill, which the training photos never
+   show, pulled the model's points about 35 px towards it).
 
 For the whole-image framing the warp is the identity, so the result is a plain anti-aliased
 resize. Matrices map *output pixel centres* to *input pixel centres* (integer = pixel centre).
@@ -113,7 +111,7 @@ _render_fn = tf.function(render, reduce_retracing=True)
 
 
 def render_numpy(image: np.ndarray, matrix: np.ndarray, out_size: tuple[int, int]) -> np.ndarray:
-    """:func:`render` for NumPy callers (``predict``): uint8 ``(H, W, 3)`` -> float32 crop."""
+    """:func:`render` on NumPy arrays: uint8 ``(H, W, 3)`` -> float32 ``(height, width, 3)``."""
     return _render_fn(
         tf.convert_to_tensor(image), tf.convert_to_tensor(matrix, tf.float32), tuple(out_size)
     ).numpy()
