@@ -75,15 +75,12 @@ FRAME_ASPECT = 3.0 / 4.0
 # Where the MUCT image frame (0, 0, 480, 640) sits around each detector's face box, in units of
 # the box width w: (dx, dy, sw, sh) = ((frame centre x - box centre x) / w,
 # (frame centre y - box centre y) / w, 480 / w, 640 / w). Medians over all 3,005 images of the
-# MUCT development part (221 subjects, cameras a-e), using the best-scored box that matches the
-# face (IoU > 0.3 with the landmark box or containing the nose tip), each detector with this
-# module's defaults. Measured 2026-11-28 with `python benchmarks/detectors.py`
-# (mtcnn 1.0.0 on TensorFlow 2.21; opencv-python-headless 4.14.0.94); that script prints the
-# spread and per-camera values. IQRs: mtcnn dx 0.27, dy 0.42, sw 0.25 (about 10 % of sw);
-# opencv-haar dx 0.22, dy 0.33, sw 0.22 (11 %). Most of the dy spread is MUCT's own: cameras
-# d and e look from below/above, so the face sits higher or lower in the frame.
-# BlazeFace: medians over all 3,005 MUCT images, measured 2026-12-02 the same way (IQR of sw
-# 0.186, about 8 %); "blazeface" is short range first, so it takes short range's values.
+# MUCT development part, using the best-scored box that matches the face (IoU > 0.3 with the
+# landmark box or containing the nose tip), each detector with this module's defaults (mtcnn
+# 1.0.0, opencv-python-headless 4.14): `python benchmarks/detectors.py`, which also prints the
+# spread (IQR of sw: about 8 % for BlazeFace, 10-11 % for mtcnn and opencv-haar; most of the dy
+# spread is MUCT's cameras d and e looking from below and above). "blazeface" runs short range
+# first, so it takes short range's values.
 FRAME_FROM_BOX: dict[str, tuple[float, float, float, float]] = {
     "blazeface": (-0.080, -0.360, 2.303, 3.071),
     "blazeface-short": (-0.080, -0.360, 2.303, 3.071),

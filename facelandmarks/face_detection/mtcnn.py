@@ -34,12 +34,10 @@ class MTCNNFaceDetector:
             images every face scored >= 0.94, while false boxes scored 0.80-0.96, so a higher
             threshold loses faces before it removes all false boxes; the best-scored box was
             the face on every image.
-        min_size: smallest face side to look for, in pixels of the image as given, or ``None``
-            (default) for the smallest MTCNN sees at the working size (20 px there, i.e.
-            ``20 * longest_side / max_side`` in the image). When ``min_size`` is smaller than
-            that, the working size grows (up to the full image) so such faces can be found.
-        max_side: the longest side, in pixels, of the copy MTCNN runs on (default 320;
-            ``None``: the full image). Larger finds smaller faces in group shots but is slower.
+        min_size, max_side: smallest face side to look for, in pixels of the image as given
+            (default ``None``: MTCNN's 20 px at the working size), and the longest side of the
+            copy MTCNN runs on (default 320; ``None``: the full image), as for
+            :class:`~facelandmarks.face_detection.OpenCVFaceDetector`.
         nms_iou: boxes overlapping a better-scored box by more than this IoU are dropped.
             Default 0.3.
         device: TensorFlow device to run on. Default ``"CPU:0"``.
