@@ -74,21 +74,6 @@ def _path_string(path: str | os.PathLike[Any]) -> str:
     return os.fsdecode(os.fspath(path))
 
 
-def _check_path(path: str | os.PathLike[Any], label: str) -> None:
-    if os.path.isdir(path):
-        raise IsADirectoryError(
-            f"Image {label!r} is a directory; expected the path of an image file. "
-            f"Received: image={_path_string(path)!r}"
-        )
-    if not os.path.exists(path):
-        text = _path_string(path)
-        hint = " URLs are not downloaded; download the file first." if "://" in text else ""
-        raise FileNotFoundError(
-            f"Image file {label!r} not found; expected the path of an existing image file."
-            f"{hint} Received: image={text!r}"
-        )
-
-
 @contextlib.contextmanager
 def _pillow(label: str, size: tuple[int, int] | None = None) -> Iterator[None]:
     """Run a Pillow open or decode with clear errors naming ``label``, without Pillow's
@@ -120,7 +105,18 @@ def _pillow(label: str, size: tuple[int, int] | None = None) -> Iterator[None]:
 @contextlib.contextmanager
 def _opened(path: str | os.PathLike[Any], label: str) -> Iterator[Image.Image]:
     """The file opened by Pillow, its header read only; errors name ``label``."""
-    _check_path(path, label)
+    if os.path.isdir(path):
+        raise IsADirectoryError(
+            f"Image {label!r} is a directory; expected the path of an image file. "
+            f"Received: image={_path_string(path)!r}"
+        )
+    if not os.path.exists(path):
+        text = _path_string(path)
+        hint = " URLs are not downloaded; download the file first." if "://" in text else ""
+        raise FileNotFoundError(
+            f"Image file {label!r} not found; expected the path of an existing image file."
+            f"{hint} Received: image={text!r}"
+        )
     with open(path, "rb") as fp:
         with _pillow(label):
             pil = Image.open(fp)

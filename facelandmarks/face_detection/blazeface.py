@@ -120,14 +120,10 @@ class _Deferred:
     about 10 ms of a one-photo CLI call)."""
 
     def __init__(self, variant: _Variant, num_threads: int | None) -> None:
-        self.variant = variant
-        self.num_threads = num_threads
-        self._model: LiteModel | None = None
+        self._model = functools.cache(functools.partial(_load_model, variant, num_threads))
 
     def run(self, batch: np.ndarray) -> list[np.ndarray]:
-        if self._model is None:
-            self._model = _load_model(self.variant, self.num_threads)
-        return self._model.run(batch)
+        return self._model().run(batch)
 
 
 class BlazeFaceDetector:

@@ -21,18 +21,6 @@ _PROFILE_FILE = "haarcascade_profileface.xml"
 _PROFILE_MODES = ("never", "fallback", "always")
 
 
-def _import_cv2() -> Any:
-    try:
-        import cv2
-    except ImportError as err:
-        raise ImportError(
-            "The 'opencv-haar' face detector needs OpenCV 4.x (the opencv-python-headless "
-            f"package), which facelandmarks does not install. Install it with: "
-            f"{OPENCV_INSTALL_HINT} (or use the default detector: {INSTALL_HINT})"
-        ) from err
-    return cv2
-
-
 class OpenCVFaceDetector:
     """Face detector on OpenCV 4.x's bundled Haar cascades (needs ``opencv-python-headless<5``).
 
@@ -108,7 +96,14 @@ class OpenCVFaceDetector:
                 f"scale_factor must be a number in (1, 2]. Received: scale_factor={scale_factor!r}"
             )
         base.check_fraction(nms_iou, "nms_iou")
-        cv2 = _import_cv2()
+        try:
+            import cv2
+        except ImportError as err:
+            raise ImportError(
+                "The 'opencv-haar' face detector needs OpenCV 4.x (the opencv-python-headless "
+                f"package), which facelandmarks does not install. Install it with: "
+                f"{OPENCV_INSTALL_HINT} (or use the default detector: {INSTALL_HINT})"
+            ) from err
         self._cv2 = cv2
         self.cascade = cascade
         self.profile = profile

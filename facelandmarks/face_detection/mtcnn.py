@@ -2,23 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from facelandmarks.face_detection import base
 from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox
-
-
-def _import_mtcnn() -> Any:
-    try:
-        from mtcnn import MTCNN
-    except ImportError as err:
-        raise ImportError(
-            "Face detection needs the optional 'mtcnn' package (MIT; its weights ship inside "
-            f"the package). Install it with: {INSTALL_HINT}"
-        ) from err
-    return MTCNN
 
 
 class MTCNNFaceDetector:
@@ -77,13 +64,19 @@ class MTCNNFaceDetector:
                 f"device must be a TensorFlow device name such as 'CPU:0'. Received: "
                 f"device={device!r}"
             )
-        mtcnn_class = _import_mtcnn()
+        try:
+            from mtcnn import MTCNN
+        except ImportError as err:
+            raise ImportError(
+                "Face detection needs the optional 'mtcnn' package (MIT; its weights ship "
+                f"inside the package). Install it with: {INSTALL_HINT}"
+            ) from err
         self.min_score = float(min_score)
         self.min_size = min_size
         self.max_side = max_side
         self.nms_iou = float(nms_iou)
         self.device = device
-        self._mtcnn = mtcnn_class(device=device)
+        self._mtcnn = MTCNN(device=device)
 
     def __repr__(self) -> str:
         return (
