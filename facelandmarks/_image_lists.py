@@ -172,21 +172,20 @@ def _classify(images: Any, func: str) -> tuple[str, Any]:
         return "batch", images
     if _is_single_type(images):
         return "single", [images]
-    refusal = None
+    hint = ""
     if isinstance(images, (bytes, bytearray, memoryview)):
-        refusal = (
-            "Encoded image bytes are not accepted; decode them with "
+        hint = (
+            " Encoded image bytes are not accepted; decode them with "
             "PIL.Image.open(io.BytesIO(data)) first."
         )
     elif isinstance(images, Mapping):
-        refusal = "Mappings are not accepted; pass e.g. list(images.values())."
+        hint = " Mappings are not accepted; pass e.g. list(images.values())."
     elif isinstance(images, AbstractSet):
-        refusal = "Sets are not accepted because they have no order; pass a sorted list."
+        hint = " Sets are not accepted because they have no order; pass a sorted list."
     elif isinstance(images, Iterator):
         return "iterator", images
     elif isinstance(images, Iterable):
         return "collection", images
-    hint = f" {refusal}" if refusal else ""
     raise TypeError(
         f"{func} expects `images` as {_ACCEPTED_MANY}, or (iter_images and count_images only) "
         f"an iterator of images.{hint} Received: object of type {type(images).__name__}"
