@@ -31,15 +31,9 @@ def _unturn(xy: np.ndarray, turns: int, width: int, height: int, edges: bool) ->
     ``height``). Pixel centres (``edges=False``) or edge coordinates (``edges=True``)."""
     last_x, last_y = (width, height) if edges else (width - 1, height - 1)
     x, y = xy[..., 0], xy[..., 1]
-    if turns == 0:
-        out = (x, y)
-    elif turns == 1:  # np.rot90 turns counter-clockwise: turned[i, j] = image[j, W - 1 - i]
-        out = (last_x - y, x)
-    elif turns == 2:
-        out = (last_x - x, last_y - y)
-    else:
-        out = (y, last_y - x)
-    return np.stack(out, axis=-1)
+    # By turns; np.rot90 turns counter-clockwise: np.rot90(image)[i, j] = image[j, W - 1 - i].
+    back = ((x, y), (last_x - y, x), (last_x - x, last_y - y), (y, last_y - x))
+    return np.stack(back[turns], axis=-1)
 
 
 class AnyOrientation:
