@@ -91,11 +91,6 @@ def _fraction(text: str) -> float:
     return value
 
 
-# --------------------------------------------------------------------------------------
-# Output helpers
-# --------------------------------------------------------------------------------------
-
-
 def _num(value: float) -> float | int | None:
     """Round to 2 decimals for output; NaN/inf become ``None`` (JSON ``null``); ints stay."""
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):

@@ -23,11 +23,6 @@ from facelandmarks.cli.predict import _record
 logger = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------------------
-# video
-# --------------------------------------------------------------------------------------
-
-
 def _cmd_video(args: argparse.Namespace) -> int:
     from facelandmarks import video as fl_video
 
@@ -59,11 +54,6 @@ def _cmd_video(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------
-# export
-# --------------------------------------------------------------------------------------
-
-
 def _cmd_export(args: argparse.Namespace) -> int:
     det = _load_detector(args.weights)
     # the progress bar goes to stderr: stdout carries only the path
@@ -71,11 +61,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
         out = det.export(args.output, format=args.format, verbose=1)
     _emit(str(out))
     return 0
-
-
-# --------------------------------------------------------------------------------------
-# evaluate
-# --------------------------------------------------------------------------------------
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -117,11 +102,6 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------------------
-# train
-# --------------------------------------------------------------------------------------
-
-
 def _cmd_train(args: argparse.Namespace) -> int:
     from facelandmarks.training.config import TrainConfig
 
@@ -144,11 +124,6 @@ def _cmd_train(args: argparse.Namespace) -> int:
     result = fl_run.run(config, verbose=2)
     _print_json(_clean({k: v for k, v in result.items() if k != "test_subjects"}), indent=2)
     return 0
-
-
-# --------------------------------------------------------------------------------------
-# download / weights
-# --------------------------------------------------------------------------------------
 
 
 def _cmd_download(args: argparse.Namespace) -> int:

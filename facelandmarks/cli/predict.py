@@ -27,11 +27,6 @@ from facelandmarks.cli._common import (
 logger = logging.getLogger(__name__)
 
 
-# --------------------------------------------------------------------------------------
-# predict
-# --------------------------------------------------------------------------------------
-
-
 def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
     """Output file of the annotated picture for each input image."""
     from PIL import Image
