@@ -92,6 +92,33 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv) -> None:
     assert_one_line_error(err, "--help")
 
 
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (
+            ["predict", "x.jpg", "--batch-size", "0"],
+            "--batch-size: expected a positive integer, got '0'",
+        ),
+        (
+            ["video", "a", "--max-faces", "two"],
+            "--max-faces: expected a positive integer, got 'two'",
+        ),
+        (
+            ["evaluate", "--muct", "d", "--test-fraction", "1"],
+            "expected a number in (0, 1), got '1'",
+        ),
+        (
+            ["evaluate", "--muct", "d", "--test-fraction", "x"],
+            "expected a number in (0, 1), got 'x'",
+        ),
+    ],
+)
+def test_bad_option_values_name_what_was_expected(capsys, argv, expected) -> None:
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, expected)
+
+
 def test_weights_lists_presets(capsys) -> None:
     code, out, err = run(capsys, "weights")
     assert code == 0 and err == ""

@@ -9,7 +9,7 @@ import json
 import logging
 import math
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -19,15 +19,11 @@ PROG = "facelandmarks"
 
 logger = logging.getLogger(__name__)
 
-_BAD_INPUT_ERRORS = (
-    ValueError,
-    TypeError,
-    KeyError,
-    FileNotFoundError,
-    IsADirectoryError,
-    NotADirectoryError,
-    PermissionError,
-)
+# What the library raises for an unreadable input file or a bad argument value (predict and
+# evaluate document these for bad inputs only); _bad_input's default adds what a bad config
+# or preset name can also raise.
+_BAD_FILE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
+_BAD_INPUT_ERRORS = (*_BAD_FILE_ERRORS, TypeError, KeyError, NotADirectoryError)
 
 
 class CLIError(Exception):
@@ -55,11 +51,6 @@ def _message(exc: BaseException) -> str:
     return _one_line(str(exc)) or type(exc).__name__
 
 
-# What the library raises for an unreadable input file or a bad argument value (predict and
-# evaluate document these for bad inputs only).
-_BAD_FILE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
-
-
 @contextlib.contextmanager
 def _bad_input(
     prefix: str = "", errors: tuple[type[BaseException], ...] = _BAD_INPUT_ERRORS
@@ -71,24 +62,20 @@ def _bad_input(
         raise CLIError(f"{prefix}{_message(exc)}", 2) from exc
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], expected: str) -> Any:
+    """An argparse ``type``: ``convert``, then ``ok`` must hold, else "expected ..., got ..."."""
+
+    def parse(text: str) -> Any:
+        with contextlib.suppress(ValueError):
+            if ok(value := convert(text)):
+                return value
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+
+    return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0.0 < value < 1.0:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return value
+_positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+_fraction = _checked(float, lambda value: 0.0 < value < 1.0, "a number in (0, 1)")
 
 
 def _num(value: float) -> float | int | None:
