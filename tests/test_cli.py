@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facelandmarks import cli
-from facelandmarks.cli import main
+from facelandmarks.cli import _common, main
 from facelandmarks.points import NUM_POINTS
 
 
@@ -287,11 +286,11 @@ def test_missing_train_config_exits_2(capsys, tmp_path: Path) -> None:
 
 
 def test_json_rounding_and_nan() -> None:
-    assert cli._num(1.23456) == 1.23 and cli._num(np.float32(2.5)) == 2.5
-    assert cli._num(7) == 7 and isinstance(cli._num(np.int64(7)), int)
-    assert cli._num(float("nan")) is None and cli._num(float("inf")) is None
-    assert str(cli._num(-0.001)) == "0.0"
-    assert cli._csv_num(float("nan")) == "" and cli._csv_num(-0.001) == "0.00"
+    assert _common._num(1.23456) == 1.23 and _common._num(np.float32(2.5)) == 2.5
+    assert _common._num(7) == 7 and isinstance(_common._num(np.int64(7)), int)
+    assert _common._num(float("nan")) is None and _common._num(float("inf")) is None
+    assert str(_common._num(-0.001)) == "0.0"
+    assert _common._csv_num(float("nan")) == "" and _common._csv_num(-0.001) == "0.00"
 
 
 # ---------------------------------------------------------------------- with a tiny model

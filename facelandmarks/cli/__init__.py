@@ -16,8 +16,7 @@ image, an unknown preset, a bad config), reported as one line
 ``facelandmarks: error: <reason>`` on stderr, without a traceback; 1 any other failure (one
 line as well; ``--debug`` adds the traceback); 130 interrupted.
 
-This package is the only part of the library that prints (``python -m facelandmarks`` runs it
-too). Results go to stdout, messages and
+This package is the only part of the library that prints. Results go to stdout, messages and
 logs (``--verbose``: INFO level) to stderr. TensorFlow is imported only by the commands that
 need a model, so ``--help``, ``weights`` and ``download`` start fast. Without ``--verbose`` or
 ``--debug``, TensorFlow's start-up lines are kept off stderr (``TF_CPP_MIN_LOG_LEVEL=3`` unless
@@ -33,9 +32,8 @@ import sys
 import traceback
 from collections.abc import Sequence
 
+from facelandmarks._quiet import native_noise_filtered
 from facelandmarks.cli._common import PROG, CLIError, _message, _one_line
-from facelandmarks.cli._common import _csv_num as _csv_num
-from facelandmarks.cli._common import _num as _num
 from facelandmarks.cli.parser import build_parser
 from facelandmarks.cli.predict import _NotTheSkipWarning
 
@@ -64,7 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
     verbose = getattr(args, "verbose", False)
     debug = getattr(args, "debug", False)
-
     quiet = not (verbose or debug)
     if quiet:
         # before anything imports TensorFlow: its C++ INFO/WARNING/ERROR start-up lines
@@ -78,11 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_logger.setLevel(logging.INFO if verbose else logging.WARNING)
     failure: BaseException
     try:
-        if not quiet:
-            return int(args.handler(args) or 0)
-        from facelandmarks._quiet import native_noise_filtered
-
-        with native_noise_filtered():
+        with native_noise_filtered() if quiet else contextlib.nullcontext():
             return int(args.handler(args) or 0)
     except CLIError as exc:
         failure, code, message = exc, exc.code, str(exc)
