@@ -198,6 +198,13 @@ def test_draw_with_unknown_extension_exits_2(capsys, images) -> None:
     assert_one_line_error(err, "--draw")
 
 
+def test_draw_of_several_images_into_a_file_exits_2(capsys, images, tmp_path: Path) -> None:
+    (tmp_path / "out.png").write_bytes(b"")
+    code, out, err = run(capsys, "predict", *images, "--draw", str(tmp_path / "out.png"))
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "with several images OUT must be a directory", "out.png")
+
+
 def test_download_unknown_preset_exits_2(capsys, tmp_path: Path) -> None:
     code, out, err = run(capsys, "download", "no-such-preset", "--cache-dir", str(tmp_path))
     assert code == 2 and out == ""

@@ -27,7 +27,7 @@ _BAD_INPUT_ERRORS = (*_BAD_FILE_ERRORS, TypeError, KeyError, NotADirectoryError)
 
 
 class CLIError(Exception):
-    """A failure the CLI reports as one line, with exit status ``code``."""
+    """A failure the CLI reports as one line, with exit status ``code`` (default 2: bad input)."""
 
     def __init__(self, message: str, code: int = 2) -> None:
         super().__init__(message)
@@ -38,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors become :class:`CLIError` (one line, status 2)."""
 
     def error(self, message: str) -> NoReturn:
-        raise CLIError(f"{message} (see '{self.prog} --help')", 2)
+        raise CLIError(f"{message} (see '{self.prog} --help')")
 
 
 def _one_line(text: str) -> str:
@@ -59,7 +59,7 @@ def _bad_input(
     try:
         yield
     except errors as exc:
-        raise CLIError(f"{prefix}{_message(exc)}", 2) from exc
+        raise CLIError(f"{prefix}{_message(exc)}") from exc
 
 
 def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], expected: str) -> Any:

@@ -28,58 +28,41 @@ logger = logging.getLogger(__name__)
 
 
 def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
-    """Output file of the annotated picture for each input image."""
+    """Output file of the annotated picture for each input image; never one of the inputs."""
     from PIL import Image
 
     target = Path(out)
     if len(images) == 1 and not target.is_dir():
-        suffix = target.suffix.lower()
-        if suffix not in Image.registered_extensions():
+        if target.suffix.lower() not in Image.registered_extensions():
             raise CLIError(
                 f"--draw: cannot tell the image format from {out!r}; give a file name ending "
-                "in e.g. .png or .jpg (or an existing directory)",
-                2,
+                "in e.g. .png or .jpg (or an existing directory)"
             )
-        return [target]
-    if target.exists() and not target.is_dir():
-        raise CLIError(
-            f"--draw: with several images OUT must be a directory, but {out!r} is a file", 2
-        )
-    paths: list[Path] = []
-    used: set[str] = set()
-    for image in images:
-        stem = Path(image).stem or "image"
-        name = f"{stem}.png"
-        k = 1
-        while name in used:
-            name = f"{stem}-{k}.png"
-            k += 1
-        used.add(name)
-        paths.append(target / name)
-    return paths
-
-
-def _refuse_overwriting_inputs(targets: Sequence[Path], images: Sequence[str]) -> None:
-    """--draw must never replace one of the user's photos with an annotated copy."""
-    inputs = {Path(i).resolve() for i in images}
-    for t in targets:
-        if t.resolve() in inputs:
+        paths = [target]
+    else:
+        if target.exists() and not target.is_dir():
             raise CLIError(
-                f"--draw: {str(t)!r} is one of the input images; choose another file or "
-                "directory for the annotated copies",
-                2,
+                f"--draw: with several images OUT must be a directory, but {out!r} is a file"
             )
-
-
-def _save_atomically(picture: Any, target: Path) -> None:
-    """Save the picture so that a failed write never leaves a truncated image at ``target``."""
-    from PIL import Image
-
-    from facelandmarks.fileio import atomic_path
-
-    fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
-    with atomic_path(target) as tmp:
-        picture.save(tmp, format=fmt)
+        paths = []
+        used: set[str] = set()
+        for image in images:
+            stem = Path(image).stem or "image"
+            name = f"{stem}.png"
+            k = 1
+            while name in used:
+                name = f"{stem}-{k}.png"
+                k += 1
+            used.add(name)
+            paths.append(target / name)
+    inputs = {Path(i).resolve() for i in images}
+    for path in paths:
+        if path.resolve() in inputs:
+            raise CLIError(
+                f"--draw: {str(path)!r} is one of the input images; choose another file or "
+                "directory for the annotated copies"
+            )
+    return paths
 
 
 class _NotTheSkipWarning(logging.Filter):
@@ -93,21 +76,18 @@ class _NotTheSkipWarning(logging.Filter):
 def _cmd_predict(args: argparse.Namespace) -> int:
     from facelandmarks import images as fl_images
 
-    inputs = [str(p) for p in args.images]
     listed: list[str] = []
     empty = []
-    for item in inputs:  # a folder stands for the images in it
+    for item in args.images:  # a folder stands for the images in it
         found = fl_images.folder_images(item) if os.path.isdir(item) else [item]
         listed += found
         if not found:
             empty.append(item)
     if not listed:
-        raise CLIError(f"no image files found in {inputs!r}", 2)
+        raise CLIError(f"no image files found in {args.images!r}")
     for folder in empty:
         logger.warning("no image files in folder %s", folder)
     targets = _draw_targets(args.draw, listed) if args.draw else None
-    if targets is not None:
-        _refuse_overwriting_inputs(targets, listed)
     det = _load_detector(args.weights, args.runtime, args.scheme)
     writer = None
     if args.csv:
@@ -115,8 +95,6 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         header = ["image", "scheme", "face", "score", "x0", "y0", "x1", "y1"]
         header += [f"{axis}{i:02d}" for i in range(det.num_points) for axis in ("x", "y")]
         writer.writerow([*header, "error"])
-    if targets is not None:
-        from facelandmarks.drawing import draw_landmarks
     failed = 0
     with _bad_input("--face-detector: " if args.face_detector else ""):
         results = det.iter_faces(
@@ -137,14 +115,13 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             else:
                 _print_json(_record(result, det.scheme))
             if targets is not None and result.image is not None:
-                _draw(draw_landmarks, result, targets[result.index], args.indices, det.num_points)
+                _draw(result, targets[result.index], args.indices, det.num_points)
             sys.stdout.flush()
     logger.info("predicted %d images, %d failed", len(listed), failed)
     if failed:
         raise CLIError(
             f"{failed} of {len(listed)} images could not be read (named above and in their "
-            "output rows); the others' results are printed",
-            2,
+            "output rows); the others' results are printed"
         )
     return 0
 
@@ -177,13 +154,21 @@ def _csv_rows(writer: Any, result: Any, det: Any) -> None:
         writer.writerow([result.name, det.scheme, k, score, *values, ""])
 
 
-def _draw(draw_landmarks: Any, result: Any, target: Path, indices: bool, k: int) -> None:
+def _draw(result: Any, target: Path, indices: bool, k: int) -> None:
+    """Save the annotated picture so that a failed write never leaves a truncated image."""
+    from PIL import Image
+
+    from facelandmarks.drawing import draw_landmarks
+    from facelandmarks.fileio import atomic_path
+
     points = np.stack([f.landmarks for f in result.faces]) if result.faces else np.zeros((0, k, 2))
     boxes = np.stack([f.box for f in result.faces]) if result.faces else None
     picture = draw_landmarks(result.image, points, boxes=boxes, indices=indices)
+    fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        _save_atomically(picture, target)
+        with atomic_path(target) as tmp:
+            picture.save(tmp, format=fmt)
     except OSError as exc:
-        raise CLIError(f"--draw: cannot write {str(target)!r}: {_message(exc)}", 2) from exc
+        raise CLIError(f"--draw: cannot write {str(target)!r}: {_message(exc)}") from exc
     logger.info("wrote %s", target)
