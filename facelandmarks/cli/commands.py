@@ -33,11 +33,10 @@ def _cmd_video(args: argparse.Namespace) -> int:
     det = _load_detector(args.weights, args.runtime, args.scheme)
 
     def on_frame(result: Any, info: Any) -> None:
-        if args.json:
-            record = _record(result, det.scheme)
-            del record["image"]
-            _print_json({"frame": result.index, "time": _num(result.index / info.fps), **record})
-            sys.stdout.flush()
+        record = _record(result, det.scheme)
+        del record["image"]
+        _print_json({"frame": result.index, "time": _num(result.index / info.fps), **record})
+        sys.stdout.flush()
 
     with _bad_input(errors=_BAD_FILE_ERRORS):
         frames = fl_video.track_video(
@@ -48,7 +47,7 @@ def _cmd_video(args: argparse.Namespace) -> int:
             smoothing=not args.no_smoothing,
             max_faces=args.max_faces,
             indices=args.indices,
-            on_frame=on_frame,
+            on_frame=on_frame if args.json else None,
         )
     logger.info("%d frames%s", frames, f", wrote {args.output}" if args.output else "")
     return 0
@@ -73,9 +72,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         test = data
         what = f"all {len(test)} images"
     else:
-        fraction = args.test_fraction
-        if fraction is None:
-            fraction = 0.3 if args.muct is not None else 0.1
+        fraction = args.test_fraction or (0.3 if args.muct is not None else 0.1)
         with _bad_input():
             _, test = data.split(fraction, by=args.split, seed=args.seed)
         what = (
@@ -87,7 +84,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     with _bad_input(errors=_BAD_FILE_ERRORS), contextlib.redirect_stdout(sys.stderr):
         # a progress bar (images) on stderr; the scores go to stdout after it
         scores = det.evaluate(test, framing=args.framing, batch_size=args.batch_size, verbose=1)
-    scores = _clean(dict(scores))
+    scores = _clean(scores)
     if args.json:
         _print_json(scores, indent=2)
         return 0
@@ -140,9 +137,8 @@ def _cmd_weights(args: argparse.Namespace) -> int:
     from facelandmarks import weights as fl_weights
 
     rows = fl_weights.describe_weights()
-    default = fl_weights.DEFAULT_PRESET
     for row in rows:
-        row["default"] = row["name"] == default
+        row["default"] = row["name"] == fl_weights.DEFAULT_PRESET
         row["default_for_schemes"] = sorted(
             s for s, name in fl_weights.SCHEME_DEFAULTS.items() if name == row["name"]
         )
