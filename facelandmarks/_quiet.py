@@ -1,13 +1,10 @@
 """Keep native libraries' start-up chatter off the command line's stderr.
 
 TensorFlow and TensorFlow Lite write some lines to file descriptor 2 from C++, whatever Python's
-logging says: TensorFlow's absl log lines written before its logging starts ("WARNING: All log
-messages before absl::InitializeLog() ...", "I0000 ... cudart_stub.cc:31] Could not find cuda
-drivers ...", "E0000 ... failed call to cuInit"; ``TF_CPP_MIN_LOG_LEVEL=3`` silences only the later
-ones), and TensorFlow Lite's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." (no
-setting silences it). :func:`native_noise_filtered` passes file descriptor 2 through a pipe and
-drops exactly those lines; everything else (the command's own messages, Python warnings, Keras
-progress bars) goes through unchanged and in order.
+logging says, and no setting silences them all. :func:`native_noise_filtered` passes file
+descriptor 2 through a pipe and drops exactly the lines :data:`NOISE` matches; everything else
+(the command's own messages, Python warnings, Keras progress bars) goes through unchanged and in
+order.
 
 Used by :mod:`facelandmarks.cli` only (the library never touches the process's streams); POSIX
 only (elsewhere it does nothing).
@@ -30,8 +27,11 @@ NOISE = re.compile(
     rb"|To enable the following instructions: .* rebuild TensorFlow with the appropriate "
     rb"compiler flags\.)\r?\n"
 )
-"""The lines dropped: TensorFlow Lite's XNNPACK notice, absl's pre-initialisation notice, absl
-log lines of levels I, W and E (F, fatal, is kept), TensorFlow's CPU-instructions advice."""
+"""The lines dropped: TensorFlow Lite's "INFO: Created TensorFlow Lite XNNPACK delegate for CPU."
+(no setting silences it); absl's "WARNING: All log messages before absl::InitializeLog() ..." and
+its log lines of levels I, W and E ("I0000 ... cudart_stub.cc:31] Could not find cuda drivers",
+"E0000 ... failed call to cuInit"; F, fatal, is kept), which TensorFlow writes before its logging
+starts, so ``TF_CPP_MIN_LOG_LEVEL=3`` misses them; TensorFlow's CPU-instructions advice."""
 
 _QUIET_AFTER = 0.05  # seconds without data after which a partial line (a progress bar) is shown
 
@@ -48,13 +48,12 @@ def native_noise_filtered() -> Iterator[None]:
     Python's ``sys.stderr`` is flushed on entry and exit; a partial line is passed on after
     50 ms without more output (so progress bars still move).
     """
-    if os.name != "posix":
-        yield
-        return
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError, AttributeError):
+    saved = None
+    if os.name == "posix":
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stderr.flush()
+            saved = os.dup(2)
+    if saved is None:  # not POSIX, or no usable stderr: nothing is filtered
         yield
         return
     read_end, write_end = os.pipe()

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from facelandmarks._quiet import is_noise
+from facelandmarks._quiet import is_noise, native_noise_filtered
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,6 +64,20 @@ def test_the_filter_drops_noise_written_to_fd_2_and_keeps_the_rest_in_order() ->
     assert proc.stderr == b"".join(
         [*KEPT, b"python line\n", b"partial bar\n", b"after the block\n"]
     )
+
+
+def test_without_a_usable_sys_stderr_fd_2_is_left_alone(monkeypatch) -> None:
+    def fd_2() -> tuple[int, int]:
+        info = os.fstat(2)
+        return info.st_dev, info.st_ino
+
+    before = fd_2()
+    with native_noise_filtered():
+        assert fd_2() != before  # filtered: fd 2 is the pipe's write end
+    monkeypatch.setattr(sys, "stderr", None)
+    with native_noise_filtered():
+        assert fd_2() == before
+    assert fd_2() == before
 
 
 def test_predict_prints_its_json_and_nothing_on_stderr() -> None:
