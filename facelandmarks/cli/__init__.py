@@ -52,7 +52,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns:
         0 success, 2 bad usage or bad input, 1 other failure, 130 interrupted.
     """
-    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(argv)
     except CLIError as exc:
