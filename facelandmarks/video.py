@@ -1,10 +1,8 @@
 """Landmarks through video files: read frames, follow faces, write an annotated copy.
 
-Reading and writing video needs PyAV (FFmpeg's libraries, one ~36 MB wheel with its own FFmpeg
-and H.264 encoder, nothing else to install): ``pip install "facelandmarks[video]"``. Everything
-else here is the library's own: :class:`~facelandmarks.tracking.FaceTracker` follows the faces
-(the face detector only every ``detect_every`` frames or when a face is lost) and
-:func:`facelandmarks.drawing.draw_landmarks` draws them.
+Reading and writing video needs PyAV (one ~36 MB wheel with its own FFmpeg and H.264 encoder):
+``pip install "facelandmarks[video]"``. :class:`~facelandmarks.tracking.FaceTracker` follows the
+faces and :func:`facelandmarks.drawing.draw_landmarks` draws them.
 
 Frames are uint8 ``(H, W, 3)`` RGB arrays, as everywhere in the library; landmarks are
 ``(x, y)`` pixels of the frame, origin top-left, pixel centres at integers
@@ -101,10 +99,8 @@ class VideoReader:
             raise ValueError(f"video must have a video stream. Received: {str(path)!r}")
         stream = self._container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
-        fps = float(rate) if rate else 30.0
-        self.info = VideoInfo(
-            int(stream.width), int(stream.height), fps if fps > 0 else 30.0, stream.frames or None
-        )
+        fps = float(rate) if rate and rate > 0 else 30.0
+        self.info = VideoInfo(int(stream.width), int(stream.height), fps, stream.frames or None)
         self._stream = stream
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -154,24 +150,12 @@ class VideoWriter:
         self.frames = 0
         suffix = self.path.suffix.lower()
         codec = _CODECS.get(suffix, "mpeg4")
-        if codec not in self._av.codecs_available:
-            codec = "mpeg4"
-        self._codec = codec
+        self._codec = codec if codec in self._av.codecs_available else "mpeg4"
         self._atomic = atomic_path(self.path, suffix=suffix)
         self._tmp = self._atomic.__enter__()
         self._container: Any = None
         self._stream: Any = None
         self._size: tuple[int, int] | None = None
-
-    def _open(self, height: int, width: int) -> None:
-        from fractions import Fraction
-
-        self._container = self._av.open(str(self._tmp), "w")
-        rate = Fraction(self.fps).limit_denominator(1001)
-        self._stream = self._container.add_stream(self._codec, rate=rate)
-        self._stream.width, self._stream.height = width + width % 2, height + height % 2
-        self._stream.pix_fmt = "yuv420p"
-        self._size = (height, width)
 
     def write(self, frame: np.ndarray) -> None:
         """Append one frame.
@@ -188,15 +172,23 @@ class VideoWriter:
                 "frame must be a uint8 (H, W, 3) RGB array. Received: "
                 f"array of shape {rgb.shape} and dtype {rgb.dtype}"
             )
+        height, width = rgb.shape[:2]
         if self._container is None:
-            self._open(*rgb.shape[:2])
+            from fractions import Fraction
+
+            self._container = self._av.open(str(self._tmp), "w")
+            rate = Fraction(self.fps).limit_denominator(1001)
+            self._stream = self._container.add_stream(self._codec, rate=rate)
+            self._stream.width, self._stream.height = width + width % 2, height + height % 2
+            self._stream.pix_fmt = "yuv420p"
+            self._size = (height, width)
         elif rgb.shape[:2] != self._size:
             raise ValueError(
                 f"frame must have the video's size {self._size} (height, width). Received: "
                 f"{rgb.shape[:2]}"
             )
-        if rgb.shape[0] % 2 or rgb.shape[1] % 2:
-            rgb = np.pad(rgb, ((0, rgb.shape[0] % 2), (0, rgb.shape[1] % 2), (0, 0)), "edge")
+        if height % 2 or width % 2:
+            rgb = np.pad(rgb, ((0, height % 2), (0, width % 2), (0, 0)), "edge")
         picture = self._av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         for packet in self._stream.encode(picture):
             self._container.mux(packet)
@@ -279,7 +271,6 @@ def track_video(
 
     if output is not None and Path(output).resolve() == Path(source).resolve():
         raise ValueError(f"output must not be the source video. Received: output={str(output)!r}")
-    tracker: FaceTracker | None = None
     count = 0
     with VideoReader(source) as video:
         tracker = FaceTracker(
@@ -292,7 +283,16 @@ def track_video(
         writer = None if output is None else VideoWriter(output, fps=video.info.fps)
 
         def draw_and_write(item: tuple[np.ndarray, ImageFaces]) -> None:
-            writer.write(_annotated(item[0], item[1], detector, indices))  # type: ignore[union-attr]
+            from facelandmarks.drawing import draw_landmarks
+
+            rgb, result = item
+            if result.faces:
+                points = np.stack([f.landmarks for f in result.faces])
+                boxes = np.array([f.box for f in result.faces], np.float64)
+                scheme = detector.scheme
+                drawn = draw_landmarks(rgb, points, boxes=boxes, indices=indices, scheme=scheme)
+                rgb = np.asarray(drawn)
+            writer.write(rgb)  # type: ignore[union-attr]
 
         # With a spare CPU, decode the next frames and draw and encode the last ones on two
         # background threads while this one tracks (tracking is sequential: each frame starts
@@ -319,23 +319,8 @@ def track_video(
                 writer.close(exc)
             raise
         finally:
-            close = getattr(frames, "close", None)
-            if close is not None:
-                close()  # stop the decoding thread before the file closes
+            frames.close()  # stops the decoding thread before the file closes
         if writer is not None:
             writer.close()
-    logger.info(
-        "%s: %d frames, face detection on %d", source, count, tracker.detections if tracker else 0
-    )
+    logger.info("%s: %d frames, face detection on %d", source, count, tracker.detections)
     return count
-
-
-def _annotated(rgb: np.ndarray, result: ImageFaces, detector: Any, indices: bool) -> np.ndarray:
-    from facelandmarks.drawing import draw_landmarks
-
-    if not result.faces:
-        return rgb
-    points = np.stack([f.landmarks for f in result.faces])
-    boxes = np.array([f.box for f in result.faces], np.float64)
-    picture = draw_landmarks(rgb, points, boxes=boxes, indices=indices, scheme=detector.scheme)
-    return np.asarray(picture)
