@@ -46,8 +46,7 @@ LOOP_CHUNK = 8
 """Faces per engine call of a prefetched stream whose engines all run one face per invoke
 (TensorFlow Lite with one thread: :attr:`facelandmarks.lite.LiteModel.batching` ``"loop"``).
 Their speed does not depend on the call's size, but the overlap with the cutting thread does:
-``python benchmarks/throughput.py --batches 4,8,16,64`` reached 89, 92, 87 and 64 % of the raw
-interpreter's rate."""
+8 was the best of 4, 8, 16 and 64 (benchmarks/README.md, ``throughput.py``)."""
 
 
 def as_rgb(item: Any, name: str, *, copy: bool = True) -> np.ndarray:
@@ -92,7 +91,6 @@ class _Chunk:
     def __init__(self, config: DetectorConfig, size: int) -> None:
         self.stage = config.stages[0]
         self.crops = CropBatch(config, self.stage, size)
-        self.size = size
         self.faces: list[tuple[_Image, Placement]] = []
 
     def add(self, image: _Image, where: Placement) -> None:
@@ -101,16 +99,11 @@ class _Chunk:
         self.crops.add(rgb, first_framing(self.stage, rgb, where))
         self.faces.append((image, where))
 
-    @property
-    def full(self) -> bool:
-        return self.crops.full
-
 
 def _steps(
     config: DetectorConfig,
     images: Any,
     find: Finder,
-    batch_size: int,
     on_error: str,
     copy: bool,
     first_size: int,
@@ -140,22 +133,13 @@ def _steps(
         entries.append(image)
         for where in image.places:
             chunk.add(image, where)
-            if chunk.full:
+            if chunk.crops.full:
                 yield entries, chunk
-                entries, chunk = [], _Chunk(config, min(2 * chunk.size, max_size))
+                entries, chunk = [], _Chunk(config, min(2 * chunk.crops.capacity, max_size))
         if not keep_rgb:
             image.rgb = None
     if entries or chunk.faces:
         yield entries, (chunk if chunk.faces else None)
-
-
-def _count(images: Any) -> int | None:
-    """:func:`~facelandmarks.images.count_images`, ``None`` where unknown or refused (the
-    refusal is raised, with its usual message, when the images are iterated)."""
-    try:
-        return fl_images.count_images(images)
-    except TypeError:
-        return None
 
 
 def iter_faces(
@@ -192,7 +176,10 @@ def iter_faces(
         raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
     if prefetch is not None and not isinstance(prefetch, bool):
         raise ValueError(f"prefetch must be True, False or None. Received: prefetch={prefetch!r}")
-    count = _count(images)
+    try:
+        count = fl_images.count_images(images)
+    except TypeError:  # raised again, with its usual message, when the images are iterated
+        count = None
     bar = None
     if verbose:
         import keras
@@ -212,7 +199,7 @@ def iter_faces(
     first_size = min(max_size, FIRST_CHUNK) if prefetch else batch_size
     # Only a later stage (it crops again) or keep_images needs the pixels after the first cut.
     keep_rgb = keep_images or len(config.stages) > 1
-    steps = _steps(config, images, find, batch_size, on_error, copy, first_size, max_size, keep_rgb)
+    steps = _steps(config, images, find, on_error, copy, first_size, max_size, keep_rgb)
     if prefetch:
         steps = _prefetch.prefetch(steps)
     pending: deque[_Image] = deque()

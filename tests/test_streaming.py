@@ -357,7 +357,7 @@ def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
     keep_images, an image's pixels are released as soon as its crops are cut."""
     images = [draw([(50.0 + 10 * i, 60.0)]) for i in range(4)]
     for keep_rgb in (False, True):
-        steps = streaming._steps(ONE_STAGE, images, find_discs, 2, "raise", False, 2, 2, keep_rgb)
+        steps = streaming._steps(ONE_STAGE, images, find_discs, "raise", False, 2, 2, keep_rgb)
         entries, chunk = next(steps)
         assert [e.index for e in entries] == [0, 1] and len(chunk.faces) == 2
         assert (entries[0].rgb is None) == (not keep_rgb) and entries[0].size == (W, H)
