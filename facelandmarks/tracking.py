@@ -118,12 +118,9 @@ class FaceTracker:
             raise ValueError(f"fps must be a positive number. Received: fps={fps!r}")
         if not isinstance(max_faces, int) or max_faces < 1:
             raise ValueError(f"max_faces must be >= 1. Received: max_faces={max_faces!r}")
-        if smoothing is True:
-            smoothing = {}
-        elif smoothing is False:
-            smoothing = None
-        elif smoothing is not None and not isinstance(smoothing, dict):
+        if smoothing is not None and not isinstance(smoothing, (bool, dict)):
             raise ValueError(f"smoothing must be a bool or a dict. Received: {smoothing!r}")
+        smoothing = {} if smoothing is True else None if smoothing is False else smoothing
         if smoothing is not None:
             OneEuroFilter(**smoothing)  # check the settings now
         self.detector = detector
@@ -134,14 +131,6 @@ class FaceTracker:
         self.frame_index = 0
         self.detections = 0
         self._tracks: list[_Track] = []
-
-    def _detect(self, rgb: np.ndarray) -> list[Placement]:
-        finder, name = self.detector._detector()
-        places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
-        h, w = rgb.shape[:2]
-        places.sort(key=lambda p: prominence(p.box, w, h, p.score), reverse=True)
-        self.detections += 1
-        return places[: self.max_faces]
 
     def update(self, frame: Any) -> ImageFaces:
         """Landmarks of the faces in the next frame.
@@ -164,8 +153,13 @@ class FaceTracker:
         ]
         due = self.detect_every is not None and index % self.detect_every == 0
         if not self._tracks or due or any(p is None for p in places):
-            places = list(self._detect(rgb))
-            self._tracks = self._match(places)
+            finder, finder_name = det._detector()
+            found = [inference.placement_of(f, finder_name) for f in finder.detect(rgb)]
+            h, w = rgb.shape[:2]
+            found.sort(key=lambda p: prominence(p.box, w, h, p.score), reverse=True)
+            del found[self.max_faces :]
+            self.detections += 1
+            self._tracks, places = self._match(found), list(found)
         faces: list[Face] = []
         if places:
             xy, frames = inference.predict_batch(
