@@ -1,13 +1,9 @@
 """Running an iterator a step ahead on a background thread, so that its work (decoding images,
 finding faces, cutting crops: Pillow, NumPy and TensorFlow Lite release the GIL) overlaps the
-caller's (the landmark model's forward passes).
+caller's (the landmark model's forward passes); :class:`WriteBehind` is the other end.
 
-Measured on this project's 2-core machine (``python benchmarks/throughput.py``, 256 faces): with
-one interpreter thread (the default), cutting the next faces' crops while the interpreter runs
-takes the landmark step from 0.99-1.17 to 0.65-0.71 ms a face (the interpreter alone:
-0.58-0.65 ms), and ``predict`` with face detection from 2.27-2.74 to 1.73-2.05 ms a face.
-With two interpreter threads the gain is 1.0-1.2x. With a single CPU there is nothing to overlap, so
-:func:`worth_a_thread` says no.
+With a single CPU there is nothing to overlap, so :func:`worth_a_thread` says no. The gains are
+measured in benchmarks/README.md (``python benchmarks/throughput.py``).
 """
 
 from __future__ import annotations
@@ -34,7 +30,7 @@ def usable_cpus() -> int:
     """CPUs this process may run on (its affinity mask where the OS has one)."""
     try:
         return len(os.sched_getaffinity(0))
-    except AttributeError:  # macOS, Windows
+    except (AttributeError, OSError):  # not on Linux
         return os.cpu_count() or 1
 
 
@@ -50,10 +46,8 @@ class _Handoff:
     on this project's machines, on the engine's thread, once per batch); the producer, having
     run ahead, instead looks for space after short sleeps (:data:`_SPACE_POLL_S`) and only
     then blocks until a take wakes it (a consumer slow enough to leave it blocked pays for
-    the wake-up out of its own slowness). ``python benchmarks/throughput.py --batches 1,8,32
-    --rounds 5``, 5 alternating runs each (benchmarks/README.md): at B=1 a median of 87.1 % of
-    the raw interpreter's rate with a ``queue.Queue``, 92.1 % with this; at B=8 and 32 the
-    same within the runs' spread (96.1 and 96.3 % against 96.1 and 95.6 %).
+    the wake-up out of its own slowness). At one face a batch this took the landmark step from
+    87 to 92 % of the raw interpreter's rate against a ``queue.Queue`` (benchmarks/README.md).
     """
 
     def __init__(self, depth: int) -> None:
