@@ -1,8 +1,8 @@
 """Loading and running TensorFlow Lite models, without TensorFlow when LiteRT is installed.
 
-The one module that owns TensorFlow Lite interpreters. It imports only NumPy: the interpreter
-class comes from ``ai_edge_litert`` (LiteRT, a ~10 MB wheel, imports in milliseconds) when that
-is installed, and from TensorFlow (seconds to import) only when it is not.
+The one module that owns TensorFlow Lite interpreters. Of third-party packages it imports only
+NumPy: the interpreter class comes from ``ai_edge_litert`` (LiteRT, a ~10 MB wheel, imports in
+milliseconds) when that is installed, and from TensorFlow (seconds to import) only when it is not.
 
 :class:`LiteModel` wraps one flatbuffer: it checks the input, runs batches of any size and returns
 the outputs in the model's own, stable order (:attr:`LiteModel.output_names`).
@@ -35,6 +35,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from facelandmarks._prefetch import usable_cpus
 
 logger = logging.getLogger(__name__)
 
@@ -80,11 +82,7 @@ def interpreter_class() -> type:
 
 def default_num_threads() -> int:
     """``min(DEFAULT_NUM_THREADS, CPUs this process may run on)``, at least 1."""
-    try:
-        cpus = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # not on Linux
-        cpus = os.cpu_count() or 1
-    return max(1, min(DEFAULT_NUM_THREADS, cpus))
+    return max(1, min(DEFAULT_NUM_THREADS, usable_cpus()))
 
 
 def _check_threads(num_threads: Any) -> int:
