@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import inference, streaming
-from facelandmarks.face_detection.base import prominence
+from facelandmarks.face_detection.base import iou, prominence
 from facelandmarks.inference import Face, ImageFaces, Placement
 
 
@@ -70,14 +70,6 @@ class _Track:
         self.xy = xy
         self.box = box
         self.filter = None if smoothing is None else OneEuroFilter(**smoothing)
-
-
-def _iou(a: Any, b: Any) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 class FaceTracker:
@@ -180,11 +172,12 @@ class FaceTracker:
 
     def _match(self, places: list[Placement]) -> list[_Track]:
         """Tracks for freshly detected faces, keeping the filter of the track each overlaps."""
+        boxes = np.array([t.box for t in self._tracks], np.float64).reshape(-1, 4)
         out = []
         for p in places:
-            best = max(self._tracks, key=lambda t: _iou(t.box, p.box), default=None)
-            if best is not None and _iou(best.box, p.box) > 0.3:
-                out.append(best)
+            overlap = iou(np.asarray(p.box, np.float64), boxes)
+            if overlap.size and overlap.max() > 0.3:
+                out.append(self._tracks[int(overlap.argmax())])
             else:
                 out.append(_Track(np.empty((0, 2), np.float32), p.box, self.smoothing))
         return out

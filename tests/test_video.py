@@ -291,3 +291,17 @@ def test_cli_video_needs_an_output(tmp_path, capsys) -> None:
     assert "--json" in capsys.readouterr().err
     assert main(["video", str(src), str(src)]) == 2
     assert "source" in capsys.readouterr().err
+
+
+def test_a_redetected_face_keeps_its_smoothing() -> None:
+    """A face detected again (detect_every=1) overlaps its track, whose filter goes on: the
+    smoothed points lag the moving disc instead of restarting on it."""
+    frames, centres = disc_frames(6, step=6)
+    det = disc_detector(frames[0], centres[0])
+    tracker = FaceTracker(det, detect_every=1, smoothing={"min_cutoff": 0.05, "beta": 0.0})
+    results = [tracker.update(frame) for frame in frames]
+    assert tracker.detections == 6
+    xs = [np.mean(r.faces[0].landmarks[:, 0]) for r in results]
+    shift = np.array(xs) - centres[:, 0]
+    assert abs(shift[0]) < 2.0  # the first frame starts the filter on the raw points
+    assert shift[-1] < -15.0  # later ones trail the disc (30 px away) by half its move or more
