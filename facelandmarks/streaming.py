@@ -39,8 +39,9 @@ from facelandmarks.inference import (
 logger = logging.getLogger(__name__)
 
 FIRST_CHUNK = 8
-"""Faces in the first engine call of a prefetched stream (at most ``batch_size``); each next
-call takes twice as many, up to ``batch_size``."""
+"""Faces in the first engine call of a prefetched stream (at most ``batch_size``): nothing
+overlaps its cutting, so it is small for the model to start early. Each next call takes twice as
+many (cut while the one before runs, at about twice its speed), up to ``batch_size``."""
 
 LOOP_CHUNK = 8
 """Faces per engine call of a prefetched stream whose engines all run one face per invoke
@@ -187,18 +188,15 @@ def iter_faces(
         bar = keras.utils.Progbar(count, verbose=verbose, unit_name="image")
     if prefetch is None:
         prefetch = count not in (0, 1) and _prefetch.worth_a_thread()
-    # A later stage crops the image again after the first stage has run: by then a caller's
-    # iterator (a video reader reusing its frame buffer) may have moved on, so keep a copy.
+    # A later stage crops each image again after the first stage has run (and keep_images
+    # returns it): keep its pixels, copied if the caller's iterator (a video reader reusing its
+    # frame buffer) may have moved on by then.
+    keep_rgb = keep_images or len(config.stages) > 1
     copy = keep_images or (len(config.stages) > 1 and (prefetch or count is None))
-    # Nothing overlaps the first chunk's cutting: keep it small when prefetching, so that the
-    # model starts early, and let the chunks grow as the background thread gets ahead (8, 16,
-    # 32: each is cut while the one before runs, at about twice its speed).
     max_size = batch_size
     if prefetch and all(getattr(e, "batching", None) == "loop" for e in engines):
         max_size = min(batch_size, LOOP_CHUNK)  # the same invokes, a finer overlap
     first_size = min(max_size, FIRST_CHUNK) if prefetch else batch_size
-    # Only a later stage (it crops again) or keep_images needs the pixels after the first cut.
-    keep_rgb = keep_images or len(config.stages) > 1
     steps = _steps(config, images, find, on_error, copy, first_size, max_size, keep_rgb)
     if prefetch:
         steps = _prefetch.prefetch(steps)
