@@ -2,14 +2,11 @@
 
 An engine is a callable ``engine(batch) -> xyn``: float32 ``(B, H, W, 3)`` RGB pixels in
 ``[0, 255]`` in, float32 ``(B, 2P)`` normalised coordinates ``(x0, y0, x1, y1, ...)`` in
-``[0, 1]`` of the stage's frame out (docs/coordinates.md). Two kinds:
-
-* :class:`KerasEngine`: the stage's Keras model in inference mode, through one compiled
-  ``tf.function``.
-* a TensorFlow Lite interpreter (:func:`lite_engine`, the one place that builds one) on a
-  flatbuffer that is either shipped with the preset or converted once per weights file, stage
-  and TensorFlow version and kept on disk (:func:`cached_tflite_bytes`), keyed by the SHA-256
-  of the weights, never by anything that changes between processes.
+``[0, 1]`` of the stage's frame out (docs/coordinates.md). It is a :class:`KerasEngine` or a
+TensorFlow Lite interpreter (:func:`lite_engine`) on a flatbuffer either shipped with the preset
+or converted once per weights file, stage and TensorFlow version and kept on disk
+(:func:`cached_tflite_bytes`), keyed by the SHA-256 of the weights, never by anything that
+changes between processes.
 
 :class:`StageEngines` chooses one engine per stage for a runtime (``"auto"``, ``"keras"``,
 ``"tflite"``; see :class:`facelandmarks.LandmarkDetector`). A new runtime plugs in as another
@@ -91,8 +88,7 @@ class KerasEngine:
 
 
 def lite_engine(content: bytes, num_threads: int | None = None) -> Any:
-    """A TensorFlow Lite engine for a flatbuffer (the one place that makes an interpreter):
-    LiteRT's interpreter when installed, TensorFlow's otherwise (:mod:`facelandmarks.lite`)."""
+    """The TensorFlow Lite engine for a flatbuffer: a :class:`facelandmarks.lite.LiteModel`."""
     from facelandmarks.lite import LiteModel
 
     return LiteModel(content, num_threads=num_threads)
@@ -259,21 +255,19 @@ class StageEngines(Sequence):
         from facelandmarks import export
         from facelandmarks import weights as fl_weights
 
-        source = self.source
-        spec = source.spec if source is not None else None
+        source = self.source or WeightsSource()
+        spec = source.spec
         if spec is not None and spec.sha256:
             shipped = fl_weights.embedded_tflite_bytes(spec, k)
             if shipped is not None:
                 logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
                 return lite_engine(shipped, self.num_threads)
-        sha = source.sha256 if source is not None else None
-        if sha is None:
+        if source.sha256 is None:
             if not convert:
                 return None
-            model = self.models[k]
-            logger.info("converting %s to TensorFlow Lite", model.name)
-            return lite_engine(export.tflite_bytes(model), self.num_threads)
-        key = f"{sha[:16]}-stage{k}-tf{tensorflow_version()}-g{export.LITE_GRAPH}"
+            logger.info("converting %s to TensorFlow Lite", self.models[k].name)
+            return lite_engine(export.tflite_bytes(self.models[k]), self.num_threads)
+        key = f"{source.sha256[:16]}-stage{k}-tf{tensorflow_version()}-g{export.LITE_GRAPH}"
         directory = fl_weights.cache_dir(source.cache_dir) / "tflite"
         # the Keras models are loaded only when the cache misses and conversion is allowed
         content = cached_tflite_bytes(lambda: self.models[k], key, directory, convert=convert)
