@@ -19,10 +19,9 @@ BlazeFace) often bake that 1 into reshapes (resized to B, BlazeFace short range 
 run one invoke per image.
 
 Threads: the default is 1 (:data:`DEFAULT_NUM_THREADS`). Two threads make BlazeFace full range
-and batched crops faster on an idle machine, but were up to 2x slower whenever another process
-used the second core; one thread is never far from the best and never pathological. Pass
-``num_threads=2`` on an idle machine for full range or batched crops. The measurements are in
-benchmarks/README.md (``lite_batching.py``).
+and batched crops faster on an idle machine (pass ``num_threads=2`` there), but were up to 2x
+slower whenever another process used the second core; one thread is never far from the best and
+never pathological. The measurements are in benchmarks/README.md (``lite_batching.py``).
 """
 
 from __future__ import annotations
@@ -41,8 +40,6 @@ from facelandmarks._prefetch import usable_cpus
 logger = logging.getLogger(__name__)
 
 __all__ = ["DEFAULT_NUM_THREADS", "LiteModel", "default_num_threads", "interpreter_class"]
-
-LITERT_INSTALL_HINT = "pip install ai-edge-litert"
 
 DEFAULT_NUM_THREADS = 1
 """Interpreter threads used when ``num_threads=None`` (capped by the CPUs available; see the
@@ -74,8 +71,8 @@ def interpreter_class() -> type:
         import tensorflow as tf
     except ImportError as err:
         raise ImportError(
-            "Running TensorFlow Lite models needs an interpreter: install LiteRT with "
-            f"`{LITERT_INSTALL_HINT}` (small, preferred) or TensorFlow (`pip install tensorflow`)."
+            "Running TensorFlow Lite models needs an interpreter: install LiteRT with `pip install "
+            "ai-edge-litert` (small, preferred) or TensorFlow (`pip install tensorflow`)."
         ) from err
     return tf.lite.Interpreter  # type: ignore[no-any-return]
 
