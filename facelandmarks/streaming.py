@@ -160,12 +160,8 @@ def iter_faces(
 
     Faces of consecutive images share engine calls (up to ``batch_size`` faces); images
     stream through, so memory stays bounded. See
-    :meth:`facelandmarks.LandmarkDetector.iter_faces` for the arguments.
-
-    ``prefetch``: decode, find the faces and cut the first crops of the next batch on a
-    background thread while the engines run on this one (:mod:`facelandmarks._prefetch`);
-    ``None`` (default): when there is more than one image and at least 2 usable CPUs. ``find``
-    (the face detector) then runs on that thread.
+    :meth:`facelandmarks.LandmarkDetector.iter_faces` for the arguments (with ``prefetch``,
+    ``find`` runs on the background thread of :mod:`facelandmarks._prefetch`).
 
     Raises:
         ValueError: a bad ``batch_size``, ``on_error`` or ``prefetch``; with
