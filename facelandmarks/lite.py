@@ -173,18 +173,18 @@ class LiteModel:
             )
         self._content = content  # the interpreter reads the buffer; keep it alive
         self._interp = interp
-        self._input = inputs[0]
+        detail = inputs[0]
         self._outputs = interp.get_output_details()
         self.num_threads = threads
-        signature = self._input.get("shape_signature", self._input["shape"])
+        signature = detail.get("shape_signature", detail["shape"])
         # Only a dynamic batch dimension is safe to resize, and only with several threads does
         # it pay (see the module notes).
         self._resizable = len(signature) > 0 and int(signature[0]) == -1 and threads > 1
-        self._batch = int(self._input["shape"][0])
+        self._batch = int(detail["shape"][0])
         # looked up on every run: kept as plain Python values
-        self._item_shape = tuple(int(v) for v in self._input["shape"][1:])
-        self._dtype = np.dtype(self._input["dtype"])
-        self._in_index = int(self._input["index"])
+        self._item_shape = tuple(int(v) for v in detail["shape"][1:])
+        self._dtype = np.dtype(detail["dtype"])
+        self._in_index = int(detail["index"])
         self._out_indices = [int(d["index"]) for d in self._outputs]
         self._lock = threading.Lock()
 
@@ -246,8 +246,7 @@ class LiteModel:
         return [interp.get_tensor(i) for i in self._out_indices]  # copies, owned
 
     def _resize(self, size: int) -> None:
-        shape = [size, *self.input_shape]
-        self._interp.resize_tensor_input(self._input["index"], shape)
+        self._interp.resize_tensor_input(self._in_index, [size, *self.input_shape])
         self._interp.allocate_tensors()
         self._outputs = self._interp.get_output_details()
         self._out_indices = [int(d["index"]) for d in self._outputs]
