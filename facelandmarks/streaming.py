@@ -228,10 +228,8 @@ def main_landmarks(results: Iterable[ImageFaces], num_points: int) -> np.ndarray
     """float32 ``(N, K, 2)``: the first (most prominent) face's landmarks of each result, pixels
     of its image; a row of NaN where no face was found or the image failed; ``(0, K, 2)`` for
     no result."""
-    rows = []
-    for result in results:
-        faces = result.faces
-        rows.append(faces[0].landmarks if faces else np.full((num_points, 2), np.nan, np.float32))
+    missing = np.full((num_points, 2), np.nan, np.float32)
+    rows = [result.faces[0].landmarks if result.faces else missing for result in results]
     if not rows:
         return np.zeros((0, num_points, 2), np.float32)
     return np.stack(rows).astype(np.float32)
