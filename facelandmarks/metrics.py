@@ -263,8 +263,7 @@ def evaluate_landmarks(
             36 and 45) and pupils (MUCT 31 and 36) must be available.
         thresholds: NME cut-offs (each > 0) for the failure rate and the AUC. Their keys use
             two decimals, so two thresholds that round to the same key are rejected.
-        scheme: the point scheme (a :class:`~facelandmarks.schemes.PointScheme` or registered
-            name); default: the scheme for ``P`` points (76: MUCT, 68: iBUG).
+        scheme: as in :func:`per_image_nme`.
         points: optional 1-D indices of the points to score, e.g. the 8 points shared by the
             MUCT and iBUG schemes (:meth:`~facelandmarks.schemes.PointScheme.correspondence`);
             normalising distances still come from the full ground truth, and predictions
@@ -275,10 +274,9 @@ def evaluate_landmarks(
         A dict with these keys (the set depends only on ``thresholds`` and on whether the
         scheme has pupils):
 
-        * ``"nme"`` (float): mean over images of the inter-ocular per-image NME
-          (MUCT points 27-32, iBUG 36-45);
+        * ``"nme"`` (float): mean over images of the inter-ocular per-image NME;
         * ``"nme_pupil"`` (float), only for schemes with pupils (MUCT): the same normalised
-          by the inter-pupil distance (points 31-36);
+          by the inter-pupil distance;
         * ``"median_nme"`` (float): median over images of the inter-ocular per-image NME;
         * ``"mean_error_px"`` (float): mean over images of the per-image mean point error in
           pixels;
@@ -318,8 +316,8 @@ def evaluate_landmarks(
             f"Received: thresholds={tuple(thresholds)!r}"
         )
 
-    ocular = _normalizing_distances(true, "inter_ocular", func, scheme)
     found = _resolve_scheme(scheme, true.shape[1], func, "normalization='inter_ocular'")
+    ocular = _normalizing_distances(true, "inter_ocular", func, found)
     pupil = None
     if found.pupils is not None:
         pupil = _normalizing_distances(true, "inter_pupil", func, found)
