@@ -7,6 +7,7 @@ Private helper of :mod:`facelandmarks.drawing` (annotated images) and
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 from typing import Any
@@ -29,10 +30,8 @@ def _as_faces(
         arr = arr[None]
     found = None if scheme is None else get_scheme(scheme)
     if arr.ndim == 3 and arr.shape[2] == 2 and found is None:
-        try:
+        with contextlib.suppress(ValueError):  # no scheme for K points: reported below
             found = scheme_for_points(arr.shape[1])
-        except ValueError:
-            found = None
     if arr.ndim != 3 or found is None or arr.shape[1:] != (found.num_points, 2):
         expected = (
             "K points of a known scheme (76: MUCT, 68: iBUG) or of scheme=..."

@@ -87,17 +87,6 @@ def _face_radius(face: np.ndarray, width: int, height: int) -> float:
     return max(0.5, extent / 100.0)
 
 
-def _as_radius(radius: float, func: str) -> float:
-    if (
-        isinstance(radius, bool)
-        or not isinstance(radius, (int, float, np.integer, np.floating))
-        or not math.isfinite(radius)
-        or radius <= 0
-    ):
-        raise ValueError(f"{func} expects radius to be a number > 0 or None. Received: {radius!r}")
-    return float(radius)
-
-
 def _color(value: Color, name: str, func: str) -> Color:
     if isinstance(value, str):
         return value
@@ -182,7 +171,14 @@ def draw_landmarks(
     box_fill = _color(box_color, "box_color", func)
     rgb = fl_images.load_image(image)  # always a new array: the caller's image is untouched
     height, width = rgb.shape[:2]
-    given = None if radius is None else _as_radius(radius, func)
+    if radius is not None and (
+        isinstance(radius, bool)
+        or not isinstance(radius, (int, float, np.integer, np.floating))
+        or not math.isfinite(radius)
+        or radius <= 0
+    ):
+        raise ValueError(f"{func} expects radius to be a number > 0 or None. Received: {radius!r}")
+    given = None if radius is None else float(radius)
     radii = [given if given is not None else _face_radius(f, width, height) for f in faces]
 
     canvas = Image.fromarray(rgb)
