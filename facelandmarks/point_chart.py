@@ -1,8 +1,7 @@
 """Numbered charts of point schemes: every point's index beside it, for documentation.
 
-:func:`draw_point_chart` is also importable from :mod:`facelandmarks.drawing`, its home before
-this module. Pillow and NumPy only. Coordinates are ``(x, y)`` pixels, origin top-left, pixel
-centres at integer coordinates.
+:func:`draw_point_chart` is also importable from :mod:`facelandmarks.drawing`. Pillow and NumPy
+only. Coordinates are ``(x, y)`` pixels, origin top-left, pixel centres at integer coordinates.
 """
 
 from __future__ import annotations
@@ -43,16 +42,15 @@ _CHART_INSIDE: dict[str, tuple[int, ...]] = {"muct76": (31, 36, 66)}
 _CHART_INWARD: dict[str, tuple[tuple[int, ...], ...]] = {"ibug68": (tuple(range(60, 68)),)}
 
 
-def _label_directions(xy: np.ndarray, scheme: PointScheme) -> np.ndarray:
-    """Unit vectors pointing away from each point's feature, to place its number."""
+def _label_directions(xy: np.ndarray, valid: np.ndarray, scheme: PointScheme) -> np.ndarray:
+    """Unit vectors pointing away from each ``valid`` (finite) point's feature, to place its
+    number; the rows of the other points are not used."""
     inward = _CHART_INWARD.get(scheme.name, ())
     clusters = (
         _CHART_CLUSTERS.get(scheme.name)
         or tuple(idx for name, idx in scheme.groups if name != "jaw")
     ) + inward
-    valid = np.all(np.isfinite(xy), axis=1)
-    face_center = xy[valid].mean(axis=0) if valid.any() else np.zeros(2)
-    centers = np.tile(face_center, (len(xy), 1))
+    centers = np.tile(xy[valid].mean(axis=0), (len(xy), 1))
     for members in clusters:
         idx = [i for i in members if valid[i]]
         if idx:
@@ -62,14 +60,11 @@ def _label_directions(xy: np.ndarray, scheme: PointScheme) -> np.ndarray:
     up = np.array([0.0, -1.0])
     with np.errstate(invalid="ignore", divide="ignore"):
         out = np.where(norm > 1e-6, out / norm, up)
-    out = np.where(np.isfinite(out), out, up)
     for members in inward:
         out[list(members)] *= -1.0
     # Points inside a feature (pupils, mouth centre): their number goes into the gap to the
     # right of them, between the feature's upper and lower contours.
-    right = np.array([1.0, 0.15]) / np.hypot(1.0, 0.15)
-    inside = list(_CHART_INSIDE.get(scheme.name, ()))
-    out[inside] = right
+    out[list(_CHART_INSIDE.get(scheme.name, ()))] = np.array([1.0, 0.15]) / np.hypot(1.0, 0.15)
     return out
 
 
@@ -104,7 +99,7 @@ def draw_point_chart(
     """
     func = "draw_point_chart"
     faces, found = _as_faces(points_xy, func, scheme)
-    if faces.shape[0] != 1 or np.ndim(points_xy) != 2:
+    if np.ndim(points_xy) != 2:
         raise ValueError(
             f"{func} expects points_xy of shape ({found.num_points}, 2). Received: shape "
             f"{np.shape(points_xy)}"
@@ -128,22 +123,18 @@ def draw_point_chart(
         margin = 2.5 * font_size
         lo, hi = xy[valid].min(axis=0), xy[valid].max(axis=0)
         extent = np.maximum(hi - lo, 1e-6)
-        scale = min((width - 2 * margin) / extent[0], (height - 2 * margin) / extent[1])
-        scale = max(scale, 1e-6)
+        scale = max(1e-6, min((width - 2 * margin) / extent[0], (height - 2 * margin) / extent[1]))
         xy = (xy - (lo + hi) / 2) * scale + np.array([(width - 1) / 2, (height - 1) / 2])
     radius = max(2.0, min(width, height) / 160)
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     _draw_contours(draw, xy, found, (190, 190, 190), max(1, round(radius / 2)))
     font = _font(font_size)
-    directions = _label_directions(xy, found)
-    for i, ((x, y), d) in enumerate(zip(xy, directions, strict=True)):
-        if not valid[i]:
-            continue
+    offsets = _label_directions(xy, valid, found) * (radius + 0.75 * font_size)
+    for i in np.flatnonzero(valid):
+        x, y = xy[i]
         _dot(draw, x, y, radius, (30, 30, 30))
-        offset = radius + 0.75 * font_size
-        center = (x + d[0] * offset, y + d[1] * offset)
-        _draw_label(draw, str(i), center, font, (20, 60, 170), None)
+        _draw_label(draw, str(i), (x + offsets[i, 0], y + offsets[i, 1]), font, (20, 60, 170), None)
     if path is not None:
         try:
             canvas.save(os.fspath(path))
