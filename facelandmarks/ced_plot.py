@@ -2,7 +2,7 @@
 
 matplotlib is an optional dependency (``pip install "facelandmarks[plot]"``) imported only when
 :func:`plot_ced` is called. :func:`plot_ced` is also importable from
-:mod:`facelandmarks.drawing`, its home before this module. No Keras, no TensorFlow.
+:mod:`facelandmarks.drawing`. No Keras, no TensorFlow.
 """
 
 from __future__ import annotations
@@ -111,12 +111,8 @@ def plot_ced(
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     for (thresholds, fractions), name, area in zip(ceds, names, aucs, strict=True):
-        ax.step(
-            thresholds,
-            fractions,
-            where="post",
-            label=f"{name} (AUC@{max_threshold:g} = {area:.3f})",
-        )
+        label = f"{name} (AUC@{max_threshold:g} = {area:.3f})"
+        ax.step(thresholds, fractions, where="post", label=label)
     ax.set_xlim(0.0, max_threshold)
     ax.set_ylim(0.0, 1.0)
     ax.set_xlabel("NME (inter-ocular)")
