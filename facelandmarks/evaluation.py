@@ -65,11 +65,10 @@ def score_faces(
     nme = np.full(len(pred), np.nan)
     scores: dict[str, Any] = {}
     if found.any():
+        faces = (pred[found], truth[found])
         kw = {"scheme": true_scheme, "points": points}
-        scores.update(
-            metrics.evaluate_landmarks(pred[found], truth[found], thresholds=thresholds, **kw)
-        )
-        nme[found] = metrics.per_image_nme(pred[found], truth[found], **kw)
+        scores.update(metrics.evaluate_landmarks(*faces, thresholds=thresholds, **kw))
+        nme[found] = metrics.per_image_nme(*faces, **kw)
     scores["n_missed"] = int((~found).sum())
     for t in thresholds:
         bad = (~found) | (nme > t)
