@@ -1,9 +1,8 @@
 """Pictures of landmarks: annotated images, CED plots and numbered charts of point schemes.
 
 Pillow and NumPy only (no Keras, no TensorFlow). :func:`draw_point_chart` and :func:`plot_ced`
-live in :mod:`facelandmarks.point_chart` and :mod:`facelandmarks.ced_plot` and are importable
-from here too; :func:`plot_ced` needs matplotlib, an optional dependency
-(``pip install "facelandmarks[plot]"``) imported only when the function is called.
+(which needs the optional matplotlib) live in :mod:`facelandmarks.point_chart` and
+:mod:`facelandmarks.ced_plot` and are importable from here too.
 
 Coordinates follow the library's contract: ``(x, y)`` pixels of the image as passed, origin
 top-left, ``y`` down, pixel centres at integer coordinates. A point at ``(10, 20)`` is drawn
