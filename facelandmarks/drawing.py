@@ -177,8 +177,7 @@ def draw_landmarks(
         or radius <= 0
     ):
         raise ValueError(f"{func} expects radius to be a number > 0 or None. Received: {radius!r}")
-    given = None if radius is None else float(radius)
-    radii = [given if given is not None else _face_radius(f, width, height) for f in faces]
+    radii = [_face_radius(f, width, height) if radius is None else float(radius) for f in faces]
 
     canvas = Image.fromarray(rgb)
     draw = ImageDraw.Draw(canvas)
@@ -188,7 +187,7 @@ def draw_landmarks(
                 continue
             x0, x1 = sorted((round(box[0]), round(box[2])))
             y0, y1 = sorted((round(box[1]), round(box[3])))
-            r_box = given if given is not None else _face_radius(box.reshape(2, 2), width, height)
+            r_box = _face_radius(box.reshape(2, 2), width, height) if radius is None else radius
             # Edge coordinates: the last covered pixel is x1 - 1 (at least x0).
             draw.rectangle(
                 [x0, y0, max(x0, x1 - 1), max(y0, y1 - 1)],
