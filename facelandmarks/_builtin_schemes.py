@@ -201,18 +201,17 @@ IBUG68_FACTS: dict[str, Any] = {
 # eye corners, the nose tip, the mouth corners and the chin.
 #
 # Left out: MUCT publishes no written definition of its points, and the data can refute a pair,
-# not prove one. benchmarks/scheme_correspondence.py (numbers in benchmarks/README.md) fits the
-# mean MUCT frontal shape onto the 300-W Procrustes mean through the 8 pairs below (0.011-0.041
-# inter-ocular apart) and measures the candidates:
-# * outer-lip midline MUCT 51 / 57 vs iBUG 51 / 57: 0.056 / 0.027, and MUCT's outer lip is 1.5x
-#   as tall (0.244 vs 0.160): the lip edges are placed differently.
+# not prove one. benchmarks/scheme_correspondence.py fits the mean MUCT frontal shape onto the
+# 300-W Procrustes mean through the 8 pairs below and measures the candidates (inter-ocular
+# distances in benchmarks/README.md):
+# * outer-lip midline MUCT 51 / 57 vs iBUG 51 / 57: MUCT's outer lip is 1.5x as tall (0.244 vs
+#   0.160): the lip edges are placed differently.
 # * inner-lip midline MUCT 64 / 61 vs iBUG 62 / 66: MUCT's are 0.077 apart on its neutral faces,
 #   iBUG's coincide on closed mouths (0.001): not the same lip-contact line.
-# * nose base MUCT 41 vs iBUG 33 (both the midline of the lower nose contour): 0.038.
-# * jaw ends MUCT 0 / 14 vs iBUG 0 / 16: 0.012 and 0.085; 15 vs 17 jaw points, so only the chin
-#   is a defined match.
-# * brow outer ends MUCT 21 / 15 vs iBUG 17 / 26: 0.035 / 0.046; MUCT's brow is a loop around
-#   the brow, iBUG's a line along its upper edge.
+# * nose base MUCT 41 vs iBUG 33 (both the midline of the lower nose contour): 0.038 apart.
+# * jaw: 15 vs 17 points, so only the chin is a defined match.
+# * brow outer ends MUCT 21 / 15 vs iBUG 17 / 26: MUCT's brow is a loop around the brow, iBUG's
+#   a line along its upper edge.
 MUCT76_TO_IBUG68: tuple[tuple[int, int], ...] = (
     (27, 36),
     (29, 39),

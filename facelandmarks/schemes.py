@@ -342,8 +342,7 @@ def scheme_for_points(num_points: int) -> PointScheme:
         known = ", ".join(f"{k} -> {v!r}" for k, v in sorted(_DEFAULT_FOR_POINTS.items()))
         raise ValueError(
             f"No default point scheme for {num_points} points ({known}); pass scheme=... "
-            "(a registered name or a PointScheme). Received: num_points="
-            f"{num_points}"
+            f"(a registered name or a PointScheme). Received: num_points={num_points}"
         )
     return _REGISTRY[name]
 
