@@ -27,11 +27,8 @@ NUM_POINTS: int = MUCT76.num_points
 """Number of landmarks in the MUCT scheme (76)."""
 
 MIRROR_PERMUTATION: tuple[int, ...] = MUCT76.mirror
-"""Point ``i`` of a left-right mirrored face is point ``MIRROR_PERMUTATION[i]`` of the original.
-
-Checked against all 3,005 ``ir`` (mirrored) rows of the MUCT CSV in the development subset;
-the permutation is its own inverse.
-"""
+"""Point ``i`` of a left-right mirrored face is point ``MIRROR_PERMUTATION[i]`` of the original
+(its own inverse)."""
 
 GROUPS: dict[str, tuple[int, ...]] = dict(MUCT76.groups)
 """Landmark groups, used for drawing contours and for per-region error reports."""
@@ -43,17 +40,12 @@ MUCT_TO_IBUG68: dict[int, int] = {
 
 
 def mirror_points(xy: np.ndarray, width: float) -> np.ndarray:
-    """Mirror 76-point MUCT landmarks for an image flipped left-right (``MUCT76.mirror_points``).
+    """Mirror 76-point MUCT landmarks for an image flipped left-right: ``MUCT76.mirror_points``.
 
-    Args:
-        xy: float array ``(..., 76, 2)`` of ``(x, y)`` pixel coordinates in an image
-            ``width`` pixels wide (origin top-left). ``NaN`` (unavailable) stays ``NaN``.
-        width: width of the image in pixels. A pixel centre at ``x`` moves to
-            ``width - 1 - x`` (MUCT's own rule: ``x' = 479 - x`` for 480-wide images).
-
-    Returns:
-        Array of the same shape and dtype: the point that has the meaning of index ``i``
-        in the flipped image, for every ``i``.
+    ``xy`` is a float array ``(..., 76, 2)`` of ``(x, y)`` pixels in an image ``width`` pixels
+    wide; the result has the same shape and dtype, ``x' = width - 1 - x`` (MUCT's ``479 - x``)
+    and indices permuted; ``NaN`` stays ``NaN``. See
+    :meth:`facelandmarks.schemes.PointScheme.mirror_points`.
 
     Raises:
         ValueError: if the second-to-last axis is not 76 long or the last is not 2.
