@@ -10,16 +10,10 @@ Two spaces are used for landmarks:
   whole image), ``0`` at the frame's left/top edge and ``1`` at its right/bottom edge. This is
   the model head's internal space (its sigmoid outputs).
 
-A :class:`facelandmarks.framing.Framing` carries the map between an image and the model's input
-crop (forward, inverse and the resampling matrix, with an optional rotation); the whole image is
-the special case ``box = (0, 0, W, H)``.
-
-Boxes are ``(x0, y0, x1, y1)`` in *edge* coordinates: the whole image is ``(0, 0, W, H)``; a
-pixel centre ``x`` lies at edge coordinate ``x + 0.5``.
-
-The original 2019 project normalised with ``x / W`` (no half-pixel shift). The difference is
-half a pixel; presets trained that way set ``pixel_offset=0.0`` so their outputs are decoded
-exactly as they were trained.
+Rotated frames (:class:`~facelandmarks.framing.Framing`, re-exported here) and boxes in edge
+coordinates are :mod:`facelandmarks.framing`'s; the whole image is the box ``(0, 0, W, H)``.
+``pixel_offset=0.0`` reproduces the original 2019 project's ``x / W`` (half a pixel off), so
+presets trained that way decode exactly as they were trained.
 """
 
 from __future__ import annotations
@@ -85,8 +79,7 @@ def pixels_to_normalized(
     """
     arr, single = _points(xy, "xy")
     wh = _size_array(size, arr.shape[0], "size")
-    out = (arr + pixel_offset) / wh[:, None, :]
-    out = out.astype(np.float32)
+    out = ((arr + pixel_offset) / wh[:, None, :]).astype(np.float32)
     return out[0] if single else out
 
 
