@@ -32,13 +32,11 @@ _BILINEAR = Image.Resampling.BILINEAR
 def _center_affine(framing: Framing) -> tuple[float, float, float, float, float, float]:
     """The top two rows of :meth:`Framing.center_matrix` (crop pixel centre -> image pixel
     centre), on Python floats: the same map, without a dozen tiny NumPy calls per crop."""
-    x0, y0, x1, y1 = framing.box
-    w, h = x1 - x0, y1 - y0
+    (cx, cy), (w, h) = framing.center, framing.size
     out_w, out_h = framing.out_size
     c, s = math.cos(framing.angle), math.sin(framing.angle)
     sx, sy = w / out_w, h / out_h
     lx0, ly0 = 0.5 * sx - 0.5 * w, 0.5 * sy - 0.5 * h
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
     return (
         c * sx,
         -s * sy,
