@@ -161,14 +161,13 @@ class LandmarkDataset:
         """
         if not datasets:
             raise ValueError("concat expects at least one dataset. Received: none")
+        first = datasets[0]
         for i, ds in enumerate(datasets):
             if not isinstance(ds, LandmarkDataset):
                 raise TypeError(
                     f"concat expects LandmarkDataset arguments. Received: "
                     f"{type(ds).__name__} at position {i}"
                 )
-        first = datasets[0]
-        for i, ds in enumerate(datasets[1:], start=1):
             if (ds.scheme, ds.num_points) != (first.scheme, first.num_points):
                 raise ValueError(
                     "concat expects datasets of one point scheme. Received: "
