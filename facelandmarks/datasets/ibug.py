@@ -233,12 +233,11 @@ def load_ibug(
         hint = "" if recursive else " (subfolders not searched: recursive=False)"
         raise PtsFormatError(f"No .pts files with images found under {str(root)!r}{hint}")
 
-    stems = [Path(key).name for key, *_ in kept]
     return LandmarkDataset(
         image_paths=tuple(str(p) for _, p, _, _ in kept),
         landmarks=np.stack([xy for _, _, xy, _ in kept]).astype(np.float32),
         names=tuple(key for key, *_ in kept),
-        subjects=tuple(photo_id(s) for s in stems),
+        subjects=tuple(photo_id(Path(key).name) for key, *_ in kept),
         cameras=("",) * len(kept),
         groups=tuple(key.split("/")[0] if "/" in key else "" for key, *_ in kept),
         image_sizes=np.array([size for *_, size in kept], dtype=np.int64),

@@ -121,8 +121,7 @@ def load_muct(
     names: list[str] = []
     skipped = 0
     for stem in sorted(rows):
-        _, _, camera, _ = parse_name("i" + stem)
-        if cameras is not None and camera not in cameras:
+        if cameras is not None and parse_name("i" + stem)[2] not in cameras:
             continue
         if stem not in on_disk:
             msg = (
@@ -171,9 +170,8 @@ def _read_csv(
     csv_path: Path, on_error: str, tolerance: float = 4.0
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, int]]:
     """Parse the landmark CSV: ``{stem: (76, 2) float32}`` for image rows and mirror rows."""
-    raw = csv_path.read_bytes()
     try:
-        text = raw.decode("utf-8-sig")
+        text = csv_path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise MuctFormatError(f"{csv_path}: not UTF-8/ASCII text ({exc})") from exc
     reader = csv.reader(io.StringIO(text, newline=""))
