@@ -80,67 +80,61 @@ def read_pts(path: str | os.PathLike, num_points: int | None = None) -> np.ndarr
         text = path.read_bytes().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PtsFormatError(f"{path}: not UTF-8/ASCII text ({exc})") from None
-    rows: list[tuple[float, float]] = []
-    state = "header"
+    # (where, text) of each non-blank line; the header, the points and the rest read it in turn
+    numbered = enumerate(text.splitlines(), start=1)
+    lines = ((f"{path}, line {n}", raw.strip()) for n, raw in numbered if raw.strip())
     n_declared = -1
-    for line_no, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        where = f"{path}, line {line_no}"
-        if not line:
-            continue
-        if state == "header":
-            if line == "{":
-                if n_declared < 0:
-                    raise PtsFormatError(f"{where}: '{{' before an 'n_points:' line")
-                state = "points"
-                continue
-            key, sep, value = line.partition(":")
-            if not sep:
-                raise PtsFormatError(
-                    f"{where}: expected 'key: value' or '{{' in the header. Received: {line!r}"
-                )
-            key, value = key.strip().lower(), value.strip()
-            if key == "version" and value != "1":
-                raise PtsFormatError(f"{where}: unknown version. Received: {line!r}")
-            if key == "n_points":
-                try:
-                    n_declared = int(value)
-                except ValueError:
-                    n_declared = 0
-                if n_declared < 1:
-                    raise PtsFormatError(
-                        f"{where}: n_points must be a positive integer. Received: {line!r}"
-                    )
-                if num_points is not None and n_declared != num_points:
-                    raise PtsFormatError(
-                        f"{where}: expected n_points: {num_points} for this scheme. "
-                        f"Received: {line!r}"
-                    )
-        elif state == "points":
-            if line == "}":
-                if len(rows) != n_declared:
-                    raise PtsFormatError(
-                        f"{where}: n_points is {n_declared} but {len(rows)} points precede '}}'"
-                    )
-                state = "done"
-                continue
-            parts = line.split()
+    for where, line in lines:
+        if line == "{":
+            if n_declared < 0:
+                raise PtsFormatError(f"{where}: '{{' before an 'n_points:' line")
+            break
+        key, sep, value = line.partition(":")
+        if not sep:
+            raise PtsFormatError(
+                f"{where}: expected 'key: value' or '{{' in the header. Received: {line!r}"
+            )
+        key, value = key.strip().lower(), value.strip()
+        if key == "version" and value != "1":
+            raise PtsFormatError(f"{where}: unknown version. Received: {line!r}")
+        if key == "n_points":
             try:
-                x, y = (float(v) for v in parts)
+                n_declared = int(value)
             except ValueError:
+                n_declared = 0
+            if n_declared < 1:
                 raise PtsFormatError(
-                    f"{where}: expected two numbers 'x y'. Received: {line!r}"
-                ) from None
-            if not (np.isfinite(x) and np.isfinite(y)):
-                raise PtsFormatError(f"{where}: non-finite coordinate. Received: {line!r}")
-            if len(rows) == n_declared:
-                raise PtsFormatError(f"{where}: more than n_points={n_declared} points")
-            rows.append((x, y))
-        else:
-            raise PtsFormatError(f"{where}: text after the closing '}}'. Received: {line!r}")
-    if state != "done":
-        missing = "'{'" if state == "header" else "the closing '}'"
-        raise PtsFormatError(f"{path}: file ends without {missing}")
+                    f"{where}: n_points must be a positive integer. Received: {line!r}"
+                )
+            if num_points is not None and n_declared != num_points:
+                raise PtsFormatError(
+                    f"{where}: expected n_points: {num_points} for this scheme. Received: {line!r}"
+                )
+    else:
+        raise PtsFormatError(f"{path}: file ends without '{{'")
+    rows: list[tuple[float, float]] = []
+    for where, line in lines:
+        if line == "}":
+            if len(rows) != n_declared:
+                raise PtsFormatError(
+                    f"{where}: n_points is {n_declared} but {len(rows)} points precede '}}'"
+                )
+            break
+        try:
+            x, y = (float(v) for v in line.split())
+        except ValueError:
+            raise PtsFormatError(
+                f"{where}: expected two numbers 'x y'. Received: {line!r}"
+            ) from None
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise PtsFormatError(f"{where}: non-finite coordinate. Received: {line!r}")
+        if len(rows) == n_declared:
+            raise PtsFormatError(f"{where}: more than n_points={n_declared} points")
+        rows.append((x, y))
+    else:
+        raise PtsFormatError(f"{path}: file ends without the closing '}}'")
+    for where, line in lines:
+        raise PtsFormatError(f"{where}: text after the closing '}}'. Received: {line!r}")
     return np.asarray(rows, dtype=np.float64) - 1.0
 
 
