@@ -1,17 +1,14 @@
-"""Coordinate spaces and the maps between them (pure NumPy; imports no Keras).
+"""Whole-image pixel <-> normalised coordinate maps (pure NumPy; imports no Keras).
 
-Two spaces are used for landmarks:
+The spaces are :mod:`facelandmarks.framing`'s, with the whole image as the frame: pixels ``xy``
+have their origin at the image's top-left corner, ``y`` down, pixel *centres* at integers (as in
+MUCT's ``muct76-opencv.csv`` and OpenCV; a ``W`` pixel wide image spans ``-0.5`` to
+``W - 0.5``); normalised ``xyn`` is ``0`` at the image's left/top edge and ``1`` at its
+right/bottom edge, the model head's space (its sigmoid outputs).
 
-* **pixels** (``xy``): ``(x, y)`` in pixels of an image, origin at the top-left corner of the
-  image, ``y`` down, the *centre* of pixel ``(i, j)`` at ``x = j, y = i`` (the convention of
-  MUCT's ``muct76-opencv.csv`` and OpenCV). A ``W`` pixel wide image spans ``x`` from
-  ``-0.5`` to ``W - 0.5``.
-* **normalised** (``xyn``): ``(x, y)`` as fractions of a *frame* (a box in the image, or the
-  whole image), ``0`` at the frame's left/top edge and ``1`` at its right/bottom edge. This is
-  the model head's internal space (its sigmoid outputs).
-
-Rotated frames (:class:`~facelandmarks.framing.Framing`, re-exported here) and boxes in edge
-coordinates are :mod:`facelandmarks.framing`'s; the whole image is the box ``(0, 0, W, H)``.
+Rotated frames (:class:`~facelandmarks.framing.Framing`) and boxes in edge coordinates are
+:mod:`facelandmarks.framing`'s (the names are re-exported here, their first home); the whole
+image is the box ``(0, 0, W, H)``.
 ``pixel_offset=0.0`` reproduces the original 2019 project's ``x / W`` (half a pixel off), so
 presets trained that way decode exactly as they were trained.
 """
@@ -22,8 +19,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-# The framing between an image and a model crop lives in facelandmarks.framing; these names are
-# re-exported here, where they were first documented.
 from facelandmarks.framing import DEFAULT_PIXEL_OFFSET, Framing, box_from_points
 
 __all__ = [
