@@ -248,16 +248,8 @@ class Framing:
         """
         m = self.center_matrix()
         # edge = centre + 0.5 on both sides: c' = c + 0.5 - 0.5 * (a + b), f likewise.
-        a, b, c = m[0]
-        d, e, f = m[1]
-        return (
-            float(a),
-            float(b),
-            float(c + 0.5 - 0.5 * (a + b)),
-            float(d),
-            float(e),
-            float(f + 0.5 - 0.5 * (d + e)),
-        )
+        a, b, c, d, e, f = (float(v) for v in m[:2].ravel())
+        return (a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e))
 
 
 def box_from_points(
