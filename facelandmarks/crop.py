@@ -37,14 +37,8 @@ def _center_affine(framing: Framing) -> tuple[float, float, float, float, float,
     c, s = math.cos(framing.angle), math.sin(framing.angle)
     sx, sy = w / out_w, h / out_h
     lx0, ly0 = 0.5 * sx - 0.5 * w, 0.5 * sy - 0.5 * h
-    return (
-        c * sx,
-        -s * sy,
-        cx + c * lx0 - s * ly0 - 0.5,
-        s * sx,
-        c * sy,
-        cy + s * lx0 + c * ly0 - 0.5,
-    )
+    x_at_0, y_at_0 = cx + c * lx0 - s * ly0 - 0.5, cy + s * lx0 + c * ly0 - 0.5
+    return (c * sx, -s * sy, x_at_0, s * sx, c * sy, y_at_0)
 
 
 def _extent(a: float, b: float, c: float, out_w: int, out_h: int) -> tuple[float, float]:
