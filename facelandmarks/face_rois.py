@@ -151,11 +151,8 @@ def calibrate_roi_from_points(
     c, s = np.cos(angle[ok]), np.sin(angle[ok])
     du = (c * d[:, 0] + s * d[:, 1]) / r[ok, 2]
     dv = (-s * d[:, 0] + c * d[:, 1]) / r[ok, 2]
-    return (
-        float(np.median(r[ok, 2] / ext[ok])),
-        float(np.median(du)),
-        float(np.median(dv)),
-    )
+    scale = float(np.median(r[ok, 2] / ext[ok]))
+    return scale, float(np.median(du)), float(np.median(dv))
 
 
 @contextlib.contextmanager
