@@ -232,12 +232,8 @@ class Framing:
         return (c * w, s * w, -s * h, c * h, ex, ey)
 
     def center_matrix(self) -> np.ndarray:
-        """float64 ``(3, 3)``: crop pixel centre ``(u, v, 1)`` -> image pixel centre.
-
-        The form expected by projective-transform ops that sample the input at
-        ``M @ (u, v, 1)`` for output pixel index ``(u, v)`` (e.g. TensorFlow's
-        ``ImageProjectiveTransformV3``).
-        """
+        """float64 ``(3, 3)``: crop pixel centre ``(u, v, 1)`` -> image pixel centre, the
+        :func:`crop_to_image_matrix` of this frame (e.g. for ``ImageProjectiveTransformV3``)."""
         return crop_to_image_matrix(*self._args(), *self.out_size)
 
     def pil_affine(self) -> tuple[float, float, float, float, float, float]:
