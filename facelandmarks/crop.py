@@ -12,8 +12,7 @@ Both resample in the same two steps, on the same grids:
 
 Pillow resamples float32 images here (no 8-bit rounding), so the two agree to float rounding:
 ``tests/test_crop.py`` holds them to 0.05 grey levels (of 255) over rotated, scaled, shifted and
-out-of-image framings. No TensorFlow: this is what lets ``predict``
-run on TensorFlow Lite without importing TensorFlow.
+out-of-image framings. No TensorFlow, so ``predict`` runs on TensorFlow Lite without it.
 """
 
 from __future__ import annotations
