@@ -193,8 +193,7 @@ def load_ibug(
 
     kept: list[tuple[str, Path, np.ndarray, tuple[int, int]]] = []
     skipped = 0
-    for key in sorted(pts_files):
-        pts_path = pts_files[key]
+    for key, pts_path in sorted(pts_files.items()):
         try:
             candidates = images.get(key, [])
             if not candidates:

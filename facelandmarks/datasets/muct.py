@@ -207,8 +207,7 @@ def _read_csv(
             if not np.all(np.isfinite(values)):
                 raise MuctFormatError("non-finite coordinate")
             xy = values.reshape(NUM_POINTS, 2)
-            unavailable = np.all(xy == 0.0, axis=1)
-            xy[unavailable] = np.nan
+            xy[np.all(xy == 0.0, axis=1)] = np.nan  # (0, 0) marks an unavailable point
             if problem := _outside_image(xy, IMAGE_SIZE, tolerance):
                 raise MuctFormatError(problem)
             stem = name[2:] if is_mirror else name[1:]
