@@ -187,7 +187,7 @@ def _wait_for(proc: subprocess.Popen, stage: Path, how: str, limit: float) -> No
     while time.monotonic() < end and proc.poll() is None:
         if how == "tmp":
             with contextlib.suppress(FileNotFoundError):
-                if any(".tmp" in p.name for p in stage.iterdir()):
+                if any(".part-" in p.name for p in stage.iterdir()):
                     return
         else:
             with contextlib.suppress(FileNotFoundError):

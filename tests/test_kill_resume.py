@@ -181,3 +181,14 @@ def test_a_damaged_final_or_best_file_names_the_folder(tmp_path, name) -> None:
             verbose=0,
         )
     _assert_clear(str(info.value), folder)
+
+
+def test_finished_writes_leave_no_temporary_file_and_resume_removes_a_killed_ones(tmp_path):
+    from facelandmarks.training.checkpoint import RunCheckpoint
+
+    folder = _checkpoint(tmp_path)
+    assert not list(folder.glob(".*"))
+    stale = folder / ".epoch-0003.weights.h5.part-k1ll3d.weights.h5"  # a kill in mid-write
+    stale.write_bytes(b"\x89HDF\r\n\x1a\n")
+    assert RunCheckpoint(folder, "val_nme").resume(_model()) == 2
+    assert not stale.exists()

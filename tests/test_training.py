@@ -544,3 +544,35 @@ def test_a_refining_run_refuses_stages_it_cannot_start(tmp_path, epochs, stage1,
     with pytest.raises((TrainConfigError, ValueError), match=error):
         config, _ = _refine_config(tmp_path, epochs, stage1)
         run(config, verbose=0)
+
+
+def test_training_faces_are_detected_once_then_read_from_the_cache(tmp_path):
+    from PIL import Image
+
+    from facelandmarks.face_detection import FaceBox
+    from facelandmarks.training.faces import detect_training_faces
+
+    paths = []
+    for i in range(2):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.new("RGB", (40, 30)).save(paths[-1])
+    points = np.array([[[10, 10], [20, 15]], [[np.nan, np.nan], [30, 20]]], np.float32)
+
+    class Detector:
+        name, calls = "fake", 0
+
+        def detect(self, image):
+            self.calls += 1
+            return [FaceBox((0, 0, 4, 4), 0.9), FaceBox((8, 8, 24, 18), 0.8)]
+
+    detector = Detector()
+    first = detect_training_faces(paths, points, detector, cache_dir=tmp_path / "cache")
+    (cache,) = (tmp_path / "cache").iterdir()  # the .npz alone: no temporary file left
+    assert cache.name.startswith("detections-fake-") and cache.suffix == ".npz"
+    again = detect_training_faces(paths, points, detector, cache_dir=tmp_path / "cache")
+    assert detector.calls == 2  # the second call read the cache
+    np.testing.assert_array_equal(first.found, [True, False])
+    np.testing.assert_array_equal(first.boxes[0], [8, 8, 24, 18])
+    np.testing.assert_array_equal(first.scores, np.float32([0.8, 0.0]))
+    for name in ("boxes", "eyes", "scores", "found"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))

@@ -1,9 +1,10 @@
 """Checkpoints of one stage's fit that survive a kill.
 
 After every epoch, :class:`RunCheckpoint` keeps the weights with the optimizer state and a small
-JSON state (epochs done, best score and its epoch, early-stopping count), each written to a
-temporary file and renamed into place, so a process killed at any instant leaves a run that
-resumes where the last finished epoch left it, with the same best epoch as an uninterrupted run.
+JSON state (epochs done, best score and its epoch, early-stopping count), each written through
+:func:`facelandmarks.fileio.atomic_path` (a temporary file renamed into place), so a process
+killed at any instant leaves a run that resumes where the last finished epoch left it, with the
+same best epoch as an uninterrupted run.
 :func:`facelandmarks.training.fit.fit_stage` uses it.
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 from pathlib import Path
 from typing import Any
 
 import keras
+
+from facelandmarks.fileio import atomic_path, atomic_write_json
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +55,14 @@ class RunCheckpoint(keras.callbacks.Callback):
     def resume(self, model: keras.Model) -> int:
         """Load the last finished epoch if there is one; returns the epochs already done.
 
+        Temporary files that a kill in mid-write left (``.*.part-*``) are removed first.
+
         Raises:
             RuntimeError: a state or weights file exists but cannot be read (names the file and
                 says how to start the stage over).
         """
+        for stale in self.directory.glob(".*.part-*"):
+            stale.unlink(missing_ok=True)
         path = self.directory / STATE_FILE
         if not path.is_file():
             return 0
@@ -105,7 +111,7 @@ class RunCheckpoint(keras.callbacks.Callback):
         save_weights_atomically(self.model, self.directory / name)
         old = self.state["weights"]
         self.state.update(epochs_done=epoch + 1, weights=name)
-        write_json_atomically(self.directory / STATE_FILE, self.state)
+        atomic_write_json(self.directory / STATE_FILE, self.state)
         if old and old != name:
             (self.directory / old).unlink(missing_ok=True)
         if self.patience is not None and self.state["wait"] >= self.patience:
@@ -141,29 +147,7 @@ def load_checkpoint_weights(model: keras.Model, path: Path) -> None:
 
 
 def save_weights_atomically(model: keras.Model, path: Path) -> None:
-    """``model.save_weights`` (with the optimizer state, once compiled) to a temporary file
-    renamed into place, so the file is always either the old or the new one, whole."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name[: -len('.weights.h5')]}.tmp.weights.h5")
-    try:
+    """``model.save_weights`` (with the optimizer state, once compiled) through
+    :func:`~facelandmarks.fileio.atomic_path`: the file is always the old or the new one, whole."""
+    with atomic_path(path, suffix=".weights.h5") as tmp:  # Keras insists on the suffix
         model.save_weights(str(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomically(path: Path, obj: Any) -> None:
-    """Write JSON to a temporary file and rename it into place."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise

@@ -25,6 +25,7 @@ import numpy as np
 
 from facelandmarks.config import StageConfig
 from facelandmarks.face_rois import calibrate_roi_from_points, roi_from_box, roi_from_points
+from facelandmarks.fileio import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -120,10 +121,8 @@ def detect_training_faces(
             bar.update(i + 1)
     logger.info("%s found %d of %d annotated faces", name, int(found.sum()), n)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.name}.tmp.npz")
-        np.savez(tmp, boxes=boxes, eyes=eyes, scores=scores, found=found)
-        os.replace(tmp, cache)  # TODO(lead): fileio.write_atomically once merged
+        with atomic_path(cache, suffix=".npz") as tmp:  # np.savez would append .npz otherwise
+            np.savez(tmp, boxes=boxes, eyes=eyes, scores=scores, found=found)
     return Detections(boxes, eyes, scores, found)
 
 

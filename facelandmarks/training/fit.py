@@ -25,7 +25,6 @@ from facelandmarks.training.checkpoint import RunCheckpoint as RunCheckpoint
 from facelandmarks.training.checkpoint import checkpoint_error as checkpoint_error
 from facelandmarks.training.checkpoint import load_checkpoint_weights as load_checkpoint_weights
 from facelandmarks.training.checkpoint import save_weights_atomically as save_weights_atomically
-from facelandmarks.training.checkpoint import write_json_atomically as write_json_atomically
 
 logger = logging.getLogger(__name__)
 

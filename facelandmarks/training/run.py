@@ -19,6 +19,7 @@ import keras
 
 from facelandmarks.config import DetectorConfig
 from facelandmarks.datasets.base import LandmarkDataset
+from facelandmarks.fileio import atomic_write_json
 from facelandmarks.training.config import DataSet, TrainConfig
 from facelandmarks.training.core import Part, monitor, train_parts
 
@@ -65,11 +66,10 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     """
     from facelandmarks.model import build_stage
     from facelandmarks.saving import save_detector
-    from facelandmarks.training.checkpoint import write_json_atomically
 
     out = Path(config.output)
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomically(out / "config.json", config.to_dict())
+    atomic_write_json(out / "config.json", config.to_dict())
     parts = []
     for spec in config.data:
         data = load_set(spec)
@@ -135,7 +135,7 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     result["n_train"] = {p.name: len(p.sides["train"]) for p in parts}
     result["n_test"] = {p.name: len(p.sides["test"]) for p in parts}
     result["test_subjects"] = {p.name: sorted(set(p.sides["test"].subjects)) for p in parts}
-    write_json_atomically(out / "evaluation.json", result)
+    atomic_write_json(out / "evaluation.json", result)
     return result
 
 
