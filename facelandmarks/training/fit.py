@@ -2,8 +2,7 @@
 
 :func:`fit_stage` trains one Keras model on a ``tf.data`` pipeline. With a checkpoint folder it
 resumes after the last finished epoch and keeps the best one
-(:class:`~facelandmarks.training.checkpoint.RunCheckpoint`, in
-:mod:`facelandmarks.training.checkpoint`; its names are importable from here too).
+(:class:`~facelandmarks.training.checkpoint.RunCheckpoint`).
 """
 
 from __future__ import annotations
@@ -11,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,12 +19,11 @@ from typing import Any
 import keras
 import numpy as np
 
-# the checkpoint module's public names are importable from here too, their home before it
-from facelandmarks.training.checkpoint import STATE_FILE as STATE_FILE
-from facelandmarks.training.checkpoint import RunCheckpoint as RunCheckpoint
-from facelandmarks.training.checkpoint import checkpoint_error as checkpoint_error
-from facelandmarks.training.checkpoint import load_checkpoint_weights as load_checkpoint_weights
-from facelandmarks.training.checkpoint import save_weights_atomically as save_weights_atomically
+from facelandmarks.training.checkpoint import (
+    RunCheckpoint,
+    load_checkpoint_weights,
+    save_weights_atomically,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -87,8 +86,7 @@ class FrameNME(keras.callbacks.Callback):
             for head in self.heads:
                 nme = frame_nme(pred[:, head.points], true[:, head.points], head.eye_corners)
                 if nme is not None:
-                    key = f"val_nme_{label}_{head.name}"
-                    out[key] = nme
+                    out[f"val_nme_{label}_{head.name}"] = nme
                     if self.native.get(label) == head.name:
                         native.append(nme)
         if native:
@@ -173,14 +171,11 @@ def fit_stage(
     """
     scope = scope or contextlib.nullcontext
     ckpt = None
-    if checkpoint_dir is not None:
-        directory = Path(checkpoint_dir)
-        directory.mkdir(parents=True, exist_ok=True)
-        final = directory / "final.weights.h5"
-        if final.is_file():
-            load_checkpoint_weights(model, final)
-            logger.info("%s already trained in %s: loaded, skipped", model.name, final)
-            return None
+    final = None if checkpoint_dir is None else Path(checkpoint_dir) / "final.weights.h5"
+    if final is not None and final.is_file():
+        load_checkpoint_weights(model, final)
+        logger.info("%s already trained in %s: loaded, skipped", model.name, final)
+        return None
     monitor = "val_nme" if validation is not None else "val_loss" if val_ds is not None else "loss"
     lr: Any = learning_rate
     if lr_schedule == "cosine":
@@ -190,14 +185,13 @@ def fit_stage(
         if mixed_precision == "mixed_float16":
             optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     done = 0
-    cbs: list[keras.callbacks.Callback] = [c for c in (validation,) if c is not None]
-    cbs += list(callbacks)
+    cbs = list(callbacks) if validation is None else [validation, *callbacks]
     with dtype_policy(model, mixed_precision):
         with scope():
             model.compile(optimizer=optimizer, loss=loss)
             model.optimizer.build(model.trainable_variables)
-        if checkpoint_dir is not None:
-            ckpt = RunCheckpoint(Path(checkpoint_dir), monitor, early_stopping)
+        if final is not None:
+            ckpt = RunCheckpoint(final.parent, monitor, early_stopping)
             done = ckpt.resume(model)
             cbs.append(ckpt)
         elif early_stopping is not None:
@@ -230,7 +224,7 @@ def fit_stage(
         if restore_best and ckpt.best_path.is_file():
             load_checkpoint_weights(model, ckpt.best_path)
             logger.info("%s: restored best epoch %s", model.name, ckpt.state["best_epoch"])
-        save_weights_atomically(model, ckpt.directory / "final.weights.h5")
+        save_weights_atomically(model, final)
     return history
 
 
@@ -288,19 +282,11 @@ def init_head_to_mean(model: keras.Model, train_ds: Any, batches: int = 4) -> No
     spends the first epochs (and saturating gradients) getting to the mean shape.
     """
     targets = [np.asarray(t) for _, t in train_ds.take(batches)]
-    with np.errstate(invalid="ignore"), _quiet():
+    with warnings.catch_warnings():  # a point no batch labels: NaN (then 0.5)
+        warnings.simplefilter("ignore", RuntimeWarning)
         mean = np.nanmean(np.concatenate(targets), axis=0)
     mean = np.where(np.isfinite(mean), mean, 0.5).clip(1e-3, 1 - 1e-3)
     dense = model.get_layer("landmarks")
     kernel, _ = dense.get_weights()
     dense.set_weights([kernel, np.log(mean / (1 - mean)).astype(np.float32)])
     logger.info("head bias set to the mean shape of %d training batches", len(targets))
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        yield
