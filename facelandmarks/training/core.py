@@ -50,7 +50,7 @@ def union_targets(data: LandmarkDataset, config: DetectorConfig) -> np.ndarray:
         ValueError: the dataset's scheme is not a head and shares no point with one, or a
             dataset without a scheme whose point count is not the single head's.
     """
-    from facelandmarks.schemes import get_scheme
+    from facelandmarks.schemes import get_scheme, list_schemes
 
     out = np.full((len(data), config.total_points, 2), np.nan, np.float32)
     heads = dict(config.heads)
@@ -67,31 +67,19 @@ def union_targets(data: LandmarkDataset, config: DetectorConfig) -> np.ndarray:
     own = get_scheme(data.scheme)
     shared = 0
     for name in heads:
-        sl = config.head_slice(name)
         if name == data.scheme:
-            out[:, sl] = data.landmarks
-            shared += 1
+            out[:, config.head_slice(name)] = data.landmarks
+        elif name.lower() in list_schemes() and len(own.correspondence(name)[0]):
+            out[:, config.head_slice(name)] = own.transfer(data.landmarks, name)
         else:
-            pairs = own.correspondence(name)[0] if _known(name) else ()
-            if len(pairs):
-                out[:, sl] = own.transfer(data.landmarks, name)
-                shared += 1
+            continue
+        shared += 1
     if not shared:
         raise ValueError(
             f"training data in scheme {data.scheme!r} has no point in this detector's heads "
             f"{list(heads)}"
         )
     return out
-
-
-def _known(name: str) -> bool:
-    from facelandmarks.schemes import get_scheme
-
-    try:
-        get_scheme(name)
-    except ValueError:
-        return False
-    return True
 
 
 def frame_parts(
@@ -146,15 +134,15 @@ def _concat(parts: list[Part], side: str) -> tuple[LandmarkDataset, np.ndarray, 
 def monitor(parts: list[Part], side: str, stage: StageConfig, config: DetectorConfig, batch: int):
     """A :class:`~facelandmarks.training.fit.FrameNME` over ``side`` of every part, or
     ``None`` when no part has that side or no head has a registered scheme."""
+    from facelandmarks.schemes import get_scheme, list_schemes
     from facelandmarks.training.fit import FrameNME, HeadSpec
     from facelandmarks.training.pipeline import make_tf_dataset
 
-    heads = []
-    for name, _ in config.heads:
-        if _known(name):
-            from facelandmarks.schemes import get_scheme
-
-            heads.append(HeadSpec(name, config.head_slice(name), get_scheme(name).eye_corners))
+    heads = [
+        HeadSpec(name, config.head_slice(name), get_scheme(name).eye_corners)
+        for name, _ in config.heads
+        if name.lower() in list_schemes()
+    ]
     sets = [
         (
             p.name,
@@ -175,18 +163,6 @@ def monitor(parts: list[Part], side: str, stage: StageConfig, config: DetectorCo
         return None
     native = {p.name: p.scheme or config.point_scheme for p in parts}
     return FrameNME(sets, heads, stage.out_size, native)
-
-
-class StageColumn(keras.callbacks.Callback):
-    """Adds the stage index to the epoch logs (so log.csv says which stage a row is)."""
-
-    def __init__(self, stage: int) -> None:
-        super().__init__()
-        self.stage = stage
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        if logs is not None:
-            logs["stage"] = self.stage
 
 
 def train_parts(
@@ -249,6 +225,10 @@ def train_parts(
     histories = []
     for k in ids:
         stage, model = config.stages[k], models[k]
+        # the stage index in the epoch logs, so log.csv says which stage a row is
+        column = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda _, logs, k=k: logs.update(stage=k)
+        )
         logger.info(
             "stage %d (%s, %s): %d epochs", k, stage.backbone, stage.framing, opts.epochs[k]
         )
@@ -281,7 +261,7 @@ def train_parts(
             early_stopping=opts.early_stopping,
             mixed_precision=precision,
             scope=scope,
-            callbacks=[StageColumn(k), *callbacks],
+            callbacks=[column, *callbacks],
             init_head=k in fresh,
             verbose=verbose,
         )
