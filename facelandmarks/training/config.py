@@ -219,9 +219,7 @@ def _data(data: Any, base: Path, where: str, muct: str | None) -> tuple[tuple[Da
     if "sets" not in data:  # the single-MUCT form of earlier configs
         legacy = {k: data[k] for k in ("test_fraction", "split_by", "seed") if k in data}
         entries = [{"name": "muct", "format": "muct", "path": data.get("muct"), **legacy}]
-        extra = sorted(
-            set(data) - {"muct", "test_fraction", "split_by", "seed", "validation_fraction"}
-        )
+        extra = sorted(set(data) - {"muct", "validation_fraction", *legacy})
     else:
         entries = data["sets"]
         extra = sorted(set(data) - {"sets", "validation_fraction"})
@@ -247,9 +245,8 @@ def _data(data: Any, base: Path, where: str, muct: str | None) -> tuple[tuple[Da
         path = muct if cli_override else e.get("path")
         if not isinstance(path, str):
             raise _fail(where, f"{at}.path must be a folder path, not {path!r}")
-        # A folder typed on the command line is relative to the current directory; one written
-        # in the config file, to the file's folder.
-        # (and a folder typed on the command line beats the environment variable)
+        # A folder typed on the command line is relative to the current directory (and beats
+        # the environment variable); one written in the config file, to the file's folder.
         one = DataSet(
             **{**e, "path": path, "env": None} if cli_override else {**e, "path": str(base / path)}
         )

@@ -309,8 +309,7 @@ def _eye_roll(points: np.ndarray, eyes: tuple[Sequence[int], Sequence[int]] | No
 
 def steps_per_epoch(repeats: np.ndarray | int, batch_size: int) -> int:
     """Batches in one epoch of :func:`make_tf_dataset` (the last one may be smaller)."""
-    total = int(np.sum(repeats))
-    return -(-total // batch_size)
+    return -(-int(np.sum(repeats)) // batch_size)
 
 
 def _image_source(paths: list[str], oriented: np.ndarray, cache: bool):

@@ -68,7 +68,6 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     from facelandmarks.saving import save_detector
 
     out = Path(config.output)
-    out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "config.json", config.to_dict())
     parts = []
     for spec in config.data:
@@ -103,14 +102,13 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     if config.validation_fraction == 0 and fit.restore_best is None:
         # "val_nme" is then the test split's: watched, never used to choose an epoch
         fit = dataclasses.replace(fit, restore_best=False)
-    csv_log = keras.callbacks.CSVLogger(str(out / "log.csv"), append=True)
     t0 = time.time()
     det_cfg, _ = train_parts(
         det_cfg,
         models,
         parts,
         fit,
-        callbacks=[csv_log],
+        callbacks=[keras.callbacks.CSVLogger(str(out / "log.csv"), append=True)],
         checkpoint_dir=out / "checkpoints",
         face_detector=config.face_detector,
         fresh=fresh,
@@ -140,12 +138,10 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
 
 
 def _initial_models(init: str, config: DetectorConfig) -> tuple[DetectorConfig, list, list[int]]:
-    """The stage models of the detector ``init`` (preset or file), to fine-tune.
-
-    ``init`` may have fewer stages than ``config``: each stage it lacks starts as a copy of its
-    last stage (the same backbone, input, head and colour; a refining stage, trained on its
-    own framing). Stages given 0 epochs keep ``init``'s weights. Face-frame calibration and
-    the face detector's name come from ``init`` when the run does not retrain a face stage.
+    """The stage models of the detector ``init`` (preset or file), to fine-tune, and copies of
+    its last stage for the stages it lacks (see :mod:`facelandmarks.training.config`).
+    Face-frame calibration and the face detector's name come from ``init`` when the run does
+    not retrain a face stage.
 
     Returns:
         ``(config, models, indices of the stages copied)``.
