@@ -34,7 +34,7 @@ class RunCheckpoint(keras.callbacks.Callback):
 
     Args:
         directory: the stage's checkpoint folder.
-        monitor: the log value to minimise (``val_nme``, ``val_loss`` or ``loss``).
+        monitor: the log value to minimise (``val_nme`` or ``loss``).
         patience: early stopping after this many epochs without a new best, or ``None``.
     """
 

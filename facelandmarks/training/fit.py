@@ -126,7 +126,6 @@ def fit_stage(
     learning_rate: float = 1e-3,
     lr_schedule: str | None = None,
     validation: FrameNME | None = None,
-    val_ds: Any = None,
     checkpoint_dir: str | os.PathLike | None = None,
     restore_best: bool = True,
     early_stopping: int | None = None,
@@ -150,11 +149,10 @@ def fit_stage(
         learning_rate: Adam's (peak) learning rate.
         lr_schedule: ``None`` (constant) or ``"cosine"`` (to 0 over all epochs).
         validation: a :class:`FrameNME` adding ``val_nme`` (watched for the best epoch).
-        val_ds: optional pipeline for ``val_loss``.
         checkpoint_dir: the stage's checkpoint folder (resumable, see :class:`RunCheckpoint`);
             ``final.weights.h5`` there marks the stage done (loaded, not trained again).
-        restore_best: end with the best epoch's weights (by ``val_nme``, else ``val_loss``,
-            else ``loss``) instead of the last.
+        restore_best: end with the best epoch's weights (by ``val_nme``, else ``loss``)
+            instead of the last.
         early_stopping: stop after this many epochs without a new best, or ``None``.
         mixed_precision: a Keras dtype policy name (see :func:`resolve_mixed_precision`).
         scope: a ``tf.distribute`` strategy scope factory (``strategy.scope``) or ``None``.
@@ -176,18 +174,17 @@ def fit_stage(
         load_checkpoint_weights(model, final)
         logger.info("%s already trained in %s: loaded, skipped", model.name, final)
         return None
-    monitor = "val_nme" if validation is not None else "val_loss" if val_ds is not None else "loss"
+    monitor = "loss" if validation is None else "val_nme"
     lr: Any = learning_rate
     if lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(learning_rate, steps_per_epoch * epochs)
-    with scope():
-        optimizer = keras.optimizers.Adam(lr)
-        if mixed_precision == "mixed_float16":
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
     done = 0
     cbs = list(callbacks) if validation is None else [validation, *callbacks]
     with dtype_policy(model, mixed_precision):
         with scope():
+            optimizer = keras.optimizers.Adam(lr)
+            if mixed_precision == "mixed_float16":
+                optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
             model.compile(optimizer=optimizer, loss=loss)
             model.optimizer.build(model.trainable_variables)
         if final is not None:
@@ -208,7 +205,6 @@ def fit_stage(
             init_head_to_mean(model, train_ds)
         history = model.fit(
             train_ds,
-            validation_data=val_ds,
             epochs=epochs,
             initial_epoch=done,
             steps_per_epoch=steps_per_epoch,
