@@ -14,7 +14,6 @@ The head's outputs are *normalised* coordinates of the model input frame (see
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,6 @@ import keras
 import numpy as np
 
 from facelandmarks.points import NUM_POINTS
-
-logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ Importing this module imports neither Keras nor gdown.
 from __future__ import annotations
 
 import dataclasses
-import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -29,8 +28,6 @@ from facelandmarks.cache import (
 from facelandmarks.shipped_weights import WeightsIntegrityError, embedded_path
 from facelandmarks.shipped_weights import embedded_tflite_bytes as embedded_tflite_bytes
 from facelandmarks.weight_spec import WeightSpec
-
-logger = logging.getLogger(__name__)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
