@@ -44,19 +44,16 @@ class Stages(Protocol):
     config: DetectorConfig
     models: list[keras.Model]
 
-    @property
-    def num_points(self) -> int: ...
-
 
 def tflite_bytes(model: keras.Model, *, rewrite: bool = True) -> bytes:
     """Convert one stage model to a TensorFlow Lite flatbuffer (float32, batch size free).
 
-    The model is converted through :func:`facelandmarks.model.lite_ready`, which rewrites
-    GroupNormalization and the grayscale input into ops that TensorFlow Lite's XNNPACK delegate
-    runs in one piece (same weights, same outputs within float32 rounding, about twice as fast on
-    this project's CPU); ``rewrite=False`` converts Keras' own graph instead (for comparison,
-    the retired ``benchmarks/lite_graph.py``). Takes a few seconds per stage on a CPU. Raises
-    ``RuntimeError`` naming the model when TensorFlow's converter fails.
+    The model is converted through :func:`facelandmarks.model.lite_ready` (same outputs, in ops
+    that TensorFlow Lite's XNNPACK delegate runs in one piece); ``rewrite=False`` converts Keras'
+    own graph instead. Takes a few seconds per stage on a CPU.
+
+    Raises:
+        RuntimeError: TensorFlow's converter failed (the message names the model).
     """
     import tensorflow as tf
 
@@ -93,7 +90,7 @@ def export_detector(
     error (nothing of yours is overwritten).
 
     Args:
-        det: anything with ``config``, ``models`` and ``num_points`` (a ``LandmarkDetector``).
+        det: anything with ``config`` and ``models`` (a ``LandmarkDetector``).
         path: the directory to create.
         format: ``"tflite"`` or ``"saved_model"``.
         verbose: 0 silent, 1 a Keras progress bar (one step per stage; a stage takes seconds).
@@ -110,11 +107,9 @@ def export_detector(
     out = Path(os.fspath(path)).expanduser()
     if out.exists():
         raise FileExistsError(f"export path {str(out)!r} already exists; choose a new directory")
-    bar = None
-    if verbose:
-        import keras
+    import keras
 
-        bar = keras.utils.Progbar(len(det.models), verbose=verbose, unit_name="stage")
+    bar = keras.utils.Progbar(len(det.models), verbose=verbose, unit_name="stage")
     with atomic_path(out, directory=True) as tmp:
         for k, model in enumerate(det.models):
             if format == "tflite":
@@ -122,8 +117,7 @@ def export_detector(
             else:
                 model.export(str(tmp / f"stage{k}"), format="tf_saved_model", verbose=False)
             logger.info("exported stage %d (%s) as %s", k, model.name, format)
-            if bar is not None:
-                bar.add(1)
+            bar.add(1)
         meta = {
             "format": format,
             "config": det.config.to_dict(),
