@@ -1,9 +1,7 @@
 """Pretrained weights: the preset registry, and what ``weights=`` arguments resolve to.
 
-:data:`PRESETS` holds a :class:`WeightSpec` per preset (in the spirit of timm's pretrained
-configs: where the file comes from, its SHA-256 or size, its license, and a hash prefix in the
-cached file name so that a new release never collides with an old one). :func:`download_weights`
-and :func:`resolve_weights` turn a name into a verified local file: downloaded into the cache
+:data:`PRESETS` holds a :class:`WeightSpec` per preset. :func:`download_weights` and
+:func:`resolve_weights` turn a name into a verified local file: downloaded into the cache
 (:mod:`facelandmarks.cache`) or shipped in the package (:mod:`facelandmarks.shipped_weights`).
 The public names of those modules and :mod:`facelandmarks.weight_spec` are re-exported here.
 Importing this module imports neither Keras nor gdown.
