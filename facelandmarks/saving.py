@@ -75,16 +75,12 @@ def check_magic(path: str | os.PathLike[str], fmt: str) -> str | None:
 
 
 def check_file(path: str | os.PathLike[str], fmt: str) -> str | None:
-    """Validate a detector file of format ``fmt`` without building a model.
+    """Validate a detector file of format ``fmt`` (one of :data:`FORMATS`) without a model.
 
     ``"keras"``: a readable zip whose members all pass their CRC, with a ``facelandmarks.json``
     this version can read. ``"legacy-h5"``: an HDF5 file that opens (a truncated one does not)
     and holds the 2019 model's layers with the expected shapes
     (:func:`facelandmarks.legacy.check_legacy_h5`; weight values are not read).
-
-    Args:
-        path: the file.
-        fmt: one of :data:`FORMATS`.
 
     Returns:
         ``None`` if the file passes, else a short human-readable reason it does not.
