@@ -110,17 +110,10 @@ def is_legacy_h5(path: str | os.PathLike) -> bool:
     """Whether ``path`` is a Keras 2 ``save_weights`` HDF5 file, judged by its content.
 
     True when the file is HDF5 and its root has the attribute ``layer_names`` and a
-    ``keras_version`` starting with ``"2."``. The file name is never looked at. Keras 3
-    ``.keras`` (zip) and ``.weights.h5`` files, Keras 2 *full-model* files (weights under
-    ``model_weights``), non-HDF5 files and missing paths give False; this function does not raise
-    for an unreadable file.
-
-    Args:
-        path: file path.
-
-    Returns:
-        True for a Keras 2 weights-only HDF5 file, else False. It does not check that the file
-        holds the 2019 model; :func:`load_legacy_model` does.
+    ``keras_version`` starting with ``"2."``; whether it holds the 2019 model is left to
+    :func:`load_legacy_model`. The file name is never looked at. Keras 3 ``.keras`` (zip) and
+    ``.weights.h5`` files, Keras 2 *full-model* files (weights under ``model_weights``), non-HDF5
+    files and missing paths give False; this function does not raise for an unreadable file.
 
     Example:
         >>> is_legacy_h5("weights.h5")
