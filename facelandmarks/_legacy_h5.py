@@ -237,8 +237,7 @@ def _read_legacy_weights(
                     continue
                 new_layer, allowed = mapped
                 key = (new_layer, short)
-                if key in expected and key not in backbone:
-                    seen.add(key)
+                seen.add(key)  # found in the file, even if refused below: not "missing"
                 if short not in allowed:
                     problems.append(
                         f"unknown weight {source}: a {old_layer!r} layer holds {list(allowed)}"
