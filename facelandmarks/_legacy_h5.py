@@ -33,8 +33,7 @@ _BN_WEIGHTS = ("gamma", "beta", "moving_mean", "moving_variance")
 
 # Old layer names; the optional "_<digits>" is TF1's suffix for a taken variable scope.
 _OLD_BLOCK = re.compile(r"^(res|bn)([2-5])([a-z])_branch(2a|2b|2c|1)(?:_\d+)?$")
-_OLD_CONV1 = re.compile(r"^conv1(?:_\d+)?$")
-_OLD_BN1 = re.compile(r"^bn_conv1(?:_\d+)?$")
+_OLD_STEM = re.compile(r"^(conv1|bn_conv1)(?:_\d+)?$")
 _WEIGHT = re.compile(r"^(\w+?)(?::\d+)?$")
 _NEW_STYLE = re.compile(r"^conv[1-5]_(?:conv|bn|block\d+_\d_(?:conv|bn))$")
 
@@ -81,18 +80,16 @@ def _map_old_layer(old: str) -> tuple[str, tuple[str, ...]] | None:
     old form whose block does not exist in ResNet50 (``res4g_...``, ``res2b_branch1``) maps to a
     Keras 3 name that the caller will not find among the expected weights.
     """
-    if _OLD_CONV1.match(old):
-        return "conv1_conv", _CONV_WEIGHTS
-    if _OLD_BN1.match(old):
-        return "conv1_bn", _BN_WEIGHTS
-    m = _OLD_BLOCK.match(old)
-    if m is None:
+    if m := _OLD_STEM.match(old):
+        new = "conv1_conv" if m[1] == "conv1" else "conv1_bn"
+    elif m := _OLD_BLOCK.match(old):
+        kind, stage, letter, branch = m.groups()
+        n = ord(letter) - ord("a") + 1
+        suffix = "conv" if kind == "res" else "bn"
+        new = f"conv{stage}_block{n}_{_BRANCH_TO_INDEX[branch]}_{suffix}"
+    else:
         return None
-    kind, stage, letter, branch = m.groups()
-    n = ord(letter) - ord("a") + 1
-    suffix = "conv" if kind == "res" else "bn"
-    new = f"conv{stage}_block{n}_{_BRANCH_TO_INDEX[branch]}_{suffix}"
-    return new, (_CONV_WEIGHTS if kind == "res" else _BN_WEIGHTS)
+    return new, (_CONV_WEIGHTS if new.endswith("_conv") else _BN_WEIGHTS)
 
 
 def _old_weight_name(new: str) -> str:
