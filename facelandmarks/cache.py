@@ -209,8 +209,7 @@ def _fetch(spec: WeightSpec, final: Path, verbose: int, timeout: float, note: st
     logger.info("Downloading pretrained weights %r from %s to %s", spec.name, spec.url, final)
     try:
         try:
-            # gdown handles Google Drive's confirmation pages, plain URLs, incomplete transfers
-            # and timeouts; quiet: this library never prints (progress goes to the Keras bar).
+            # quiet: this library never prints (progress goes to the Keras bar)
             gdown.download(
                 spec.url,
                 output=str(tmp),
