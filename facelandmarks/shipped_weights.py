@@ -15,8 +15,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from facelandmarks import cache
-from facelandmarks.cache import cache_dir, check_weights_file
+from facelandmarks.cache import cache_dir, check_weights_file, store
 
 if TYPE_CHECKING:  # pragma: no cover
     from facelandmarks.weight_spec import WeightSpec
@@ -54,10 +53,9 @@ def embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) ->
     if isinstance(resource, os.PathLike):
         path = Path(os.fspath(resource))
     else:
-        # Installed as a zip (zipimport): extract once into the cache directory, atomically.
         path = cache_dir(directory) / spec.filename
         if check_weights_file(path, spec) is not None:
-            cache.store(path, resource.read_bytes())
+            store(path, resource.read_bytes())
     problem = check_weights_file(path, spec)
     if problem is not None:
         raise WeightsIntegrityError(
