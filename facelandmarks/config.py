@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,16 +88,15 @@ class StageConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
         object.__setattr__(self, "face_offset", tuple(float(v) for v in self.face_offset))
-        if self.backbone not in BACKBONE_NAMES:
-            raise ValueError(
-                f"backbone must be one of {BACKBONE_NAMES}. Received: backbone={self.backbone!r}"
-            )
-        if self.framing not in FRAMINGS:
-            raise ValueError(f"framing must be one of {FRAMINGS}. Received: {self.framing!r}")
-        if self.color not in COLORS:
-            raise ValueError(f"color must be one of {COLORS}. Received: {self.color!r}")
-        if self.head not in HEADS:
-            raise ValueError(f"head must be one of {HEADS}. Received: head={self.head!r}")
+        for name, allowed in (
+            ("backbone", BACKBONE_NAMES),
+            ("framing", FRAMINGS),
+            ("color", COLORS),
+            ("head", HEADS),
+        ):
+            value = getattr(self, name)
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}. Received: {name}={value!r}")
         if self.roll not in (True, False) or (self.roll and self.framing != "points"):
             raise ValueError(
                 "roll=True turns a 'points' frame (face frames are always turned). "
@@ -173,7 +173,11 @@ class DetectorConfig:
             "roi_from_points",
             {str(k): tuple(float(x) for x in v) for k, v in dict(self.roi_from_points).items()},
         )
-        mirror = self.mirror if self.mirror is not None else _default_mirror(heads)
+        mirror = self.mirror
+        if mirror is None:  # the registered schemes' permutations, head after head
+            known = list(_registered(heads))
+            if all(s is not None and s.mirror is not None for _, s in known):
+                mirror = [start + i for start, s in known for i in s.mirror]
         if mirror is not None:
             mirror = tuple(int(i) for i in mirror)
             if sorted(mirror) != list(range(self.total_points)):
@@ -211,20 +215,12 @@ class DetectorConfig:
     def eye_groups(self) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
         """The image-left and image-right eye points of every registered head with eyes,
         indexed in all heads' points side by side; ``None`` when no head defines eyes."""
-        from facelandmarks.schemes import get_scheme
-
         left: list[int] = []
         right: list[int] = []
-        for name, k in self.heads:
-            try:
-                scheme = get_scheme(name)
-            except ValueError:
-                continue
-            eyes = scheme.eyes
-            if eyes is not None and scheme.num_points == k:
-                start = self.head_slice(name).start
-                left += [start + i for i in eyes[0]]
-                right += [start + i for i in eyes[1]]
+        for start, scheme in _registered(self.heads):
+            if scheme is not None and scheme.eyes is not None:
+                left += [start + i for i in scheme.eyes[0]]
+                right += [start + i for i in scheme.eyes[1]]
         return (tuple(left), tuple(right)) if left and right else None
 
     def to_dict(self) -> dict[str, Any]:
@@ -273,21 +269,19 @@ def single_stage_config(backbone: str, input_size: Any, normalization: str) -> D
     )
 
 
-def _default_mirror(heads: tuple[tuple[str, int], ...]) -> tuple[int, ...] | None:
-    """The registered schemes' mirror permutations, head after head; None if one is unknown."""
+def _registered(heads: tuple[tuple[str, int], ...]) -> Iterator[tuple[int, Any]]:
+    """Each head's first index in all heads' points, with its registered
+    :class:`~facelandmarks.schemes.PointScheme` (``None``: unregistered, or another count)."""
     from facelandmarks.schemes import get_scheme
 
-    out: list[int] = []
+    start = 0
     for name, k in heads:
         try:
             scheme = get_scheme(name)
         except ValueError:
-            return None
-        if scheme.num_points != k or scheme.mirror is None:
-            return None
-        base = len(out)
-        out.extend(base + i for i in scheme.mirror)
-    return tuple(out)
+            scheme = None
+        yield start, scheme if scheme is not None and scheme.num_points == k else None
+        start += k
 
 
 LEGACY_2019_STAGE = StageConfig(
