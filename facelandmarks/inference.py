@@ -189,11 +189,6 @@ def _to_pixels(framings: Sequence[Framing], xyn: np.ndarray) -> np.ndarray:
     return xy.astype(np.float32)
 
 
-def flips(config: DetectorConfig, stage: StageConfig) -> bool:
-    """Whether ``stage`` also runs on the mirrored crops (test-time flip)."""
-    return stage.test_time_flip and config.mirror is not None
-
-
 class CropBatch:
     """One stage's input batch, filled crop by crop: float32 ``(n, h, w, 3)`` crops in
     ``[0, 255]``, then (test-time flip) their ``n`` mirrored copies. Each crop is cut straight
@@ -207,7 +202,7 @@ class CropBatch:
 
     def __init__(self, config: DetectorConfig, stage: StageConfig, capacity: int) -> None:
         self.gray = stage.color == "gray"
-        self.flip = flips(config, stage)
+        self.flip = stage.test_time_flip and config.mirror is not None
         out_h, out_w = stage.input_size
         self.buf = np.empty(((2 if self.flip else 1) * capacity, out_h, out_w, 3), np.float32)
         self.capacity = capacity
@@ -281,12 +276,11 @@ def predict_batch(
             framings = [points_framing(stage, pts, eyes) for pts in xy]
             crops = _cut(config, stage, images, framings)
         framings, batch = crops.framings, crops.array()
-        flip = flips(config, stage)
         if trace is not None:
             trace.append((framings, batch.copy()))
         xyn = np.asarray(engines[k](batch), dtype=np.float32)
         xyn = xyn.reshape(len(batch), config.total_points, 2)
-        if flip:
+        if crops.flip:
             xyn = _unflip(xyn, n, framings, stage, config.mirror)
         xy = _to_pixels(framings, xyn[:, head])
     return xy.astype(np.float32), first.framings
@@ -328,12 +322,10 @@ def tracked_placement(config: DetectorConfig, scheme: str, xy: np.ndarray) -> Pl
     """Where a face followed in video is in the next frame: its ROI from its last landmarks
     (:func:`facelandmarks.face_rois.roi_from_points` with the model's calibration), or ``None``
     when the model cannot be tracked that way (no face stage or no calibration)."""
-    from facelandmarks.schemes import get_scheme
-
     calibration = config.roi_from_points.get(scheme)
     if config.stages[0].framing != "face" or calibration is None:
         return None
-    eyes = get_scheme(scheme).eyes
+    eyes = _scheme_eyes(scheme)
     if eyes is None:
         return None
     roi = roi_from_points(xy[None], eyes, calibration)[0]
