@@ -306,8 +306,7 @@ class LandmarkDetector(DetectorParts):
                 float32 ``(N, K, 2)`` pixels of each image (NaN = unavailable) in
                 :attr:`scheme`. A dataset in another scheme (say, iBUG 68 for a 76-point
                 model) is scored on the points the two schemes share.
-            framing: as in :meth:`iter_faces`.
-            batch_size, verbose: as in :meth:`predict`.
+            framing, batch_size, verbose: as in :meth:`iter_faces`.
             return_predictions: also return the float32 ``(N, K, 2)`` pixel predictions
                 under ``"predictions"`` (NaN rows: faces not found).
 

@@ -1,13 +1,12 @@
 """What a :class:`~facelandmarks.LandmarkDetector` is made of, and the settings and files of its
 parts.
 
-:class:`DetectorParts` is the base class of :class:`facelandmarks.detector.LandmarkDetector`:
-the detector's config, its stage models (loaded on first use), one engine per stage for the
-chosen runtime, its point scheme and its face detector, with the methods that change or save
-them (:meth:`~DetectorParts.set_runtime`, :meth:`~DetectorParts.set_test_time_flip`,
-:meth:`~DetectorParts.save`, :meth:`~DetectorParts.export`). ``LandmarkDetector``'s constructor
-builds the parts and the class adds what a detector does: predict, track, evaluate, fit.
-Keras and TensorFlow are imported only when something needs them.
+:class:`DetectorParts`, the base class of :class:`facelandmarks.detector.LandmarkDetector`,
+holds the detector's config, its stage models (loaded on first use), one engine per stage for
+the chosen runtime, its point scheme and its face detector, with the methods that change or
+save them (:meth:`~DetectorParts.set_runtime`, :meth:`~DetectorParts.set_test_time_flip`,
+:meth:`~DetectorParts.save`, :meth:`~DetectorParts.export`). Keras and TensorFlow are imported
+only when something needs them.
 
 Coordinates follow docs/coordinates.md (see :mod:`facelandmarks.detector`).
 """
@@ -47,8 +46,8 @@ def _resolve_verbose(verbose: int | str) -> int:
 
 
 class DetectorParts:
-    """The parts of a :class:`~facelandmarks.LandmarkDetector` and their settings (its base
-    class; see the module docstring), set up by ``LandmarkDetector.__init__``."""
+    """The parts of a :class:`~facelandmarks.LandmarkDetector` and their settings (see the
+    module docstring)."""
 
     config: DetectorConfig
     """The :class:`DetectorConfig`: stages, framing, sizes, heads, calibrations."""
