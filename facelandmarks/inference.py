@@ -226,15 +226,6 @@ class CropBatch:
         return self.buf[: 2 * n]
 
 
-def _cut(
-    config: DetectorConfig, stage: StageConfig, images: Sequence[np.ndarray], framings: list
-) -> CropBatch:
-    batch = CropBatch(config, stage, len(images))
-    for rgb, framing in zip(images, framings, strict=True):
-        batch.add(rgb, framing)
-    return batch
-
-
 def predict_batch(
     config: DetectorConfig,
     engines: Sequence[Engine],
@@ -266,15 +257,16 @@ def predict_batch(
     xy: Any = None
     n = len(images)
     if first is None:
-        stage = config.stages[0]
-        framings = [first_framing(stage, im, p) for im, p in zip(images, placements, strict=True)]
-        first = _cut(config, stage, images, framings)
+        first = CropBatch(config, config.stages[0], n)
+        for im, where in zip(images, placements, strict=True):
+            first.add(im, first_framing(config.stages[0], im, where))
     crops = first
     eyes = _scheme_eyes(scheme) if any(s.roll for s in config.stages) else None
     for k, stage in enumerate(config.stages):
         if k > 0:
-            framings = [points_framing(stage, pts, eyes) for pts in xy]
-            crops = _cut(config, stage, images, framings)
+            crops = CropBatch(config, stage, n)
+            for im, pts in zip(images, xy, strict=True):
+                crops.add(im, points_framing(stage, pts, eyes))
         framings, batch = crops.framings, crops.array()
         if trace is not None:
             trace.append((framings, batch.copy()))
