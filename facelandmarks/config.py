@@ -248,25 +248,14 @@ def single_stage_config(backbone: str, input_size: Any, normalization: str) -> D
     ``backbone`` with its default preprocessing, ``input_size`` ``(height, width)``.
 
     Raises:
-        ValueError: ``backbone`` is not one of :data:`BACKBONE_NAMES` (checked before Keras is
-            imported for the backbone's preprocessing).
+        ValueError: ``backbone`` is not one of :data:`BACKBONE_NAMES` (the stage checks it
+            before Keras is imported for the backbone's preprocessing).
     """
-    if backbone not in BACKBONE_NAMES:
-        raise ValueError(
-            f"backbone must be one of {sorted(BACKBONE_NAMES)}. Received: backbone={backbone!r}"
-        )
+    stage = StageConfig(backbone=backbone, input_size=input_size, normalization=normalization)
     from facelandmarks.model import BACKBONES
 
-    return DetectorConfig(
-        stages=(
-            StageConfig(
-                backbone=backbone,
-                input_size=tuple(input_size),
-                preprocessing=BACKBONES[backbone].default_preprocessing,
-                normalization=normalization,
-            ),
-        )
-    )
+    preprocessing = BACKBONES[backbone].default_preprocessing
+    return DetectorConfig(stages=(dataclasses.replace(stage, preprocessing=preprocessing),))
 
 
 def _registered(heads: tuple[tuple[str, int], ...]) -> Iterator[tuple[int, Any]]:
