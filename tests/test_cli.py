@@ -469,6 +469,16 @@ def test_predict_detect_flag(capsys, tiny) -> None:
     assert 0 <= x0 < x1 <= 512 and 0 <= y0 < y1 <= 512
 
 
+def test_predict_detect_flag_sets_the_framing() -> None:
+    # --detect used to be parsed and never read, so "--framing image --detect" cropped nothing
+    from facelandmarks.cli.parser import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["predict", "a.jpg", "--framing", "image", "--detect"]).framing == "detect"
+    assert parse(["predict", "a.jpg", "--framing", "image"]).framing == "image"
+    assert parse(["predict", "a.jpg"]).framing == "detect"
+
+
 def make_fake_muct(root: Path, subjects: int = 4) -> None:
     """A MUCT-shaped folder of small noise images with random landmarks (not MUCT data)."""
     rng = np.random.default_rng(5)

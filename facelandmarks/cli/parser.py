@@ -113,7 +113,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="detect",
         help="detect: find the faces (default); image: each image is already a face crop",
     )
-    p.add_argument("--detect", action="store_true", help="the same as --framing detect")
+    p.add_argument(
+        "--detect",
+        dest="framing",
+        action="store_const",
+        const="detect",
+        help="the same as --framing detect",
+    )
     p.add_argument(
         "--face-detector",
         default=None,
