@@ -576,3 +576,25 @@ def test_training_faces_are_detected_once_then_read_from_the_cache(tmp_path):
     np.testing.assert_array_equal(first.scores, np.float32([0.8, 0.0]))
     for name in ("boxes", "eyes", "scores", "found"):
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+
+
+def test_union_targets_puts_schemeless_points_in_the_first_head_or_says_why_not():
+    """Points of a dataset without a scheme fill the first head; with several heads a count
+    that does not fit it is refused with a message (it was a raw NumPy broadcast error)."""
+    from facelandmarks import LandmarkDataset
+    from facelandmarks.config import DetectorConfig
+    from facelandmarks.training.core import union_targets
+
+    config = DetectorConfig(heads=(("mine", 10), ("ibug68", 68)))
+    rng = np.random.default_rng(0)
+    pts = rng.uniform(0, 100, (2, 10, 2)).astype(np.float32)
+    data = LandmarkDataset(["a.png", "b.png"], pts, ["a", "b"], ["a", "b"], ["", ""], scheme="")
+    out = union_targets(data, config)
+    assert data.scheme == "" and out.shape == (2, 10 + 68, 2)
+    np.testing.assert_array_equal(out[:, :10], pts)
+    assert np.isnan(out[:, 10:]).all()
+    five = LandmarkDataset(["a.png"], pts[:1, :5], ["a"], ["a"], [""], scheme="")
+    with pytest.raises(
+        ValueError, match=r"5 points per face; this detector's 'mine' head predicts 10"
+    ):
+        union_targets(five, config)

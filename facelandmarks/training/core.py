@@ -48,13 +48,14 @@ def union_targets(data: LandmarkDataset, config: DetectorConfig) -> np.ndarray:
 
     Raises:
         ValueError: the dataset's scheme is not a head and shares no point with one, or a
-            dataset without a scheme whose point count is not the single head's.
+            dataset without a scheme whose point count is not the first head's (where such a
+            dataset's points go).
     """
     from facelandmarks.schemes import get_scheme, list_schemes
 
     out = np.full((len(data), config.total_points, 2), np.nan, np.float32)
     heads = dict(config.heads)
-    if data.scheme in heads or (not data.scheme and len(heads) == 1):
+    if data.scheme in heads or not data.scheme:
         name = data.scheme or config.point_scheme
         if heads[name] != data.num_points:
             raise ValueError(
