@@ -42,7 +42,10 @@ class OneEuroFilter:
             if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0. Received: {value!r}")
         if min_cutoff <= 0 or d_cutoff <= 0:
-            raise ValueError("min_cutoff and d_cutoff must be > 0 (Hz)")
+            raise ValueError(
+                "min_cutoff and d_cutoff must be > 0 (Hz). "
+                f"Received: min_cutoff={min_cutoff!r}, d_cutoff={d_cutoff!r}"
+            )
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
         self._x: np.ndarray | None = None
         self._dx: np.ndarray | None = None

@@ -305,3 +305,24 @@ def test_a_redetected_face_keeps_its_smoothing() -> None:
     shift = np.array(xs) - centres[:, 0]
     assert abs(shift[0]) < 2.0  # the first frame starts the filter on the raw points
     assert shift[-1] < -15.0  # later ones trail the disc (30 px away) by half its move or more
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"detect_every": 0}, r"detect_every must be None or >= 1\. Received: 0"),
+        ({"detect_every": 2.0}, r"detect_every .* Received: 2\.0"),
+        ({"fps": 0}, r"fps must be a positive number\. Received: fps=0"),
+        ({"fps": float("inf")}, r"fps=inf"),
+        ({"max_faces": 0}, r"max_faces must be >= 1\. Received: max_faces=0"),
+        ({"smoothing": "yes"}, r"smoothing must be a bool or a dict\. Received: 'yes'"),
+        ({"smoothing": {"beta": -1.0}}, r"beta must be a finite number >= 0\. Received: -1\.0"),
+        ({"smoothing": {"min_cutoff": float("nan")}}, r"min_cutoff must be a finite number"),
+        ({"smoothing": {"d_cutoff": 0}}, r"> 0 \(Hz\)\. Received: min_cutoff=1\.0, d_cutoff=0"),
+    ],
+)
+def test_face_tracker_refuses_bad_settings_before_using_the_detector(kwargs, match):
+    from facelandmarks.tracking import FaceTracker
+
+    with pytest.raises(ValueError, match=match):
+        FaceTracker(None, **kwargs)  # checked before the detector is touched
