@@ -133,7 +133,12 @@ def _too_large(label: str, size: tuple[int, int] | None, err: BaseException | No
         need = w * h
     else:  # Pillow refused it while reading the header: "Image size (N pixels) exceeds ..."
         words = str(err).replace("(", " ").split()
-        need = next((int(t) for t in words if t.isdigit()), 0)
+        need = next((int(t) for t in words if t.isdigit()), None)
+        if need is None:  # a wording without the count: pass Pillow's own words on
+            return ValueError(
+                f"Image file {label!r}: {err} (a guard against decompression bombs); raise "
+                "PIL.Image.MAX_IMAGE_PIXELS or downscale it."
+            )
         what = f"claims {need / 1e6:.1f} megapixels"
     if limit is not None and need > limit:
         allowed = f"above the limit of {limit / 1e6:g} megapixels"

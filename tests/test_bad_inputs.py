@@ -323,3 +323,15 @@ def test_pillows_bomb_warning_never_leaks_and_its_error_is_explained(tmp_path, m
     message = str(info.value)
     assert refused in message and "PIL.Image.MAX_IMAGE_PIXELS" in message, message
     assert "\n" not in message
+
+    # a Pillow that words its refusal without the pixel count: its words, not "0.0 megapixels"
+    def refuse(*args, **kwargs):
+        raise Image.DecompressionBombError("image too large")
+
+    with monkeypatch.context() as m:
+        m.setattr(Image, "open", refuse)
+        with pytest.raises(ValueError) as info:
+            load_image(refused)
+    message = str(info.value)
+    assert "image too large" in message and "PIL.Image.MAX_IMAGE_PIXELS" in message, message
+    assert "megapixels" not in message, message
