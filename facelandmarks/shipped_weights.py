@@ -30,15 +30,30 @@ def _presets_dir() -> Any:
     return importlib.resources.files("facelandmarks").joinpath("presets")
 
 
-def _shipped_file(spec: WeightSpec, name: str, what: str) -> Any:
-    """The Traversable of ``facelandmarks/presets/<name>``; an integrity error if it is missing."""
-    resource = _presets_dir().joinpath(name)
+def _present(resource: Any, what: str) -> Any:
     if not resource.is_file():
         raise WeightsIntegrityError(
-            f"The {what} file {name!r} of preset {spec.name!r} is missing from the installed "
-            "package (facelandmarks/presets/); reinstall facelandmarks."
+            f"The {what} is missing from the installed package; reinstall facelandmarks."
         )
     return resource
+
+
+def shipped_bytes(resource: Any, sha256: str, what: str) -> bytes:
+    """The bytes of a file shipped inside the package (an ``importlib.resources`` Traversable),
+    checked against ``sha256``; ``what`` names the file in the messages.
+
+    Raises:
+        WeightsIntegrityError: the file is missing from the installed package or its SHA-256
+            differs.
+    """
+    data = _present(resource, what).read_bytes()
+    got = hashlib.sha256(data).hexdigest()
+    if got != sha256:
+        raise WeightsIntegrityError(
+            f"The {what} fails verification: sha256 {got}, expected {sha256}. Reinstall "
+            "facelandmarks."
+        )
+    return data
 
 
 def embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) -> Path:
@@ -49,7 +64,8 @@ def embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) ->
         WeightsIntegrityError: the file is missing from the installed package or fails
             :func:`~facelandmarks.cache.check_weights_file`.
     """
-    resource = _shipped_file(spec, spec.embedded or "", "weights")
+    what = f"weights file {spec.embedded!r} of preset {spec.name!r} (facelandmarks/presets/)"
+    resource = _present(_presets_dir().joinpath(spec.embedded or ""), what)
     if isinstance(resource, os.PathLike):
         path = Path(os.fspath(resource))
     else:
@@ -76,11 +92,5 @@ def embedded_tflite_bytes(spec: WeightSpec, stage: int) -> bytes | None:
     if not 0 <= stage < len(spec.embedded_tflite):
         return None
     name, sha = spec.embedded_tflite[stage]
-    data = _shipped_file(spec, name, "TensorFlow Lite").read_bytes()
-    got = hashlib.sha256(data).hexdigest()
-    if got != sha:
-        raise WeightsIntegrityError(
-            f"The TensorFlow Lite file {name!r} shipped for preset {spec.name!r} fails "
-            f"verification: sha256 {got}, expected {sha}. Reinstall facelandmarks."
-        )
-    return data
+    what = f"TensorFlow Lite file {name!r} of preset {spec.name!r} (facelandmarks/presets/)"
+    return shipped_bytes(_presets_dir().joinpath(name), sha, what)

@@ -25,7 +25,6 @@ batch they run no faster per image (0.52-1.22 vs 0.59-0.91 ms, short range, 2 th
 from __future__ import annotations
 
 import functools
-import hashlib
 import importlib.resources
 import math
 from dataclasses import dataclass
@@ -36,7 +35,7 @@ import numpy as np
 from facelandmarks.face_detection.base import FaceBox, check_image, is_int, is_number
 from facelandmarks.face_detection.ssd import decode, letterbox, ssd_anchors, weighted_nms
 from facelandmarks.lite import LiteModel
-from facelandmarks.weights import WeightsIntegrityError
+from facelandmarks.shipped_weights import shipped_bytes
 
 __all__ = ["KEYPOINT_NAMES", "BlazeFaceDetector"]
 
@@ -98,19 +97,8 @@ def _anchors(variant: str) -> np.ndarray:
 
 def _load_model(variant: _Variant, num_threads: int | None) -> LiteModel:
     resource = importlib.resources.files("facelandmarks").joinpath("models", variant.filename)
-    if not resource.is_file():
-        raise WeightsIntegrityError(
-            f"The BlazeFace model file {variant.filename!r} is missing from the installed "
-            "package (facelandmarks/models/); reinstall facelandmarks."
-        )
-    content = resource.read_bytes()
-    got = hashlib.sha256(content).hexdigest()
-    if got != variant.sha256:
-        raise WeightsIntegrityError(
-            f"The BlazeFace model file {variant.filename!r} shipped in facelandmarks/models/ "
-            f"fails verification: sha256 {got}, expected {variant.sha256}. Reinstall "
-            "facelandmarks."
-        )
+    what = f"BlazeFace model file {variant.filename!r} (facelandmarks/models/)"
+    content = shipped_bytes(resource, variant.sha256, what)
     return LiteModel(content, num_threads=num_threads)
 
 
