@@ -167,11 +167,23 @@ def test_detectors_reject_bad_arguments(cls, kwargs, argname):
         (face_detection.OpenCVFaceDetector, {"profile": "sometimes"}, "profile"),
         (face_detection.OpenCVFaceDetector, {"min_neighbors": -1}, "min_neighbors"),
         (face_detection.OpenCVFaceDetector, {"scale_factor": 1.0}, "scale_factor"),
+        (face_detection.OpenCVFaceDetector, {"min_neighbors": True}, "min_neighbors"),
+        (face_detection.OpenCVFaceDetector, {"min_neighbors": 2.0}, "min_neighbors"),
+        (face_detection.OpenCVFaceDetector, {"scale_factor": True}, "scale_factor"),
     ],
 )
 def test_detector_specific_bad_arguments(cls, kwargs, argname):
     with pytest.raises(ValueError, match=rf"{argname}.*Received: {argname}="):
         cls(**kwargs)
+
+
+def test_haar_takes_numpy_numbers_like_the_other_size_arguments():
+    _need("opencv-haar")
+    haar = face_detection.OpenCVFaceDetector(
+        min_neighbors=np.int64(3), scale_factor=np.float32(1.25), min_size=np.int32(20)
+    )
+    assert (haar.min_neighbors, haar.scale_factor) == (3, 1.25)
+    assert type(haar.min_neighbors) is int and type(haar.scale_factor) is float
 
 
 def test_get_face_detector_names():

@@ -83,15 +83,11 @@ class OpenCVFaceDetector:
                 f"profile must be one of {list(_PROFILE_MODES)}. Received: profile={profile!r}"
             )
         base.check_sizes(min_size, max_side)
-        if (
-            isinstance(min_neighbors, bool)
-            or not isinstance(min_neighbors, int)
-            or min_neighbors < 0
-        ):
+        if not base.is_int(min_neighbors) or min_neighbors < 0:
             raise ValueError(
                 f"min_neighbors must be an int >= 0. Received: min_neighbors={min_neighbors!r}"
             )
-        if not (isinstance(scale_factor, (int, float)) and 1.0 < scale_factor <= 2.0):
+        if not (base.is_number(scale_factor) and 1.0 < scale_factor <= 2.0):
             raise ValueError(
                 f"scale_factor must be a number in (1, 2]. Received: scale_factor={scale_factor!r}"
             )
@@ -109,7 +105,7 @@ class OpenCVFaceDetector:
         self.profile = profile
         self.min_size = min_size
         self.max_side = max_side
-        self.min_neighbors = min_neighbors
+        self.min_neighbors = int(min_neighbors)
         self.scale_factor = float(scale_factor)
         self.nms_iou = float(nms_iou)
         self._frontal = self._load(_CASCADE_FILES[cascade])
