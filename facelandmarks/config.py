@@ -261,14 +261,11 @@ def single_stage_config(backbone: str, input_size: Any, normalization: str) -> D
 def _registered(heads: tuple[tuple[str, int], ...]) -> Iterator[tuple[int, Any]]:
     """Each head's first index in all heads' points, with its registered
     :class:`~facelandmarks.schemes.PointScheme` (``None``: unregistered, or another count)."""
-    from facelandmarks.schemes import get_scheme
+    from facelandmarks.schemes import find_scheme
 
     start = 0
     for name, k in heads:
-        try:
-            scheme = get_scheme(name)
-        except ValueError:
-            scheme = None
+        scheme = find_scheme(name)
         yield start, scheme if scheme is not None and scheme.num_points == k else None
         start += k
 

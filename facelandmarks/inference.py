@@ -279,12 +279,10 @@ def predict_batch(
 
 
 def _scheme_eyes(scheme: str) -> Any:
-    from facelandmarks.schemes import get_scheme
+    from facelandmarks.schemes import find_scheme
 
-    try:
-        return get_scheme(scheme).eyes
-    except ValueError:  # a custom head of an unregistered scheme: upright frames
-        return None
+    found = find_scheme(scheme)  # None: a custom head of an unregistered scheme: upright frames
+    return None if found is None else found.eyes
 
 
 def face_box_of(framing: Framing, stage: StageConfig) -> Box:

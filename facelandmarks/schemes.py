@@ -37,6 +37,7 @@ __all__ = [
     "Ibug68Point",
     "MuctPoint",
     "PointScheme",
+    "find_scheme",
     "get_scheme",
     "list_schemes",
     "register_correspondence",
@@ -262,6 +263,12 @@ def list_schemes() -> tuple[str, ...]:
     return tuple(sorted(_REGISTRY))
 
 
+def find_scheme(name: str) -> PointScheme | None:
+    """The registered scheme called ``name`` (case-insensitive), or ``None`` when there is none
+    (:func:`get_scheme` raises instead)."""
+    return _REGISTRY.get(name.lower())
+
+
 def get_scheme(scheme: str | PointScheme) -> PointScheme:
     """The registered scheme called ``scheme`` (case-insensitive), or ``scheme`` itself.
 
@@ -275,7 +282,7 @@ def get_scheme(scheme: str | PointScheme) -> PointScheme:
         raise TypeError(
             f"scheme must be a scheme name or a PointScheme. Received: {type(scheme).__name__}"
         )
-    found = _REGISTRY.get(scheme.lower())
+    found = find_scheme(scheme)
     if found is None:
         raise ValueError(
             f"Unknown point scheme {scheme!r}. Registered: {', '.join(list_schemes())} "

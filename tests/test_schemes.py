@@ -21,6 +21,7 @@ from facelandmarks.schemes import (
     Ibug68Point,
     MuctPoint,
     PointScheme,
+    find_scheme,
     get_scheme,
     list_schemes,
     register_correspondence,
@@ -178,6 +179,7 @@ def test_get_scheme_and_defaults() -> None:
     assert scheme_for_points(76) is MUCT76 and scheme_for_points(68) is IBUG68
     with pytest.raises(ValueError, match=r"Unknown point scheme 'wflw98'.*ibug68.*muct76"):
         get_scheme("wflw98")
+    assert find_scheme("IBUG68") is IBUG68 and find_scheme("wflw98") is None
     with pytest.raises(TypeError, match="scheme must be a scheme name or a PointScheme"):
         get_scheme(76)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"No default point scheme for 98 points.*pass scheme="):
@@ -187,7 +189,9 @@ def test_get_scheme_and_defaults() -> None:
 def test_register_a_scheme_of_your_own(scheme_registry, five_points) -> None:
     with pytest.raises(ValueError, match="Unknown point scheme"):
         get_scheme("test5")
+    assert find_scheme("test5") is None
     assert register_scheme(five_points) is five_points
+    assert find_scheme("TEST5") is five_points
     assert register_scheme(dataclasses.replace(five_points)) is five_points  # equal: a no-op
     assert get_scheme("test5") is five_points
     with pytest.raises(ValueError):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from facelandmarks.schemes import PointScheme, get_scheme, list_schemes, scheme_for_points
+from facelandmarks.schemes import PointScheme, find_scheme, get_scheme, scheme_for_points
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def _scheme_name(scheme: str | PointScheme | None, num_points: int) -> str:
             return ""
     found = get_scheme(scheme)
     if isinstance(scheme, PointScheme) and (
-        scheme.name not in list_schemes() or get_scheme(scheme.name) != scheme
+        find_scheme(scheme.name) != scheme
     ):
         raise ValueError(
             f"scheme {scheme.name!r} must be registered first "

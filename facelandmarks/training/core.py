@@ -51,7 +51,7 @@ def union_targets(data: LandmarkDataset, config: DetectorConfig) -> np.ndarray:
             dataset without a scheme whose point count is not the first head's (where such a
             dataset's points go).
     """
-    from facelandmarks.schemes import get_scheme, list_schemes
+    from facelandmarks.schemes import find_scheme, get_scheme
 
     out = np.full((len(data), config.total_points, 2), np.nan, np.float32)
     heads = dict(config.heads)
@@ -70,7 +70,7 @@ def union_targets(data: LandmarkDataset, config: DetectorConfig) -> np.ndarray:
     for name in heads:
         if name == data.scheme:
             out[:, config.head_slice(name)] = data.landmarks
-        elif name.lower() in list_schemes() and len(own.correspondence(name)[0]):
+        elif find_scheme(name) is not None and len(own.correspondence(name)[0]):
             out[:, config.head_slice(name)] = own.transfer(data.landmarks, name)
         else:
             continue
@@ -135,14 +135,14 @@ def _concat(parts: list[Part], side: str) -> tuple[LandmarkDataset, np.ndarray, 
 def monitor(parts: list[Part], side: str, stage: StageConfig, config: DetectorConfig, batch: int):
     """A :class:`~facelandmarks.training.fit.FrameNME` over ``side`` of every part, or
     ``None`` when no part has that side or no head has a registered scheme."""
-    from facelandmarks.schemes import get_scheme, list_schemes
+    from facelandmarks.schemes import find_scheme
     from facelandmarks.training.fit import FrameNME, HeadSpec
     from facelandmarks.training.pipeline import make_tf_dataset
 
     heads = [
-        HeadSpec(name, config.head_slice(name), get_scheme(name).eye_corners)
+        HeadSpec(name, config.head_slice(name), scheme.eye_corners)
         for name, _ in config.heads
-        if name.lower() in list_schemes()
+        if (scheme := find_scheme(name)) is not None
     ]
     sets = [
         (
