@@ -18,7 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "sha256_of"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "remove_leftovers",
+    "sha256_of",
+]
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -80,6 +86,16 @@ def atomic_path(
             with contextlib.suppress(OSError):
                 tmp.unlink()
         raise
+
+
+def remove_leftovers(directory: str | os.PathLike[str]) -> None:
+    """Delete the temporary files and folders that processes killed inside :func:`atomic_path`
+    left in ``directory`` (nothing else). Only for a folder no other process is writing to."""
+    for stale in Path(directory).glob(".*.part-*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +75,27 @@ def test_sha256_of_equals_hashlib_across_block_boundaries(tmp_path: Path, size: 
     data = np.random.default_rng(size).integers(0, 256, size, dtype=np.uint8).tobytes()
     (tmp_path / "f").write_bytes(data)
     assert fileio.sha256_of(tmp_path / "f") == hashlib.sha256(data).hexdigest()
+
+
+def test_remove_leftovers_clears_what_killed_writes_left_and_nothing_else(tmp_path: Path) -> None:
+    # A process killed (os._exit: no cleanup runs) inside atomic_path, for a file and a folder.
+    script = (
+        "import os, sys\n"
+        "from pathlib import Path\n"
+        "from facelandmarks import fileio\n"
+        "d = Path(sys.argv[1])\n"
+        "with fileio.atomic_path(d / 'state.json') as a, "
+        "fileio.atomic_path(d / 'export', directory=True) as b:\n"
+        "    a.write_bytes(b'half'); (b / 'stage0').write_bytes(b'half')\n"
+        "    os._exit(9)\n"
+    )
+    (tmp_path / "state.json").write_bytes(b"whole")
+    (tmp_path / ".hidden").write_bytes(b"user's")
+    (tmp_path / "notes.part-1.txt").write_bytes(b"user's")
+    code = subprocess.run([sys.executable, "-c", script, str(tmp_path)], check=False).returncode
+    assert code == 9
+    assert len(_names(tmp_path)) == 5  # two leftovers beside the three files
+    fileio.remove_leftovers(tmp_path)
+    assert _names(tmp_path) == [".hidden", "notes.part-1.txt", "state.json"]
+    assert (tmp_path / "state.json").read_bytes() == b"whole"
+    fileio.remove_leftovers(tmp_path / "missing")  # no folder: nothing to do

@@ -566,8 +566,11 @@ def test_training_faces_are_detected_once_then_read_from_the_cache(tmp_path):
             return [FaceBox((0, 0, 4, 4), 0.9), FaceBox((8, 8, 24, 18), 0.8)]
 
     detector = Detector()
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / ".detections-fake-0.npz.part-killed.npz").write_bytes(b"half")
     first = detect_training_faces(paths, points, detector, cache_dir=tmp_path / "cache")
-    (cache,) = (tmp_path / "cache").iterdir()  # the .npz alone: no temporary file left
+    # the .npz alone: no temporary file left, and a killed run's half-written one removed
+    (cache,) = (tmp_path / "cache").iterdir()
     assert cache.name.startswith("detections-fake-") and cache.suffix == ".npz"
     again = detect_training_faces(paths, points, detector, cache_dir=tmp_path / "cache")
     assert detector.calls == 2  # the second call read the cache

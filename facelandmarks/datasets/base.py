@@ -298,9 +298,7 @@ def _scheme_name(scheme: str | PointScheme | None, num_points: int) -> str:
         except ValueError:
             return ""
     found = get_scheme(scheme)
-    if isinstance(scheme, PointScheme) and (
-        find_scheme(scheme.name) != scheme
-    ):
+    if isinstance(scheme, PointScheme) and (find_scheme(scheme.name) != scheme):
         raise ValueError(
             f"scheme {scheme.name!r} must be registered first "
             f"(facelandmarks.schemes.register_scheme). Received: scheme={scheme!r}"

@@ -18,7 +18,7 @@ from typing import Any
 
 import keras
 
-from facelandmarks.fileio import atomic_path, atomic_write_json
+from facelandmarks.fileio import atomic_path, atomic_write_json, remove_leftovers
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +55,14 @@ class RunCheckpoint(keras.callbacks.Callback):
     def resume(self, model: keras.Model) -> int:
         """Load the last finished epoch if there is one; returns the epochs already done.
 
-        Temporary files that a kill in mid-write left (``.*.part-*``) are removed first.
+        Temporary files that a kill in mid-write left are removed first
+        (:func:`~facelandmarks.fileio.remove_leftovers`).
 
         Raises:
             RuntimeError: a state or weights file exists but cannot be read (names the file and
                 says how to start the stage over).
         """
-        for stale in self.directory.glob(".*.part-*"):
-            stale.unlink(missing_ok=True)
+        remove_leftovers(self.directory)
         path = self.directory / STATE_FILE
         if not path.is_file():
             return 0

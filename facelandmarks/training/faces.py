@@ -25,7 +25,7 @@ import numpy as np
 
 from facelandmarks.config import StageConfig
 from facelandmarks.face_rois import calibrate_roi_from_points, roi_from_box, roi_from_points
-from facelandmarks.fileio import atomic_path
+from facelandmarks.fileio import atomic_path, remove_leftovers
 
 logger = logging.getLogger(__name__)
 
@@ -121,6 +121,7 @@ def detect_training_faces(
             bar.update(i + 1)
     logger.info("%s found %d of %d annotated faces", name, int(found.sum()), n)
     if cache is not None:
+        remove_leftovers(cache.parent)  # a killed run's half-written cache
         with atomic_path(cache, suffix=".npz") as tmp:  # np.savez would append .npz otherwise
             np.savez(tmp, boxes=boxes, eyes=eyes, scores=scores, found=found)
     return Detections(boxes, eyes, scores, found)
