@@ -192,10 +192,22 @@ def test_a_folder_is_read_as_its_images(capsys, tiny, images, tmp_path: Path) ->
     assert names == ["a.jpg", "b.png"]
 
 
-def test_draw_with_unknown_extension_exits_2(capsys, images) -> None:
-    code, _, err = run(capsys, "predict", images[0], "--draw", "out.unknownext")
+@pytest.mark.parametrize("name", ["out.unknownext", "out.xpm", "out.fits"])  # Pillow reads XPM
+def test_draw_with_an_extension_pillow_cannot_write_exits_2(capsys, images, name) -> None:
+    code, _, err = run(capsys, "predict", images[0], "--draw", name)  # before loading a model
     assert code == 2
-    assert_one_line_error(err, "--draw")
+    assert_one_line_error(err, "--draw", name, ".png")
+
+
+def test_a_format_that_cannot_hold_the_drawing_is_named(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from facelandmarks.cli import predict
+
+    result = SimpleNamespace(faces=[], image=np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(_common.CLIError, match=r"--draw: cannot write .*x\.blp"):
+        predict._draw(result, tmp_path / "x.blp", False, NUM_POINTS)  # BLP: no RGB (ValueError)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_draw_of_several_images_into_a_file_exits_2(capsys, images, tmp_path: Path) -> None:

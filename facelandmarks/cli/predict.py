@@ -33,10 +33,10 @@ def _draw_targets(out: str, images: Sequence[str]) -> list[Path]:
 
     target = Path(out)
     if len(images) == 1 and not target.is_dir():
-        if target.suffix.lower() not in Image.registered_extensions():
+        if Image.registered_extensions().get(target.suffix.lower()) not in Image.SAVE:
             raise CLIError(
-                f"--draw: cannot tell the image format from {out!r}; give a file name ending "
-                "in e.g. .png or .jpg (or an existing directory)"
+                f"--draw: {out!r} does not end in the extension of an image format Pillow can "
+                "write; give a file name ending in e.g. .png or .jpg (or an existing directory)"
             )
         paths = [target]
     else:
@@ -169,6 +169,6 @@ def _draw(result: Any, target: Path, indices: bool, k: int) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:
             picture.save(tmp, format=fmt)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:  # ValueError: a format that cannot hold RGB (BLP)
         raise CLIError(f"--draw: cannot write {str(target)!r}: {_message(exc)}") from exc
     logger.info("wrote %s", target)
