@@ -18,6 +18,7 @@ import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -132,7 +133,8 @@ class VideoWriter:
 
     Raises:
         ImportError: PyAV is not installed (the message names the extra).
-        ValueError: ``fps`` is not a positive number.
+        ValueError: ``fps`` is not a positive number, or FFmpeg cannot write a video to
+            ``path`` (no container for its extension, or a picture format such as .jpg).
 
     Example:
         >>> with VideoWriter("out.mp4", fps=30) as out:            # doctest: +SKIP
@@ -154,8 +156,19 @@ class VideoWriter:
         self._atomic = atomic_path(self.path, suffix=suffix)
         self._tmp = self._atomic.__enter__()
         self._container: Any = None
-        self._stream: Any = None
         self._size: tuple[int, int] | None = None
+        try:  # a name FFmpeg cannot write a video to fails here, before any frame is made
+            self._container = self._av.open(str(self._tmp), "w")
+            if self._container.format.name == "image2":  # it would write one picture
+                raise ValueError(f"{suffix} is a picture format")
+            rate = Fraction(self.fps).limit_denominator(1001)
+            self._stream = self._container.add_stream(self._codec, rate=rate)
+        except ValueError as err:  # what PyAV raises for these
+            self.close(err)
+            raise ValueError(
+                "path must name a video file FFmpeg can write, e.g. .mp4, .mkv, .webm or .avi. "
+                f"Received: {str(path)!r} ({err})"
+            ) from err
 
     def write(self, frame: np.ndarray) -> None:
         """Append one frame.
@@ -173,12 +186,7 @@ class VideoWriter:
                 f"array of shape {rgb.shape} and dtype {rgb.dtype}"
             )
         height, width = rgb.shape[:2]
-        if self._container is None:
-            from fractions import Fraction
-
-            self._container = self._av.open(str(self._tmp), "w")
-            rate = Fraction(self.fps).limit_denominator(1001)
-            self._stream = self._container.add_stream(self._codec, rate=rate)
+        if self._size is None:
             self._stream.width, self._stream.height = width + width % 2, height + height % 2
             self._stream.pix_fmt = "yuv420p"
             self._size = (height, width)
@@ -208,11 +216,11 @@ class VideoWriter:
         failure = error
         try:
             if self._container is not None:
-                if error is None:
+                if error is None and self._size is not None:
                     for packet in self._stream.encode():  # flush the encoder
                         self._container.mux(packet)
                 self._container.close()
-            elif error is None:
+            if error is None and self._size is None:
                 raise ValueError(f"no frame was written to {str(self.path)!r}")
         except BaseException as exc:
             failure = failure or exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import sys
 import threading
 from pathlib import Path
@@ -80,6 +81,16 @@ def test_odd_sizes_are_padded_and_failures_leave_nothing(tmp_path) -> None:
         out.write(np.zeros((32, 32, 3), np.uint8))
         out.write(np.zeros((32, 34, 3), np.uint8))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["odd.mp4"]
+
+
+@needs_av
+@pytest.mark.parametrize("name", ["clip.jpg", "clip.png", "clip.gif", "clip", "clip.txt"])
+def test_a_name_no_video_can_be_written_to_is_refused_at_once(tmp_path, name) -> None:
+    # a picture format (FFmpeg wrote one picture, then failed naming the temporary file), a
+    # container without the codec, no container at all: all named before any frame is made
+    with pytest.raises(ValueError, match=rf"\.mp4.*{re.escape(name)}'"):
+        fl_video.VideoWriter(tmp_path / name, fps=10)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_missing_pyav_names_the_extra(monkeypatch, tmp_path) -> None:
