@@ -49,7 +49,8 @@ def finder_for(
         image ``rgb``.
 
     Raises:
-        ValueError: an unknown ``framing`` or a bad ``max_faces``; when called, ``boxes``
+        ValueError: an unknown ``framing``, ``boxes`` or ``face_detector`` with the
+            ``"image"`` framing, or a bad ``max_faces``; when called, ``boxes``
             without an entry for that image or a malformed box.
     """
     if framing not in FRAMINGS:
@@ -57,6 +58,11 @@ def finder_for(
     if max_faces is not None and (not isinstance(max_faces, int) or max_faces < 1):
         raise ValueError(f"max_faces must be None or >= 1. Received: {max_faces!r}")
     if framing == "image":
+        if boxes is not None or face_detector is not None:  # they would be ignored
+            raise ValueError(
+                "framing='image' takes each whole image as the face: give no boxes or "
+                f"face_detector. Received: boxes={boxes!r}, face_detector={face_detector!r}"
+            )
 
         def whole(i: int, name: str, rgb: np.ndarray) -> list[Placement]:
             _warn_if_tiny(rgb, name)

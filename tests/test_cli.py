@@ -210,6 +210,13 @@ def test_a_format_that_cannot_hold_the_drawing_is_named(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_face_detector_with_the_image_framing_exits_2(capsys, images) -> None:
+    argv = ("predict", images[0], "--framing", "image", "--face-detector", "mtcnn")
+    code, out, err = run(capsys, *argv)  # the name was accepted, and not used
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "--face-detector", "framing='image'")
+
+
 def test_draw_of_several_images_into_a_file_exits_2(capsys, images, tmp_path: Path) -> None:
     (tmp_path / "out.png").write_bytes(b"")
     code, out, err = run(capsys, "predict", *images, "--draw", str(tmp_path / "out.png"))

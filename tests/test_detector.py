@@ -113,6 +113,9 @@ def test_bad_inputs_raise_clear_errors(det, tmp_path):
     assert det.predict([]).shape == (0, 76, 2) and det.predict_faces([]) == []
     with pytest.raises(ValueError, match="framing"):
         det.predict(_face_like(10, 10), framing="whole")
+    for ignored in ({"boxes": [[(0, 0, 5, 5)]]}, {"face_detector": "no-such-detector"}):
+        with pytest.raises(ValueError, match="framing='image'"):  # it used to be ignored
+            det.iter_faces(_face_like(10, 10), framing="image", **ignored)
     with pytest.raises((ValueError, TypeError), match="float64"):
         det.predict(np.zeros((10, 10, 3)))
     with pytest.raises(FileNotFoundError, match=r"nope\.jpg"):
