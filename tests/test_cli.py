@@ -103,6 +103,14 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv) -> None:
             "--max-faces: expected a positive integer, got 'two'",
         ),
         (
+            ["evaluate", "--muct", "d", "--seed", "-1"],  # NumPy's words, without the option
+            "--seed: expected 0 or a positive integer, got '-1'",
+        ),
+        (
+            ["video", "a", "--json", "--detect-every", "-1"],
+            "--detect-every: expected 0 or a positive integer, got '-1'",
+        ),
+        (
             ["evaluate", "--muct", "d", "--test-fraction", "1"],
             "expected a number in (0, 1), got '1'",
         ),

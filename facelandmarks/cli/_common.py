@@ -75,6 +75,7 @@ def _checked(convert: Callable[[str], Any], ok: Callable[[Any], bool], expected:
 
 
 _positive_int = _checked(int, lambda value: value >= 1, "a positive integer")
+_count = _checked(int, lambda value: value >= 0, "0 or a positive integer")
 _fraction = _checked(float, lambda value: 0.0 < value < 1.0, "a number in (0, 1)")
 
 

@@ -28,8 +28,6 @@ def _cmd_video(args: argparse.Namespace) -> int:
 
     if args.output is None and not args.json:
         raise CLIError("give OUT (an annotated video to write), --json, or both")
-    if args.detect_every < 0:
-        raise CLIError(f"--detect-every: expected 0 or more, got {args.detect_every}")
     det = _load_detector(args.weights, args.runtime, args.scheme)
 
     def on_frame(result: Any, info: Any) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from facelandmarks.cli._common import PROG, _fraction, _Parser, _positive_int
+from facelandmarks.cli._common import PROG, _count, _fraction, _Parser, _positive_int
 from facelandmarks.cli.commands import (
     _cmd_download,
     _cmd_evaluate,
@@ -164,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="held-out share of the split (default: 0.3 for MUCT, 0.1 for iBUG: the shipped "
         "model's splits)",
     )
-    p.add_argument("--seed", type=int, default=0, help="split seed (default: %(default)s)")
+    p.add_argument("--seed", type=_count, default=0, help="split seed (default: %(default)s)")
     _add_batch_size(p, "images")
     p.add_argument(
         "--framing",
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_arguments(p, "point scheme (the model's heads)")
     p.add_argument(
         "--detect-every",
-        type=int,
+        type=_count,
         default=30,
         metavar="N",
         help="run the face detector every N frames while following faces (default: "
