@@ -81,19 +81,20 @@ IMAGE_SUFFIXES = frozenset(
 def folder_images(folder: str | os.PathLike[str]) -> list[str]:
     """The image files directly inside ``folder`` (by :data:`IMAGE_SUFFIXES`), sorted by name.
 
+    Hidden names (starting with ``.``: macOS ``._*`` files, the temporary files of a killed
+    write) are left out, as :func:`~facelandmarks.datasets.load_ibug` leaves them out.
+
     Raises:
         NotADirectoryError: ``folder`` is not a directory.
     """
     path = _path_string(folder)
     if not os.path.isdir(path):
         raise NotADirectoryError(f"not a folder: {path!r}")
-    names = sorted(os.listdir(path))
-    return [
-        os.path.join(path, n)
-        for n in names
-        if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES
-        and os.path.isfile(os.path.join(path, n))
-    ]
+    names = sorted(n for n in os.listdir(path) if os.path.splitext(n)[1].lower() in IMAGE_SUFFIXES)
+    shown = [n for n in names if not n.startswith(".")]
+    if len(shown) < len(names):
+        logger.debug("%s: %d hidden image files left out", path, len(names) - len(shown))
+    return [os.path.join(path, n) for n in shown if os.path.isfile(os.path.join(path, n))]
 
 
 def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:

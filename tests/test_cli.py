@@ -194,10 +194,16 @@ def test_a_folder_is_read_as_its_images(capsys, tiny, images, tmp_path: Path) ->
     for name in ("b.png", "a.jpg"):
         (folder / name).write_bytes(Path(images[0]).read_bytes())
     (folder / "readme.txt").write_text("not an image")
+    # hidden names (macOS AppleDouble, a killed --draw's temporary file) are not the user's photos
+    for name in ("._a.jpg", ".b.png.part-x1y2.png"):
+        (folder / name).write_bytes(b"\0\5\x16\7")
+    (folder / ".hidden.jpg").write_bytes(Path(images[0]).read_bytes())
     code, out, err = run(capsys, "predict", str(folder), "--weights", tiny[0])
     assert code == 0, err
     names = [Path(json.loads(line)["image"]).name for line in out.splitlines()]
     assert names == ["a.jpg", "b.png"]
+    code, out, err = run(capsys, "predict", str(folder / ".hidden.jpg"), "--weights", tiny[0])
+    assert code == 0 and len(out.splitlines()) == 1, err  # named explicitly: read
 
 
 @pytest.mark.parametrize("name", ["out.unknownext", "out.xpm", "out.fits"])  # Pillow reads XPM
