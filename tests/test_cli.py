@@ -403,6 +403,22 @@ def test_predict_csv(capsys, tiny, images) -> None:
 
 
 @pytest.mark.slow
+def test_predict_csv_escapes_a_file_name_that_is_not_utf8(capsys, tiny, images, tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    odd = folder / os.fsdecode(b"a\xff.png")  # '\udcff' in Python: strict UTF-8 refuses it
+    for path in (odd, folder / "b.png"):
+        path.write_bytes(Path(images[0]).read_bytes())
+    whole = ("--weights", tiny[0], "--framing", "image")
+    code, out, err = run(capsys, "predict", str(folder), "--csv", *whole)  # capsys: strict
+    assert code == 0, err
+    rows = list(csv.reader(io.StringIO(out)))[1:]
+    assert [r[0] for r in rows] == [str(folder / "a\\udcff.png"), str(folder / "b.png")]
+    code, out, err = run(capsys, "predict", str(folder), *whole)
+    assert json.loads(out.splitlines()[0])["image"] == str(odd)  # written as "\\udcff" too
+
+
+@pytest.mark.slow
 def test_predict_draw_one_file_and_a_directory(capsys, tiny, images, tmp_path: Path) -> None:
     path, _ = tiny
     single = tmp_path / "sub" / "one.jpg"

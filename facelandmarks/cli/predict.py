@@ -146,12 +146,18 @@ def _record(result: Any, scheme: str) -> dict[str, Any]:
 def _csv_rows(writer: Any, result: Any, det: Any) -> None:
     """One row per face; an image without a face (or unreadable) still gets one row."""
     blank = [""] * (5 + 2 * det.num_points)
+    # what stdout cannot encode (a file name's undecodable byte: '\udcff') is escaped as in JSON
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    name, error = (
+        t.encode(encoding, "backslashreplace").decode(encoding)
+        for t in (result.name, result.error or "no face")
+    )
     if not result.faces:
-        writer.writerow([result.name, det.scheme, "", *blank, result.error or "no face"])
+        writer.writerow([name, det.scheme, "", *blank, error])
     for k, face in enumerate(result.faces):
         score = "" if face.score is None else _csv_num(face.score)
         values = [_csv_num(v) for v in (*face.box, *np.ravel(face.landmarks))]
-        writer.writerow([result.name, det.scheme, k, score, *values, ""])
+        writer.writerow([name, det.scheme, k, score, *values, ""])
 
 
 def _draw(result: Any, target: Path, indices: bool, k: int) -> None:
