@@ -596,6 +596,20 @@ def test_evaluate_on_ibug_faces_with_either_head(capsys, tmp_path: Path) -> None
     assert out.startswith(head)
 
 
+def test_evaluate_names_its_own_option_for_skipping_a_broken_face(capsys, tmp_path) -> None:
+    from test_ibug import make_300w
+
+    truth = make_300w(tmp_path / "w")
+    (tmp_path / "w" / "ibug" / "image_003_1.pts").write_text("version: 1\nn_points: 68\n{\n")
+    whole = ("--ibug", str(tmp_path / "w"), "--framing", "image", "--split", "all", "--json")
+    code, out, err = run(capsys, "evaluate", *whole)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "image_003_1.pts", "pass --skip-bad to leave it out")
+    code, out, err = run(capsys, "evaluate", *whole, "--skip-bad")
+    assert code == 0, err
+    assert json.loads(out)["n_images"] == len(truth) - 1 and "image_003_1.pts" in err
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [

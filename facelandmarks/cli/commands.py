@@ -63,14 +63,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from facelandmarks.datasets import load_ibug, load_muct
 
-    name, flag = ("MUCT", "--muct") if args.muct is not None else ("iBUG", "--ibug")
+    muct = args.muct is not None
+    name, flag, load = ("MUCT", "--muct", load_muct) if muct else ("iBUG", "--ibug", load_ibug)
     with _bad_input(f"{flag}: "):
-        data = load_muct(args.muct) if args.muct is not None else load_ibug(args.ibug)
+        try:
+            data = load(args.muct if muct else args.ibug, on_error=("raise", "skip")[args.skip_bad])
+        except ValueError as exc:  # its advice names the library's keyword: name the option
+            raise ValueError(str(exc).replace("on_error='skip'", "--skip-bad")) from exc
     if args.split == "all":
         test = data
         what = f"all {len(test)} images"
     else:
-        fraction = args.test_fraction or (0.3 if args.muct is not None else 0.1)
+        fraction = args.test_fraction or (0.3 if muct else 0.1)
         with _bad_input():
             _, test = data.split(fraction, by=args.split, seed=args.seed)
         what = (

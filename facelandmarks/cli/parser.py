@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         "model's splits)",
     )
     p.add_argument("--seed", type=_count, default=0, help="split seed (default: %(default)s)")
+    p.add_argument(
+        "--skip-bad",
+        action="store_true",
+        help="leave out the faces whose annotation or image is broken (each named in a "
+        "warning) instead of stopping at the first",
+    )
     _add_batch_size(p, "images")
     p.add_argument(
         "--framing",
