@@ -92,7 +92,7 @@ def finder_for(
         if not places:
             logger.warning(
                 "no face found in %s (%dx%d); its landmarks are NaN (for a photo that is "
-                "already a face crop, use framing='image')",
+                "already a face crop, use framing='image'; command line: --framing image)",
                 image_name,
                 rgb.shape[1],
                 rgb.shape[0],

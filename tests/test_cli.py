@@ -399,6 +399,7 @@ def test_predict_csv(capsys, tiny, images) -> None:
     assert code == 0, err
     (row,) = list(csv.reader(io.StringIO(out)))[1:]
     assert row[:3] == [images[0], "muct76", ""] and row[-1] == "no face"
+    assert "no face found" in err and "--framing image" in err  # the advice in the CLI's words
     assert len(row) == len(header)  # the error in the error column, not in y75
 
 
