@@ -51,6 +51,7 @@ def atomic_path(
     crosses file systems. When the ``with`` block ends without an exception the file is
     fsynced, given the umask's mode and moved onto ``path`` (replacing a file; a directory
     ``path`` must not exist or be empty); otherwise it is removed and the exception propagates.
+    A file where the parent folder should be raises ``NotADirectoryError`` naming it.
 
     Args:
         path: the destination.
@@ -62,7 +63,10 @@ def atomic_path(
         ...     picture.save(tmp, format="PNG")
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # os's words, "File exists: 'a'", would not say that is the problem
+        raise NotADirectoryError(f"{str(path.parent)!r} is a file, not a folder") from None
     prefix = f".{path.name}.part-"
     if directory:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))

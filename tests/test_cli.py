@@ -766,6 +766,9 @@ def test_export_command(capsys, tiny, tmp_path) -> None:
     code, out, err = run(capsys, "export", str(out_dir), "--weights", path)
     assert code == 2 and "already exists" in err and "Traceback" not in err
     assert sorted(p.name for p in out_dir.iterdir()) == ["detector.json", "stage0.tflite"]
+    code, out, err = run(capsys, "export", str(out_dir / "stage0.tflite" / "x"), "--weights", path)
+    assert code == 2 and out == ""
+    assert_one_line_error(err, "stage0.tflite' is a file, not a folder")
 
 
 @pytest.mark.slow

@@ -60,6 +60,15 @@ def test_replaces_and_creates_parents_with_a_suffix_kept(tmp_path: Path) -> None
     assert seen[0] != target and _names(target.parent) == ["m.keras"]
 
 
+def test_a_file_where_the_parent_folder_should_be_is_named(tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("mine")
+    for directory in (False, True):
+        error = pytest.raises(NotADirectoryError, match=r"afile' is a file, not a folder")
+        with error, fileio.atomic_path(tmp_path / "afile" / "x", directory=directory):
+            pass
+    assert (tmp_path / "afile").read_text() == "mine"
+
+
 def test_json_round_trip_and_unserialisable_leaves_nothing(tmp_path: Path) -> None:
     obj = {"a": [1, 2.5, None], "b": "é"}
     path = fileio.atomic_write_json(tmp_path / "x.json", obj)

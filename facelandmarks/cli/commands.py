@@ -54,7 +54,10 @@ def _cmd_video(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     det = _load_detector(args.weights)
     # the progress bar goes to stderr: stdout carries only the path
-    with _bad_input(errors=(FileExistsError,)), contextlib.redirect_stdout(sys.stderr):
+    with (
+        _bad_input(errors=(FileExistsError, NotADirectoryError)),
+        contextlib.redirect_stdout(sys.stderr),
+    ):
         out = det.export(args.output, format=args.format, verbose=1)
     _emit(str(out))
     return 0

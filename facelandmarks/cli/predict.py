@@ -172,7 +172,6 @@ def _draw(result: Any, target: Path, indices: bool, k: int) -> None:
     picture = draw_landmarks(result.image, points, boxes=boxes, indices=indices)
     fmt = Image.registered_extensions()[target.suffix.lower()]  # checked by _draw_targets
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(target) as tmp:
             picture.save(tmp, format=fmt)
     except (OSError, ValueError) as exc:  # ValueError: a format that cannot hold RGB (BLP)
