@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import metrics
+from facelandmarks._metric_inputs import _normalizing_distances
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.schemes import get_scheme
 
@@ -45,7 +46,9 @@ def score_faces(
         per-face NMEs (NaN for misses).
 
     Raises:
-        ValueError: shapes that do not match, or schemes without shared points.
+        ValueError: shapes that do not match, schemes without shared points, or a face (found
+            or not) whose ground truth lacks the normalising points (eye corners; pupils too
+            for a scheme that has them).
     """
     pred = np.asarray(pred_xy, np.float32)
     points = None
@@ -60,6 +63,8 @@ def score_faces(
             f"landmarks must have shape {pred.shape} to match the {len(pred)} predictions. "
             f"Received: {truth.shape}"
         )
+    for norm in ("inter_ocular", "inter_pupil")[: 2 if get_scheme(true_scheme).pupils else 1]:
+        _normalizing_distances(truth, norm, "evaluate", true_scheme)  # all faces, missed too
     scored = pred if points is None else pred[:, points]
     found = np.isfinite(scored).all(axis=(1, 2))
     nme = np.full(len(pred), np.nan)

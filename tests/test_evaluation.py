@@ -61,6 +61,24 @@ def test_all_missed_and_bad_shapes() -> None:
         score_faces(truth[:1], truth, pred_scheme="ibug68", true_scheme="ibug68")
 
 
+def test_unlabelled_eye_corners_name_the_callers_face_found_or_not() -> None:
+    truth = _faces(4, 68)
+    pred = truth + 1.0
+    pred[0] = np.nan  # missed: the faces found are 1, 2, 3
+    truth[2, 36] = np.nan  # the caller's face 2 (the second face found)
+    with pytest.raises(ValueError, match=r"evaluate cannot normalise image 2 .*true_xy\[2, 36\]"):
+        score_faces(pred, truth, pred_scheme="ibug68", true_scheme="ibug68")
+    truth = _faces(2, 76)
+    truth[0] = np.nan  # an unlabelled face raises whether the detector finds it or not
+    for found in (truth + 1.0, np.full_like(truth, np.nan)):
+        with pytest.raises(ValueError, match="normalise image 0 by 'inter_ocular'"):
+            score_faces(found, truth, pred_scheme="muct76", true_scheme="muct76")
+    truth = _faces(2, 76)
+    truth[1, 31] = np.nan  # MUCT's pupils are normalising points too (nme_pupil)
+    with pytest.raises(ValueError, match="normalise image 1 by 'inter_pupil'"):
+        score_faces(np.full_like(truth, np.nan), truth, pred_scheme="muct76", true_scheme="muct76")
+
+
 def test_annotated_faces_picks_the_found_face_nearest_the_annotation():
     from facelandmarks import Face
     from facelandmarks.evaluation import annotated_faces
