@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import inference
-from facelandmarks.face_detection.base import prominence
+from facelandmarks.face_detection.base import is_int, prominence
 from facelandmarks.inference import Finder, Placement
 
 # Logged under the facade's name, where these messages have always come from.
@@ -55,7 +55,7 @@ def finder_for(
     """
     if framing not in FRAMINGS:
         raise ValueError(f"framing must be one of {FRAMINGS}. Received: framing={framing!r}")
-    if max_faces is not None and (not isinstance(max_faces, int) or max_faces < 1):
+    if max_faces is not None and (not is_int(max_faces) or max_faces < 1):
         raise ValueError(f"max_faces must be None or >= 1. Received: {max_faces!r}")
     if framing == "image":
         if boxes is not None or face_detector is not None:  # they would be ignored

@@ -24,6 +24,7 @@ import numpy as np
 from facelandmarks import _prefetch
 from facelandmarks import images as fl_images
 from facelandmarks.config import DetectorConfig
+from facelandmarks.face_detection.base import is_int
 from facelandmarks.inference import (
     CropBatch,
     Engine,
@@ -167,7 +168,7 @@ def iter_faces(
         ValueError: a bad ``batch_size``, ``on_error`` or ``prefetch``; with
             ``on_error="raise"``, an unreadable image (named).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
     if on_error not in ("raise", "skip"):
         raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import inference, streaming
-from facelandmarks.face_detection.base import iou, prominence
+from facelandmarks.face_detection.base import iou, is_int, is_number, prominence
 from facelandmarks.inference import Face, ImageFaces, Placement
 
 
@@ -39,7 +39,7 @@ class OneEuroFilter:
 
     def __init__(self, min_cutoff: float = 1.0, beta: float = 0.05, d_cutoff: float = 1.0):
         for name, value in (("min_cutoff", min_cutoff), ("beta", beta), ("d_cutoff", d_cutoff)):
-            if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            if not (is_number(value) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0. Received: {value!r}")
         if min_cutoff <= 0 or d_cutoff <= 0:
             raise ValueError(
@@ -107,11 +107,11 @@ class FaceTracker:
         fps: float = 30.0,
         max_faces: int = 1,
     ) -> None:
-        if detect_every is not None and (not isinstance(detect_every, int) or detect_every < 1):
+        if detect_every is not None and (not is_int(detect_every) or detect_every < 1):
             raise ValueError(f"detect_every must be None or >= 1. Received: {detect_every!r}")
-        if not (isinstance(fps, (int, float)) and fps > 0 and math.isfinite(fps)):
+        if not (is_number(fps) and fps > 0 and math.isfinite(fps)):
             raise ValueError(f"fps must be a positive number. Received: fps={fps!r}")
-        if not isinstance(max_faces, int) or max_faces < 1:
+        if not is_int(max_faces) or max_faces < 1:
             raise ValueError(f"max_faces must be >= 1. Received: max_faces={max_faces!r}")
         if smoothing is not None and not isinstance(smoothing, (bool, dict)):
             raise ValueError(f"smoothing must be a bool or a dict. Received: {smoothing!r}")

@@ -18,7 +18,7 @@ import weakref
 import numpy as np
 import pytest
 
-from facelandmarks import _prefetch, streaming
+from facelandmarks import _prefetch, finding, streaming
 from facelandmarks.config import DetectorConfig, StageConfig
 from facelandmarks.inference import Placement
 
@@ -379,3 +379,17 @@ def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
 def test_bad_prefetch_is_named() -> None:
     with pytest.raises(ValueError, match="prefetch must be True, False or None"):
         run(ONE_STAGE, [draw([(50.0, 60.0)])], prefetch="yes")
+
+
+def test_numpy_ints_are_batch_sizes_and_max_faces_and_bools_are_not() -> None:
+    images = [draw(scene) for scene in SCENES[:3]]
+    got, want = (run(ONE_STAGE, images, batch_size=n) for n in (np.int64(2), 2))
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_array_equal(
+            [f.landmarks for f in a.faces], [f.landmarks for f in b.faces]
+        )
+    finding.finder_for("detect", None, None, np.int64(2), lambda _: (None, "x"))
+    with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+        run(ONE_STAGE, images, batch_size=True)
+    with pytest.raises(ValueError, match=r"max_faces must be None or >= 1\. Received: True"):
+        finding.finder_for("detect", None, None, True, lambda _: (None, "x"))

@@ -326,6 +326,9 @@ def test_a_redetected_face_keeps_its_smoothing() -> None:
         ({"fps": 0}, r"fps must be a positive number\. Received: fps=0"),
         ({"fps": float("inf")}, r"fps=inf"),
         ({"max_faces": 0}, r"max_faces must be >= 1\. Received: max_faces=0"),
+        ({"max_faces": True}, r"max_faces must be >= 1\. Received: max_faces=True"),
+        ({"detect_every": True}, r"detect_every must be None or >= 1\. Received: True"),
+        ({"smoothing": {"beta": False}}, r"beta must be a finite number >= 0\. Received: False"),
         ({"smoothing": "yes"}, r"smoothing must be a bool or a dict\. Received: 'yes'"),
         ({"smoothing": {"beta": -1.0}}, r"beta must be a finite number >= 0\. Received: -1\.0"),
         ({"smoothing": {"min_cutoff": float("nan")}}, r"min_cutoff must be a finite number"),
@@ -337,3 +340,13 @@ def test_face_tracker_refuses_bad_settings_before_using_the_detector(kwargs, mat
 
     with pytest.raises(ValueError, match=match):
         FaceTracker(None, **kwargs)  # checked before the detector is touched
+
+
+def test_face_tracker_takes_numpy_numbers() -> None:
+    from facelandmarks.tracking import FaceTracker
+
+    tracker = FaceTracker(
+        None, detect_every=np.int64(5), fps=np.float32(25), max_faces=np.int32(2),
+        smoothing={"beta": np.float32(0.1)},
+    )  # fmt: skip
+    assert (tracker.detect_every, tracker.max_faces, tracker.dt) == (5, 2, pytest.approx(0.04))
