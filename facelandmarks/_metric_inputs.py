@@ -155,7 +155,7 @@ def _as_threshold(value: float, name: str, func: str) -> float:
         raise ValueError(
             f"{func} expects {name} to be a positive number. Received: {name}={value!r}"
         ) from exc
-    if not np.isfinite(out) or out <= 0:
+    if isinstance(value, bool) or not np.isfinite(out) or out <= 0:
         raise ValueError(
             f"{func} expects {name} to be a finite number > 0. Received: {name}={value!r}"
         )

@@ -41,7 +41,7 @@ to a cut-off and the failure rate above that cut-off (0.08 is common on 300-W, 0
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -249,7 +249,7 @@ def evaluate_landmarks(
     pred_xy: ArrayLike,
     true_xy: ArrayLike,
     *,
-    thresholds: Sequence[float] = (0.08, 0.10),
+    thresholds: float | Iterable[float] = (0.08, 0.10),
     scheme: SchemeLike = None,
     points: ArrayLike | None = None,
 ) -> dict[str, float | int]:
@@ -261,8 +261,8 @@ def evaluate_landmarks(
         true_xy: ground truth, same shape and coordinate space; ``NaN`` = unavailable point,
             excluded from every metric. The scheme's outer eye corners (MUCT 27 and 32, iBUG
             36 and 45) and pupils (MUCT 31 and 36) must be available.
-        thresholds: NME cut-offs (each > 0) for the failure rate and the AUC. Their keys use
-            two decimals, so two thresholds that round to the same key are rejected.
+        thresholds: NME cut-offs (one number or several, each > 0) for the failure rate and the
+            AUC. Their keys use two decimals, so two that round to the same key are rejected.
         scheme: as in :func:`per_image_nme`.
         points: optional 1-D indices of the points to score, e.g. the 8 points shared by the
             MUCT and iBUG schemes (:meth:`~facelandmarks.schemes.PointScheme.correspondence`);
@@ -306,14 +306,15 @@ def evaluate_landmarks(
     """
     func = "evaluate_landmarks"
     pred, true, scored = _validated_pair(pred_xy, true_xy, func, points)
-    if isinstance(thresholds, (str, bytes)) or not isinstance(thresholds, Sequence):
-        thresholds = tuple(np.atleast_1d(np.asarray(thresholds, dtype=np.float64)).tolist())
+    one = isinstance(thresholds, (str, bytes)) or getattr(thresholds, "ndim", 1) == 0
+    if one or not isinstance(thresholds, Iterable):
+        thresholds = (thresholds,)
     cutoffs = [_as_threshold(t, "thresholds", func) for t in thresholds]
     keys = [f"{t:.2f}" for t in cutoffs]
     if len(set(keys)) != len(keys):
         raise ValueError(
             f"{func} expects thresholds that differ at two decimals (they name the keys). "
-            f"Received: thresholds={tuple(thresholds)!r}"
+            f"Received: thresholds={tuple(cutoffs)!r}"
         )
 
     found = _resolve_scheme(scheme, true.shape[1], func, "normalization='inter_ocular'")

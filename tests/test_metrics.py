@@ -421,7 +421,7 @@ def test_bad_nme_raises(nme, fragment):
         ced_curve(nme)
 
 
-@pytest.mark.parametrize("bad", [0.0, -0.1, np.inf, np.nan, "x"])
+@pytest.mark.parametrize("bad", [0.0, -0.1, np.inf, np.nan, "x", True, None])
 def test_bad_thresholds_raise(bad):
     with pytest.raises(ValueError, match="max_threshold"):
         auc([0.1], max_threshold=bad)
@@ -438,6 +438,24 @@ def test_bad_thresholds_raise(bad):
 def test_bad_num_steps_raises(steps):
     with pytest.raises(ValueError, match=r"num_steps to be an integer >= 2"):
         ced_curve([0.1], num_steps=steps)
+
+
+@pytest.mark.parametrize(
+    "thresholds",
+    [0.1, np.float32(0.1), np.array(0.1), np.array([0.05, 0.1]), (t for t in (0.05, 0.1))],
+)
+def test_thresholds_as_a_number_an_array_or_any_iterable(thresholds):
+    true = make_batch(1)
+    keys = {k for k in evaluate_landmarks(true + 1.0, true, thresholds=thresholds) if "@" in k}
+    assert keys >= {"failure_rate@0.10", "auc@0.10"} and keys <= {
+        f"{m}@{t}" for m in ("failure_rate", "auc") for t in ("0.05", "0.10")
+    }
+
+
+@pytest.mark.parametrize("bad", ["abc", None, [[0.1, 0.2]], {0.1: "x"}.values()])
+def test_thresholds_that_are_not_numbers_name_the_argument(bad):
+    with pytest.raises(ValueError, match=r"evaluate_landmarks expects thresholds to be a positive"):
+        evaluate_landmarks(make_batch(1), make_batch(1), thresholds=bad)
 
 
 def test_thresholds_with_colliding_keys_raise():
