@@ -105,9 +105,11 @@ def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:
     (:func:`folder_images`); ``index`` counts images after that expansion. Types are checked as
     in :func:`~facelandmarks.images.iter_images`; an iterator is advanced one item at a time.
 
+    An item of an unaccepted type is yielded as it is, named ``"images[i]"`` by its position,
+    for loading it to raise the TypeError.
+
     Raises:
-        TypeError: ``images`` is of an unaccepted type (at call time) or an item is (when
-            reached).
+        TypeError: ``images`` is of an unaccepted type (at call time).
     """
     return _items(_classify(images, "iter_items")[1])
 
@@ -124,12 +126,11 @@ def _items(items: Iterable[Any]) -> Iterator[tuple[int, str, ImageLike]]:
                     _path_string(item),
                     ", ".join(sorted(IMAGE_SUFFIXES)),
                 )
-        elif _is_single_type(item):
+        else:  # an unsupported item is refused when loaded, so on_error="skip" can skip it
             expanded = [item]
-        else:
-            raise _type_error(item, f"images[{position}]")
         for one in expanded:
-            yield index, _display_name(one, index), one
+            known = _is_single_type(one)
+            yield index, _display_name(one, index) if known else f"images[{position}]", one
             index += 1
 
 

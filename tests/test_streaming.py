@@ -141,6 +141,18 @@ def test_an_unreadable_image_is_named_or_skipped_in_order() -> None:
     assert len(skipped[0].faces) == len(skipped[2].faces) == 1
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_an_object_that_is_no_image_is_named_by_position_or_skipped(prefetch) -> None:
+    images = [draw([(50.0, 60.0)]), None, draw([(120.0, 64.0)]), b"\x89PNG"]
+    with pytest.raises(TypeError, match=r"^Unsupported image images\[1\]: .*NoneType$"):
+        run(ONE_STAGE, images, prefetch=prefetch)
+    skipped = run(ONE_STAGE, images, prefetch=prefetch, on_error="skip")
+    assert [(r.name, len(r.faces)) for r in skipped] == [
+        ("<array #0>", 1), ("images[1]", 0), ("<array #2>", 1), ("images[3]", 0)
+    ]  # fmt: skip
+    assert "type NoneType" in skipped[1].error and "PIL.Image.open(io.BytesIO" in skipped[3].error
+
+
 def test_keep_images_hands_back_each_frame() -> None:
     images = [draw(scene) for scene in SCENES[:3]]
     for result, image in zip(
