@@ -302,6 +302,11 @@ def test_cli_video_needs_an_output(tmp_path, capsys) -> None:
     assert "--json" in capsys.readouterr().err
     assert main(["video", str(src), str(src)]) == 2
     assert "source" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("")  # a file where OUT's folder should be: bad input
+    assert main(["video", str(src), str(tmp_path / "afile" / "out.mp4")]) == 2
+    assert "'afile' is a file, not a folder" in capsys.readouterr().err.replace(
+        str(tmp_path) + "/", ""
+    )
 
 
 def test_a_redetected_face_keeps_its_smoothing() -> None:

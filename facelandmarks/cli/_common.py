@@ -22,8 +22,14 @@ logger = logging.getLogger(__name__)
 # What the library raises for an unreadable input file or a bad argument value (predict and
 # evaluate document these for bad inputs only); _bad_input's default adds what a bad config
 # or preset name can also raise.
-_BAD_FILE_ERRORS = (ValueError, FileNotFoundError, IsADirectoryError, PermissionError)
-_BAD_INPUT_ERRORS = (*_BAD_FILE_ERRORS, TypeError, KeyError, NotADirectoryError)
+_BAD_FILE_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    IsADirectoryError,
+    NotADirectoryError,
+    PermissionError,
+)
+_BAD_INPUT_ERRORS = (*_BAD_FILE_ERRORS, TypeError, KeyError)
 
 
 class CLIError(Exception):
