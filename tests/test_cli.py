@@ -688,6 +688,13 @@ def test_train_wraps_run_with_overrides(capsys, monkeypatch, tmp_path: Path) -> 
         ({"augment": {"blur": 2.0}}, "probability"),
         ({"batch_size": 0}, "batch_size"),
         ({"lr_schedule": "linear"}, "lr_schedule"),
+        # checked before the run, not by Keras mid-run or taken as true for being a string
+        ({"seed": "0"}, "fit.seed must be an integer >= 0, not '0'"),
+        ({"seed": -1}, "fit.seed must be an integer >= 0"),
+        ({"cache": "false"}, "fit.cache must be true or false, not 'false'"),
+        ({"restore_best": "false"}, "fit.restore_best must be true or false"),
+        ({"mixed_precision": "fp16"}, "fit.mixed_precision must be false, true, 'auto'"),
+        ({"learning_rate": float("inf")}, "fit.learning_rate must be a finite number > 0"),
     ],
 )
 def test_train_fit_options_are_checked(capsys, tmp_path: Path, fit, fragment) -> None:
@@ -695,6 +702,13 @@ def test_train_fit_options_are_checked(capsys, tmp_path: Path, fit, fragment) ->
     code, _, err = run(capsys, "train", write_config(tmp_path, config))
     assert code == 2
     assert_one_line_error(err, fragment)
+
+
+def test_fit_options_take_one_value_per_stage_as_a_tuple_too() -> None:
+    from facelandmarks.training.config import fit_options
+
+    opts = fit_options({"epochs": (0, 2), "augment": (None, True)}, 2)
+    assert opts.epochs == (0, 2) and opts.augment[0] is None and opts.augment[1] is not None
 
 
 def test_python_m_help_subprocess() -> None:

@@ -49,6 +49,8 @@ from facelandmarks.config import DetectorConfig
 from facelandmarks.training.options import Augmentation
 
 FORMATS = {"muct": "FACELANDMARKS_MUCT", "ibug": "FACELANDMARKS_WILD"}
+MIXED_PRECISION = ("mixed_float16", "mixed_bfloat16")
+"""The Keras dtype policies ``fit(mixed_precision=...)`` may name."""
 
 
 class TrainConfigError(ValueError):
@@ -59,8 +61,8 @@ def _fail(where: str, message: str) -> TrainConfigError:
     return TrainConfigError(f"{where}: {message}")
 
 
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+def _positive_int(value: Any, least: int = 1) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
 def _fraction(value: Any, allow_zero: bool = False) -> bool:
@@ -257,7 +259,7 @@ def _data(data: Any, base: Path, where: str, muct: str | None) -> tuple[tuple[Da
             raise _fail(where, f"{at}.test_fraction must be in (0, 1), not {one.test_fraction!r}")
         if one.split_by not in ("subject", "image"):
             raise _fail(where, f"{at}.split_by must be 'subject' or 'image', not {one.split_by!r}")
-        if not isinstance(one.repeat, int) or isinstance(one.repeat, bool) or one.repeat < 0:
+        if not _positive_int(one.repeat, 0):
             raise _fail(where, f"{at}.repeat must be an integer >= 0, not {one.repeat!r}")
         sets.append(one)
     val = data.get("validation_fraction", 0.0)
@@ -280,9 +282,9 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
     if unknown:
         raise _fail(where, f"unknown 'fit' keys {unknown}; allowed: {sorted(allowed)}")
     epochs = fit.get("epochs", 8)
-    values = epochs if isinstance(epochs, list) else [epochs] * n_stages
+    values = list(epochs) if isinstance(epochs, (list, tuple)) else [epochs] * n_stages
     # 0 epochs keeps a stage as ``init`` gave it (checked against init when the run starts)
-    ok = all(_positive_int(e) or (type(e) is int and e == 0) for e in values)
+    ok = all(_positive_int(e, 0) for e in values)
     if not ok or len(values) != n_stages or not any(values):
         raise _fail(
             where,
@@ -290,7 +292,7 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
             f"0 for a stage kept as 'init' gave it), not {epochs!r}",
         )
     aug = fit.get("augment")
-    augs = aug if isinstance(aug, list) else [aug] * n_stages
+    augs = aug if isinstance(aug, (list, tuple)) else [aug] * n_stages
     if len(augs) != n_stages:
         raise _fail(where, f"fit.augment as a list needs one entry per stage ({n_stages})")
     parsed = []
@@ -326,8 +328,8 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
     if not _positive_int(opts.batch_size):
         raise _fail(where, f"fit.batch_size must be a positive integer, not {opts.batch_size!r}")
     lr = opts.learning_rate
-    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
-        raise _fail(where, f"fit.learning_rate must be > 0, not {lr!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
+        raise _fail(where, f"fit.learning_rate must be a finite number > 0, not {lr!r}")
     if opts.lr_schedule not in (None, "cosine"):
         raise _fail(where, f"fit.lr_schedule must be null or 'cosine', not {opts.lr_schedule!r}")
     if opts.early_stopping is not None and not _positive_int(opts.early_stopping):
@@ -335,5 +337,17 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
             where,
             "early_stopping must be None or a patience in epochs (an int >= 1; null in a "
             f"config file), not {opts.early_stopping!r}",
+        )
+    if not _positive_int(opts.seed, 0):
+        raise _fail(where, f"fit.seed must be an integer >= 0, not {opts.seed!r}")
+    for name, value in (("cache", opts.cache), ("restore_best", opts.restore_best)):
+        if not (isinstance(value, bool) or (value is None and name == "restore_best")):
+            raise _fail(where, f"fit.{name} must be true or false, not {value!r}")
+    mixed = opts.mixed_precision
+    if not (mixed is None or isinstance(mixed, bool) or mixed in ("auto", *MIXED_PRECISION)):
+        raise _fail(
+            where,
+            f"fit.mixed_precision must be false, true, 'auto' or one of {MIXED_PRECISION}, "
+            f"not {mixed!r}",
         )
     return opts

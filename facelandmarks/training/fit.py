@@ -24,10 +24,9 @@ from facelandmarks.training.checkpoint import (
     load_checkpoint_weights,
     save_weights_atomically,
 )
+from facelandmarks.training.config import MIXED_PRECISION
 
 logger = logging.getLogger(__name__)
-
-MIXED_PRECISION_POLICIES = ("mixed_float16", "mixed_bfloat16")
 
 
 # --------------------------------------------------------------------------- validation NME
@@ -238,11 +237,11 @@ def resolve_mixed_precision(value: bool | str | None) -> str | None:
         if gpus:
             logger.info("mixed precision on: %d GPU(s) visible", len(gpus))
         return "mixed_float16" if gpus else None
-    if value in MIXED_PRECISION_POLICIES:
+    if value in MIXED_PRECISION:
         return value
     raise ValueError(
         "mixed_precision must be False, True, 'auto' or one of "
-        f"{MIXED_PRECISION_POLICIES}. Received: {value!r}"
+        f"{MIXED_PRECISION}. Received: {value!r}"
     )
 
 
