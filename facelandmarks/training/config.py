@@ -160,6 +160,9 @@ class TrainConfig:
         base = Path(base_dir)
         if not isinstance(raw.get("detector"), dict):
             raise _fail(where, "the config needs a 'detector' object")
+        extra = set(raw["detector"]) - {f.name for f in dataclasses.fields(DetectorConfig)}
+        if extra:  # DetectorConfig.from_dict only warns of them (a file from a newer version)
+            raise _fail(where, f"unknown 'detector' keys {sorted(extra)}")
         try:
             detector = DetectorConfig.from_dict(raw["detector"])
         except (TypeError, ValueError) as err:
