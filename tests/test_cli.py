@@ -300,6 +300,7 @@ GOOD_DETECTOR = {
         ({"detector": {"stages": [{"colour": 1}]}, "data": {"muct": "."}}, "detector"),
         # a typo in the detector section is not a field of a newer version: refused
         ({"detector": {**GOOD_DETECTOR, "head": []}, "data": {"muct": "."}}, "['head']"),
+        ({"detector": {**GOOD_DETECTOR, "loss": "wng"}, "data": {"muct": "."}}, "loss='wng'"),
         ({"detector": GOOD_DETECTOR, "data": {"muct": "/no/such/muct"}}, "folder not found"),
         (
             {"detector": GOOD_DETECTOR, "data": {"sets": [{"name": "w", "format": "pts"}]}},
