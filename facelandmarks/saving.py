@@ -213,7 +213,7 @@ def save_detector(
 
     from facelandmarks.model import build_stage
 
-    path = Path(path)
+    path = Path(path).expanduser()  # as loading and export_detector read it
     if path.suffix != ".keras":
         raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
     stages = []

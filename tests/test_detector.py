@@ -107,6 +107,14 @@ def test_save_load_round_trip(det, tmp_path):
         det.save(tmp_path / "model.h5")
 
 
+def test_save_reads_a_home_path_as_loading_and_export_do(det, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert det.save("~/m.keras") == tmp_path / "home" / "m.keras"
+    assert not (tmp_path / "~").exists()
+    assert LandmarkDetector(weights="~/m.keras").config == det.config
+
+
 def test_bad_inputs_raise_clear_errors(det, tmp_path):
     # no image in, no landmarks out: the same shape contract as for N images (and as
     # predict_faces([]) == [])
