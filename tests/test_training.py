@@ -392,6 +392,16 @@ def test_fit_names_a_truncated_jpeg_before_training_starts(tmp_path):
     assert batches == []
 
 
+def test_fit_refuses_training_data_without_one_annotated_point(tmp_path):
+    """The masked loss of such data is 0: fit ran every epoch and 'trained' nothing."""
+    from dataclasses import replace
+
+    ds = _noise_dataset(tmp_path)
+    blank = replace(ds, landmarks=ds.landmarks * np.nan)
+    with pytest.raises(ValueError, match="every training landmark is NaN"):
+        _tiny_detector().fit(blank, epochs=1, batch_size=2, verbose=0)
+
+
 def test_fit_fine_tunes_a_loaded_detector_without_resetting_its_head(tmp_path):
     """A fresh model's head starts at the mean training shape; a loaded (trained) one keeps
     its head: fine-tuning must not throw away what it learned."""

@@ -212,6 +212,8 @@ def train_parts(
     for part in parts:
         for side, data in part.sides.items():
             part.targets[side] = union_targets(data, config)
+    if all(np.isnan(p.targets["train"]).all() for p in parts):
+        raise ValueError("every training landmark is NaN (unavailable): nothing to learn from")
     face_stage = next((config.stages[k] for k in ids if config.stages[k].framing == "face"), None)
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir)
     if face_stage is not None:
