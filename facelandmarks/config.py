@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import numbers
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ BACKBONE_NAMES = ("resnet50", "mobilenetv3small", "mobilenetv3large", "efficient
 FRAMINGS = ("image", "points", "face")
 HEADS = ("gap", "spatial")
 COLORS = ("rgb", "gray")
+PREPROCESSING = ("scale_01", "backbone")
+NORMALIZATIONS = ("batch", "group")
 
 
 @dataclass(frozen=True)
@@ -86,10 +89,12 @@ class StageConfig:
     roll: bool = False
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "input_size", tuple(int(v) for v in self.input_size))
+        object.__setattr__(self, "input_size", check_input_size(self.input_size))
         object.__setattr__(self, "face_offset", tuple(float(v) for v in self.face_offset))
         for name, allowed in (
             ("backbone", BACKBONE_NAMES),
+            ("preprocessing", (*PREPROCESSING, None)),  # None: the backbone's (build_model)
+            ("normalization", NORMALIZATIONS),
             ("framing", FRAMINGS),
             ("color", COLORS),
             ("head", HEADS),
@@ -245,19 +250,14 @@ class DetectorConfig:
         return cls(stages=stages, **{k: v for k, v in data.items() if k in known})
 
 
-def single_stage_config(backbone: str, input_size: Any, normalization: str) -> DetectorConfig:
-    """The config of a fresh one-stage detector (``LandmarkDetector(weights=None, ...)``):
-    ``backbone`` with its default preprocessing, ``input_size`` ``(height, width)``.
-
-    Raises:
-        ValueError: ``backbone`` is not one of :data:`BACKBONE_NAMES` (the stage checks it
-            before Keras is imported for the backbone's preprocessing).
-    """
-    stage = StageConfig(backbone=backbone, input_size=input_size, normalization=normalization)
-    from facelandmarks.model import BACKBONES
-
-    preprocessing = BACKBONES[backbone].default_preprocessing
-    return DetectorConfig(stages=(dataclasses.replace(stage, preprocessing=preprocessing),))
+def check_input_size(size: Any) -> tuple[int, int]:
+    """``(height, width)`` as ints; ValueError unless ``size`` is two integers >= 32."""
+    values = () if isinstance(size, (str, bytes)) or not hasattr(size, "__len__") else tuple(size)
+    if len(values) != 2 or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 32 for v in values
+    ):
+        raise ValueError(f"input_size must be (height, width), integers >= 32. Received: {size!r}")
+    return int(values[0]), int(values[1])
 
 
 def _registered(heads: tuple[tuple[str, int], ...]) -> Iterator[tuple[int, Any]]:

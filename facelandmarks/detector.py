@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import finding, streaming
-from facelandmarks.config import DetectorConfig, single_stage_config
+from facelandmarks.config import DetectorConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.detector_parts import DEFAULT_WEIGHTS, DetectorParts, _resolve_verbose
 from facelandmarks.engines import RUNTIMES, check_runtime
@@ -107,8 +107,7 @@ class LandmarkDetector(DetectorParts):
         check_runtime(runtime)  # before loading: a typo should not cost a download
         super().__init__(strategy)
         if weights is None:
-            config = config or single_stage_config(backbone, input_size, normalization)
-            self._build(config, backbone_weights)
+            self._build(config, backbone_weights, (backbone, input_size, normalization))
         else:
             self._load(weights, cache_dir, verbose, scheme)
         self._scheme = self._check_scheme(scheme)

@@ -68,13 +68,14 @@ class DetectorParts:
         self._finder: Any = None
         self._fresh: set[int] = set()  # stages built here, never trained
 
-    def _build(self, config: DetectorConfig, backbone_weights: str | None) -> None:
-        """Fresh, untrained stage models for ``config`` (Keras is imported here)."""
-        from facelandmarks.model import build_stages
+    def _build(self, config: DetectorConfig | None, backbone_weights: str | None, one: Any) -> None:
+        """Fresh, untrained stage models for ``config``, else for the one stage that ``one``,
+        ``(backbone, input_size, normalization)``, describes (Keras is imported here)."""
+        from facelandmarks.model import build_stages, single_stage_config
 
-        self.config = config
+        self.config = config or single_stage_config(*one)
         with self._scope():
-            self._models = build_stages(config, backbone_weights)
+            self._models = build_stages(self.config, backbone_weights)
         self._fresh = set(range(len(self._models)))
 
     def _load(self, weights: Any, cache_dir: Any, verbose: int | str, scheme: Any = None) -> None:

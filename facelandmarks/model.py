@@ -15,12 +15,19 @@ The head's outputs are *normalised* coordinates of the model input frame (see
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import keras
 import numpy as np
 
+from facelandmarks.config import (
+    NORMALIZATIONS,
+    PREPROCESSING,
+    DetectorConfig,
+    StageConfig,
+    check_input_size,
+)
 from facelandmarks.points import NUM_POINTS
 
 
@@ -45,9 +52,6 @@ BACKBONES: dict[str, BackboneInfo] = {
 """Backbones by name. ``default_preprocessing``: ``"scale_01"`` = a ``Rescaling(1/255)`` layer;
 ``"backbone"`` = the backbone's own preprocessing, built into it (MobileNetV3 and EfficientNet
 include theirs) or added as a layer (ResNet50: Keras' caffe-style ``preprocess_input``)."""
-
-PREPROCESSING = ("scale_01", "backbone")
-NORMALIZATIONS = ("batch", "group")
 
 
 def _check_choice(name: str, value, allowed) -> None:
@@ -264,13 +268,7 @@ def build_model(
     info = BACKBONES[backbone]
     preprocessing = preprocessing or info.default_preprocessing
     _check_choice("preprocessing", preprocessing, PREPROCESSING)
-    if len(tuple(input_size)) != 2 or not all(
-        isinstance(v, (int, np.integer)) and v >= 32 for v in input_size
-    ):
-        raise ValueError(
-            f"input_size must be (height, width), integers >= 32. Received: {input_size!r}"
-        )
-    height, width = (int(v) for v in input_size)
+    height, width = check_input_size(input_size)
 
     kwargs = dict(info.extra_kwargs)
     if preprocessing == "scale_01" and "include_preprocessing" in kwargs:
@@ -333,6 +331,14 @@ def build_stage(
         color=stage.color,
         head=stage.head,
     )
+
+
+def single_stage_config(backbone: str, input_size: Any, normalization: str) -> DetectorConfig:
+    """The config of a fresh one-stage detector (``LandmarkDetector(weights=None, ...)``):
+    ``backbone`` with its default preprocessing, ``input_size`` ``(height, width)``."""
+    stage = StageConfig(backbone=backbone, input_size=input_size, normalization=normalization)
+    preprocessing = BACKBONES[backbone].default_preprocessing
+    return DetectorConfig(stages=(replace(stage, preprocessing=preprocessing),))
 
 
 def build_stages(config: Any, backbone_weights: str | None = None) -> list[keras.Model]:

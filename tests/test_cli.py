@@ -301,6 +301,14 @@ GOOD_DETECTOR = {
         # a typo in the detector section is not a field of a newer version: refused
         ({"detector": {**GOOD_DETECTOR, "head": []}, "data": {"muct": "."}}, "['head']"),
         ({"detector": {**GOOD_DETECTOR, "loss": "wng"}, "data": {"muct": "."}}, "loss='wng'"),
+        *(
+            ({"detector": {"stages": [stage]}, "data": {"muct": "."}}, fragment)
+            for stage, fragment in (
+                ({"normalization": "grop"}, "normalization='grop'"),
+                ({"input_size": 64}, "input_size must be (height, width)"),
+                ({"input_size": [64.9, 48]}, "Received: [64.9, 48]"),  # was cut to 64
+            )
+        ),
         ({"detector": GOOD_DETECTOR, "data": {"muct": "/no/such/muct"}}, "folder not found"),
         (
             {"detector": GOOD_DETECTOR, "data": {"sets": [{"name": "w", "format": "pts"}]}},
