@@ -24,6 +24,8 @@ HEADS = ("gap", "spatial")
 COLORS = ("rgb", "gray")
 PREPROCESSING = ("scale_01", "backbone")
 NORMALIZATIONS = ("batch", "group")
+LOSSES = ("euclidean", "wing")
+"""The loss names :func:`facelandmarks.losses.get_loss` builds."""
 
 
 @dataclass(frozen=True)
@@ -165,7 +167,7 @@ class DetectorConfig:
                 f"Received: framing={stages[0].framing!r}"
             )
         object.__setattr__(self, "stages", stages)
-        if self.loss not in ("euclidean", "wing"):  # checked before the data is read and framed
+        if self.loss not in LOSSES:  # checked before the data is read and framed
             raise ValueError(f"loss must be 'euclidean' or 'wing'. Received: loss={self.loss!r}")
         heads = tuple((str(n), int(k)) for n, k in self.heads) or (
             (self.point_scheme, int(self.num_points)),

@@ -12,6 +12,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from facelandmarks.config import LOSSES
+
 
 def _as_points(t):
     t = ops.convert_to_tensor(t)
@@ -117,7 +119,7 @@ class MultiHeadLoss(keras.losses.Loss):
     ):
         super().__init__(name=name, **kwargs)
         self.head_sizes = [int(k) for k in head_sizes]
-        if kind not in ("euclidean", "wing"):
+        if kind not in LOSSES:
             raise ValueError(f"kind must be 'euclidean' or 'wing'. Received: kind={kind!r}")
         self.kind = kind
         self.head_weights = (
@@ -160,7 +162,7 @@ def get_loss(name: str, head_sizes=None):
     Raises:
         ValueError: for an unknown name.
     """
-    if name not in ("euclidean", "wing"):
+    if name not in LOSSES:
         raise ValueError(f"loss must be 'euclidean' or 'wing'. Received: loss={name!r}")
     if head_sizes is not None and len(head_sizes) > 1:
         return MultiHeadLoss(head_sizes, kind=name)

@@ -61,7 +61,7 @@ def _fail(where: str, message: str) -> TrainConfigError:
     return TrainConfigError(f"{where}: {message}")
 
 
-def _positive_int(value: Any, least: int = 1) -> bool:
+def _int_at_least(value: Any, least: int = 1) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= least
 
 
@@ -262,7 +262,7 @@ def _data(data: Any, base: Path, where: str, muct: str | None) -> tuple[tuple[Da
             raise _fail(where, f"{at}.test_fraction must be in (0, 1), not {one.test_fraction!r}")
         if one.split_by not in ("subject", "image"):
             raise _fail(where, f"{at}.split_by must be 'subject' or 'image', not {one.split_by!r}")
-        if not _positive_int(one.repeat, 0):
+        if not _int_at_least(one.repeat, 0):
             raise _fail(where, f"{at}.repeat must be an integer >= 0, not {one.repeat!r}")
         sets.append(one)
     val = data.get("validation_fraction", 0.0)
@@ -287,7 +287,7 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
     epochs = fit.get("epochs", 8)
     values = list(epochs) if isinstance(epochs, (list, tuple)) else [epochs] * n_stages
     # 0 epochs keeps a stage as ``init`` gave it (checked against init when the run starts)
-    ok = all(_positive_int(e, 0) for e in values)
+    ok = all(_int_at_least(e, 0) for e in values)
     if not ok or len(values) != n_stages or not any(values):
         raise _fail(
             where,
@@ -328,20 +328,20 @@ def fit_options(fit: Any, n_stages: int, where: str = "fit") -> FitOptions:
         epochs=tuple(values),
         augment=tuple(parsed),
     )
-    if not _positive_int(opts.batch_size):
+    if not _int_at_least(opts.batch_size):
         raise _fail(where, f"fit.batch_size must be a positive integer, not {opts.batch_size!r}")
     lr = opts.learning_rate
     if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not 0 < lr < float("inf"):
         raise _fail(where, f"fit.learning_rate must be a finite number > 0, not {lr!r}")
     if opts.lr_schedule not in (None, "cosine"):
         raise _fail(where, f"fit.lr_schedule must be null or 'cosine', not {opts.lr_schedule!r}")
-    if opts.early_stopping is not None and not _positive_int(opts.early_stopping):
+    if opts.early_stopping is not None and not _int_at_least(opts.early_stopping):
         raise _fail(
             where,
             "early_stopping must be None or a patience in epochs (an int >= 1; null in a "
             f"config file), not {opts.early_stopping!r}",
         )
-    if not _positive_int(opts.seed, 0):
+    if not _int_at_least(opts.seed, 0):
         raise _fail(where, f"fit.seed must be an integer >= 0, not {opts.seed!r}")
     for name, value in (("cache", opts.cache), ("restore_best", opts.restore_best)):
         if not (isinstance(value, bool) or (value is None and name == "restore_best")):
