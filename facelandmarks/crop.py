@@ -22,22 +22,10 @@ import math
 import numpy as np
 from PIL import Image
 
-from facelandmarks.framing import Framing
+from facelandmarks.framing import Framing, crop_to_image_affine, pil_affine_of
 
 _LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R BT.601, as the Grayscale layer
 _BILINEAR = Image.Resampling.BILINEAR
-
-
-def _center_affine(framing: Framing) -> tuple[float, float, float, float, float, float]:
-    """The top two rows of :meth:`Framing.center_matrix` (crop pixel centre -> image pixel
-    centre), on Python floats: the same map, without a dozen tiny NumPy calls per crop."""
-    (cx, cy), (w, h) = framing.center, framing.size
-    out_w, out_h = framing.out_size
-    c, s = math.cos(framing.angle), math.sin(framing.angle)
-    sx, sy = w / out_w, h / out_h
-    lx0, ly0 = 0.5 * sx - 0.5 * w, 0.5 * sy - 0.5 * h
-    x_at_0, y_at_0 = cx + c * lx0 - s * ly0 - 0.5, cy + s * lx0 + c * ly0 - 0.5
-    return (c * sx, -s * sy, x_at_0, s * sx, c * sy, y_at_0)
 
 
 def _extent(a: float, b: float, c: float, out_w: int, out_h: int) -> tuple[float, float]:
@@ -80,7 +68,10 @@ def render_crop(
             f"out must be a float32 array of shape {(out_h, out_w, 3)}. Received: out of "
             f"shape {out.shape} and dtype {out.dtype}"
         )
-    a, b, c, d, e, f = _center_affine(framing)
+    # crop pixel centre -> image pixel centre, in Python floats (no tiny NumPy calls per crop)
+    a, b, c, d, e, f = crop_to_image_affine(
+        *framing.center, *framing.size, framing.angle, *framing.out_size, xp=math
+    )
     rx = max(math.hypot(a, b), 1.0)
     ry = max(math.hypot(d, e), 1.0)
     new_w, new_h = max(round(w / rx), 1), max(round(h / ry), 1)
@@ -126,8 +117,7 @@ def render_crop(
             Image.fromarray(np.pad(np.asarray(wi), widths, mode="edge"), mode="F") for wi in windows
         ]
         c, f = c + pad_l, f + pad_t
-    # Pillow's affine maps output edge coordinates to input edge coordinates
-    data = (a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e))
+    data = pil_affine_of(a, b, c, d, e, f)
     for k, wi in enumerate(windows):
         plane = np.asarray(wi.transform((out_w, out_h), Image.Transform.AFFINE, data, _BILINEAR))
         np.clip(plane, 0.0, 255.0, out=out[..., k])

@@ -40,6 +40,22 @@ DEFAULT_PIXEL_OFFSET = 0.5
 
 
 # --------------------------------------------------------------------------- the maths, once
+def crop_to_image_affine(
+    cx: Any, cy: Any, w: Any, h: Any, angle: Any, out_w: int, out_h: int, xp: Any = np
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """The top two rows ``(a, b, c, d, e, f)`` of :func:`crop_to_image_matrix`: image pixel
+    centre ``x = a*u + b*v + c``, ``y = d*u + e*v + f`` for crop pixel centre ``(u, v)``
+    (same arguments; ``xp=math`` gives Python floats)."""
+    c, s = xp.cos(angle), xp.sin(angle)
+    sx, sy = w / out_w, h / out_h
+    # crop centre u -> frame-local edge coordinate lx = (u + 0.5) * sx - w / 2 (same for y);
+    # image edge = centre + R @ local; image pixel centre = image edge - 0.5.
+    lx0 = 0.5 * sx - 0.5 * w
+    ly0 = 0.5 * sy - 0.5 * h
+    x_at_0, y_at_0 = cx + c * lx0 - s * ly0 - 0.5, cy + s * lx0 + c * ly0 - 0.5
+    return (c * sx, -s * sy, x_at_0, s * sx, c * sy, y_at_0)
+
+
 def crop_to_image_matrix(
     cx: Any, cy: Any, w: Any, h: Any, angle: Any, out_w: int, out_h: int, xp: Any = np
 ) -> Any:
@@ -56,20 +72,18 @@ def crop_to_image_matrix(
         float ``(3, 3)`` array of ``xp``: the form projective-transform ops expect (they sample
         the input at ``M @ (u, v, 1)`` for output pixel ``(u, v)``).
     """
-    c, s = xp.cos(angle), xp.sin(angle)
-    sx, sy = w / out_w, h / out_h
-    # crop centre u -> frame-local edge coordinate lx = (u + 0.5) * sx - w / 2 (same for y);
-    # image edge = centre + R @ local; image pixel centre = image edge - 0.5.
-    lx0 = 0.5 * sx - 0.5 * w
-    ly0 = 0.5 * sy - 0.5 * h
-    zero, one = xp.zeros_like(c), xp.ones_like(c)
-    return xp.stack(
-        [
-            xp.stack([c * sx, -s * sy, cx + c * lx0 - s * ly0 - 0.5]),
-            xp.stack([s * sx, c * sy, cy + s * lx0 + c * ly0 - 0.5]),
-            xp.stack([zero, zero, one]),
-        ]
-    )
+    a, b, c, d, e, f = crop_to_image_affine(cx, cy, w, h, angle, out_w, out_h, xp)
+    zero, one = xp.zeros_like(a), xp.ones_like(a)
+    return xp.stack([xp.stack([a, b, c]), xp.stack([d, e, f]), xp.stack([zero, zero, one])])
+
+
+def pil_affine_of(
+    a: float, b: float, c: float, d: float, e: float, f: float
+) -> tuple[float, float, float, float, float, float]:
+    """``PIL.Image.transform`` ``AFFINE`` data for the pixel-centre affine ``(a, b, c, d, e,
+    f)`` of :func:`crop_to_image_affine` (output -> input): PIL maps edge coordinates, and
+    edge = centre + 0.5 on both sides."""
+    return (a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e))
 
 
 def image_to_frame(
@@ -242,10 +256,7 @@ class Framing:
         PIL maps an output edge coordinate ``(u, v)`` to the input edge coordinate
         ``(a*u + b*v + c, d*u + e*v + f)``: this framing's inverse map in edge coordinates.
         """
-        m = self.center_matrix()
-        # edge = centre + 0.5 on both sides: c' = c + 0.5 - 0.5 * (a + b), f likewise.
-        a, b, c, d, e, f = (float(v) for v in m[:2].ravel())
-        return (a, b, c + 0.5 - 0.5 * (a + b), d, e, f + 0.5 - 0.5 * (d + e))
+        return pil_affine_of(*crop_to_image_affine(*self._args(), *self.out_size, xp=math))
 
 
 def box_from_points(
