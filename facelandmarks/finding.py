@@ -86,9 +86,7 @@ def finder_for(
 
     def detect(i: int, image_name: str, rgb: np.ndarray) -> list[Placement]:
         _warn_if_tiny(rgb, image_name)
-        places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
-        h, w = rgb.shape[:2]
-        places.sort(key=lambda p: prominence(p.box or (0, 0, 0, 0), w, h, p.score), reverse=True)
+        places = detected(finder, name, rgb, max_faces)
         if not places:
             logger.warning(
                 "no face found in %s (%dx%d); its landmarks are NaN (for a photo that is "
@@ -97,9 +95,18 @@ def finder_for(
                 rgb.shape[1],
                 rgb.shape[0],
             )
-        return places if max_faces is None else places[:max_faces]
+        return places
 
     return detect
+
+
+def detected(finder: Any, name: str, rgb: np.ndarray, max_faces: int | None) -> list[Placement]:
+    """The faces ``finder`` (named ``name``) detects in ``rgb``, most prominent first (see
+    :func:`~facelandmarks.face_detection.prominence`), at most ``max_faces`` (``None``: all)."""
+    places = [inference.placement_of(f, name) for f in finder.detect(rgb)]
+    h, w = rgb.shape[:2]
+    places.sort(key=lambda p: prominence(p.box, w, h, p.score), reverse=True)
+    return places[:max_faces]
 
 
 MIN_SIDE = 32

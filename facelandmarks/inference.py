@@ -285,24 +285,19 @@ def _scheme_eyes(scheme: str) -> Any:
     return None if found is None else found.eyes
 
 
-def face_box_of(framing: Framing, stage: StageConfig) -> Box:
-    """The face box a face stage's frame implies (its ROI shrunk by ``face_scale``), for
-    faces that were not detected (tracked): axis-aligned, edge coordinates."""
-    cx, cy = framing.center
-    half = framing.size[0] / stage.face_scale / 2
-    return (cx - half, cy - half, cx + half, cy + half)
-
-
 def reported_box(
     where: Placement, frame: Framing, size: tuple[int, int], config: DetectorConfig
 ) -> Box:
     """The box reported with a face: the detector's or caller's; the whole image (``size``:
-    width, height) for whole-image framing; the box a tracked face's frame implies."""
+    width, height) for whole-image framing; for a tracked face (not detected), the box its
+    face stage's frame implies (the ROI shrunk by ``face_scale``, axis-aligned)."""
     if where.box is not None:
         return tuple(float(v) for v in where.box)  # type: ignore[return-value]
     if where.roi is None:
         return (0.0, 0.0, float(size[0]), float(size[1]))
-    return face_box_of(frame, config.stages[0])
+    cx, cy = frame.center
+    half = frame.size[0] / config.stages[0].face_scale / 2
+    return (cx - half, cy - half, cx + half, cy + half)
 
 
 Finder = Callable[[int, str, np.ndarray], list[Placement]]

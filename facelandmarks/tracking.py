@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from facelandmarks import inference, streaming
-from facelandmarks.face_detection.base import iou, is_int, is_number, prominence
+from facelandmarks import finding, inference, streaming
+from facelandmarks.face_detection.base import iou, is_int, is_number
 from facelandmarks.inference import Face, ImageFaces, Placement
 
 
@@ -148,11 +148,7 @@ class FaceTracker:
         ]
         due = self.detect_every is not None and index % self.detect_every == 0
         if not self._tracks or due or any(p is None for p in places):
-            finder, finder_name = det._detector()
-            found = [inference.placement_of(f, finder_name) for f in finder.detect(rgb)]
-            h, w = rgb.shape[:2]
-            found.sort(key=lambda p: prominence(p.box, w, h, p.score), reverse=True)
-            del found[self.max_faces :]
+            found = finding.detected(*det._detector(), rgb, self.max_faces)
             self.detections += 1
             self._tracks, places = self._match(found), list(found)
         faces: list[Face] = []
@@ -160,9 +156,10 @@ class FaceTracker:
             xy, frames = inference.predict_batch(
                 config, det._engines, [rgb] * len(places), places, scheme
             )
+            size = (int(rgb.shape[1]), int(rgb.shape[0]))
             kept = []
             for track, place, pts, frame_ in zip(self._tracks, places, xy, frames, strict=True):
-                box = place.box or inference.face_box_of(frame_, config.stages[0])
+                box = inference.reported_box(place, frame_, size, config)
                 if not _plausible(box, rgb.shape):
                     continue  # lost: the next frame detects again
                 track.xy, track.box = pts, box
@@ -170,8 +167,7 @@ class FaceTracker:
                 faces.append(Face(box, place.score, shown, scheme))
                 kept.append(track)
             self._tracks = kept
-        size = (int(rgb.shape[1]), int(rgb.shape[0]))
-        return ImageFaces(index, name, faces, size)
+        return ImageFaces(index, name, faces, (int(rgb.shape[1]), int(rgb.shape[0])))
 
     def _match(self, places: list[Placement]) -> list[_Track]:
         """Tracks for freshly detected faces, keeping the filter of the track each overlaps."""
