@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from facelandmarks import saving
 from facelandmarks.config import DetectorConfig
-from facelandmarks.engines import StageEngines, WeightsSource, check_runtime
+from facelandmarks.engines import StageEngines, WeightsSource
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -64,7 +64,6 @@ class DetectorParts:
         self._models: list[keras.Model] | None = None
         self._source: WeightsSource | None = None
         self._engines: StageEngines | None = None
-        self._lite_threads: int | None = None
         self._finder: Any = None
         self._fresh: set[int] = set()  # stages built here, never trained
 
@@ -126,7 +125,7 @@ class DetectorParts:
         self._models = list(models)
         self._fresh = set()
         self._source = None
-        self.set_runtime(self.runtime, num_threads=self._lite_threads)
+        self.set_runtime(self.runtime, num_threads=self._engines.num_threads)  # type: ignore[union-attr]
 
     @property
     def model(self) -> keras.Model:
@@ -199,7 +198,7 @@ class DetectorParts:
         self.config = config
         self.history.extend(h for h in histories if h is not None)
         self._source = None
-        self.set_runtime(self.runtime, num_threads=self._lite_threads)
+        self.set_runtime(self.runtime, num_threads=self._engines.num_threads)  # type: ignore[union-attr]
         return histories[-1] if histories else None
 
     # ------------------------------------------------------------------ settings, files
@@ -221,13 +220,12 @@ class DetectorParts:
         models: Any = self._models if self._models is not None else (lambda: self.models)
         self._engines = StageEngines(
             models,
-            check_runtime(runtime),
+            runtime,
             num_stages=len(self.config.stages),
             num_threads=num_threads,
             source=self._source,
         )
         self.runtime = runtime
-        self._lite_threads = num_threads
         return self
 
     def set_test_time_flip(

@@ -306,7 +306,8 @@ def test_test_time_flip_makes_predictions_exactly_mirror_equivariant(pixel_offse
     np.testing.assert_allclose(mirror_points(b, 90), a, atol=0.05)
     # Without the flips the same model is not equivariant (so the check above can fail).
     plain = LandmarkDetector(weights=None, config=DetectorConfig(stages=stages))
-    plain.models = det2.models
+    plain.set_runtime("keras", num_threads=2).models = det2.models
+    assert plain.runtime == "keras" and plain._engines.num_threads == 2  # new models, same engine
     plain.config = DetectorConfig(
         stages=tuple(StageConfig(**{**s.__dict__, "test_time_flip": False}) for s in stages)
     )
