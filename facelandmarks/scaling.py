@@ -30,30 +30,31 @@ __all__ = [
 ]
 
 
-def _size_array(size: Sequence[float] | np.ndarray, n: int | None, argname: str) -> np.ndarray:
-    arr = np.asarray(size, dtype=np.float64)
-    if arr.shape == (2,):
-        arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[-1] != 2 or (n is not None and arr.shape[0] not in (1, n)):
+def _checked(
+    xy: np.ndarray | Sequence, argname: str, size: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """float64 ``(N, P, 2)`` points, ``(N or 1, 1, 2)`` sizes, and whether ``xy`` was one
+    ``(P, 2)`` set."""
+    arr = np.asarray(xy, dtype=np.float64)
+    if arr.ndim not in (2, 3) or arr.shape[-1] != 2:
         raise ValueError(
-            f"`{argname}` must be (width, height) or an array of shape (N, 2) with N matching "
+            f"`{argname}` must have shape (P, 2) or (N, P, 2) with (x, y) last. "
+            f"Received: shape {arr.shape}"
+        )
+    single = arr.ndim == 2
+    if single:
+        arr = arr[None]
+    wh = np.asarray(size, dtype=np.float64)
+    if wh.shape == (2,):
+        wh = wh[None, :]
+    if wh.ndim != 2 or wh.shape[-1] != 2 or wh.shape[0] not in (1, len(arr)):
+        raise ValueError(
+            "`size` must be (width, height) or an array of shape (N, 2) with N matching "
             f"the points. Received: shape {np.shape(size)}"
         )
-    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise ValueError(f"`{argname}` must hold positive finite sizes. Received: {arr.tolist()}")
-    return arr
-
-
-def _points(xy: np.ndarray | Sequence, argname: str) -> tuple[np.ndarray, bool]:
-    arr = np.asarray(xy, dtype=np.float64)
-    if arr.ndim == 2 and arr.shape[-1] == 2:
-        return arr[None], True
-    if arr.ndim == 3 and arr.shape[-1] == 2:
-        return arr, False
-    raise ValueError(
-        f"`{argname}` must have shape (P, 2) or (N, P, 2) with (x, y) last. "
-        f"Received: shape {arr.shape}"
-    )
+    if not np.all(np.isfinite(wh)) or np.any(wh <= 0):
+        raise ValueError(f"`size` must hold positive finite sizes. Received: {wh.tolist()}")
+    return arr, wh[:, None, :], single
 
 
 def pixels_to_normalized(
@@ -72,9 +73,8 @@ def pixels_to_normalized(
     Returns:
         float32 array of the same shape as ``xy``: ``(x + offset) / W, (y + offset) / H``.
     """
-    arr, single = _points(xy, "xy")
-    wh = _size_array(size, arr.shape[0], "size")
-    out = ((arr + pixel_offset) / wh[:, None, :]).astype(np.float32)
+    arr, wh, single = _checked(xy, "xy", size)
+    out = ((arr + pixel_offset) / wh).astype(np.float32)
     return out[0] if single else out
 
 
@@ -94,7 +94,6 @@ def normalized_to_pixels(
     Returns:
         float32 array of ``(x, y)`` pixel coordinates, same shape as ``xyn``.
     """
-    arr, single = _points(xyn, "xyn")
-    wh = _size_array(size, arr.shape[0], "size")
-    out = (arr * wh[:, None, :] - pixel_offset).astype(np.float32)
+    arr, wh, single = _checked(xyn, "xyn", size)
+    out = (arr * wh - pixel_offset).astype(np.float32)
     return out[0] if single else out
