@@ -106,14 +106,13 @@ def _rolled_extent(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Centre (edge coordinates, image axes), size (rolled axes) and roll of each face's points."""
     finite = bool(np.isfinite(pts).all())  # then the plain reductions give the same numbers
-    with contextlib.nullcontext() if finite else _quiet_nanmean():
-        e = eye_centers(pts, eyes)
-    angle = eye_angle(e[:, 0], e[:, 1])
-    c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
-    u = c * pts[..., 0] + s * pts[..., 1]
-    v = -s * pts[..., 0] + c * pts[..., 1]
     lowest, highest = (np.min, np.max) if finite else (np.nanmin, np.nanmax)
     with contextlib.nullcontext() if finite else _quiet_nanmean():
+        e = eye_centers(pts, eyes)
+        angle = eye_angle(e[:, 0], e[:, 1])
+        c, s = np.cos(angle)[:, None], np.sin(angle)[:, None]
+        u = c * pts[..., 0] + s * pts[..., 1]
+        v = -s * pts[..., 0] + c * pts[..., 1]
         u0, u1 = lowest(u, axis=1), highest(u, axis=1)
         v0, v1 = lowest(v, axis=1), highest(v, axis=1)
     mu, mv = (u0 + u1) / 2, (v0 + v1) / 2
