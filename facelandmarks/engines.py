@@ -3,8 +3,8 @@
 An engine is a callable ``engine(batch) -> xyn``: float32 ``(B, H, W, 3)`` RGB pixels in
 ``[0, 255]`` in, float32 ``(B, 2P)`` normalised coordinates ``(x0, y0, x1, y1, ...)`` in
 ``[0, 1]`` of the stage's frame out (docs/coordinates.md). It is a :class:`KerasEngine` or a
-TensorFlow Lite interpreter (:func:`lite_engine`) on a flatbuffer either shipped with the preset
-or converted once per weights file, stage and TensorFlow version and kept on disk
+:class:`~facelandmarks.lite.LiteModel` on a TensorFlow Lite flatbuffer either shipped with the
+preset or converted once per weights file, stage and TensorFlow version and kept on disk
 (:func:`cached_tflite_bytes`), keyed by the SHA-256 of the weights, never by anything that
 changes between processes.
 
@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from facelandmarks.fileio import atomic_write_bytes, sha256_of
+from facelandmarks.lite import LiteModel
 
 if TYPE_CHECKING:  # pragma: no cover
     import keras
@@ -72,8 +73,6 @@ class KerasEngine:
         model: the stage's Keras model.
     """
 
-    name = "keras"
-
     def __init__(self, model: keras.Model) -> None:
         self.model = model
         self._fn: Any = None
@@ -85,13 +84,6 @@ class KerasEngine:
             model = self.model
             self._fn = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
         return self._fn(tf.convert_to_tensor(batch, tf.float32)).numpy()
-
-
-def lite_engine(content: bytes, num_threads: int | None = None) -> Any:
-    """The TensorFlow Lite engine for a flatbuffer: a :class:`facelandmarks.lite.LiteModel`."""
-    from facelandmarks.lite import LiteModel
-
-    return LiteModel(content, num_threads=num_threads)
 
 
 def cached_tflite_bytes(
@@ -234,7 +226,8 @@ class StageEngines(Sequence):
         if k in self._lite:
             return self._lite[k]
         try:
-            engine = self._load_lite(k, convert=self.runtime == "tflite")
+            content = self._lite_bytes(k, convert=self.runtime == "tflite")
+            engine = None if content is None else LiteModel(content, num_threads=self.num_threads)
         except Exception as err:
             if self.runtime == "tflite":
                 raise
@@ -249,7 +242,7 @@ class StageEngines(Sequence):
         self._lite[k] = engine
         return engine
 
-    def _load_lite(self, k: int, convert: bool) -> Any:
+    def _lite_bytes(self, k: int, convert: bool) -> bytes | None:
         """Stage ``k``'s flatbuffer shipped with the preset, else cached, else converted (only
         with ``convert``; else ``None``)."""
         from facelandmarks import export
@@ -261,14 +254,13 @@ class StageEngines(Sequence):
             shipped = fl_weights.embedded_tflite_bytes(spec, k)
             if shipped is not None:
                 logger.info("stage %d: TensorFlow Lite file shipped with %s", k, spec.name)
-                return lite_engine(shipped, self.num_threads)
+                return shipped
         if source.sha256 is None:
             if not convert:
                 return None
             logger.info("converting %s to TensorFlow Lite", self.models[k].name)
-            return lite_engine(export.tflite_bytes(self.models[k]), self.num_threads)
+            return export.tflite_bytes(self.models[k])
         key = f"{source.sha256[:16]}-stage{k}-tf{tensorflow_version()}-g{export.LITE_GRAPH}"
         directory = fl_weights.cache_dir(source.cache_dir) / "tflite"
         # the Keras models are loaded only when the cache misses and conversion is allowed
-        content = cached_tflite_bytes(lambda: self.models[k], key, directory, convert=convert)
-        return None if content is None else lite_engine(content, self.num_threads)
+        return cached_tflite_bytes(lambda: self.models[k], key, directory, convert=convert)
