@@ -279,7 +279,6 @@ def track_video(
 
     if output is not None and Path(output).resolve() == Path(source).resolve():
         raise ValueError(f"output must not be the source video. Received: output={str(output)!r}")
-    count = 0
     with VideoReader(source) as video:
         tracker = FaceTracker(
             detector,
@@ -311,7 +310,6 @@ def track_video(
         try:
             for rgb in frames:
                 result = tracker.update(rgb)
-                count += 1
                 if on_frame is not None:
                     on_frame(result, video.info)
                 if behind is not None:
@@ -330,5 +328,7 @@ def track_video(
             frames.close()  # stops the decoding thread before the file closes
         if writer is not None:
             writer.close()
-    logger.info("%s: %d frames, face detection on %d", source, count, tracker.detections)
-    return count
+    logger.info(
+        "%s: %d frames, face detection on %d", source, tracker.frame_index, tracker.detections
+    )
+    return tracker.frame_index
