@@ -45,9 +45,10 @@ def test_small_model_learns_landmarks_on_unseen_subjects(muct):
     )
     # val_nme is measured on the training pipeline (JPEGs decoded by TensorFlow, crops cut by
     # its renderer), evaluate on the inference path (Pillow's decoder, NumPy/Pillow crops of the
-    # same frames): the two decoders differ by a grey level here and there (measured: 0.14 %)
+    # same frames): the two decoders differ by a grey level here and there (measured: 0.14 %).
+    # fit keeps the best epoch (restore_best, the default with validation data).
     scores = det.evaluate(test, framing="image")
-    assert history.history["val_nme"][-1] == pytest.approx(scores["nme"], rel=5e-3)
+    assert min(history.history["val_nme"]) == pytest.approx(scores["nme"], rel=5e-3)
     assert scores["nme"] < 0.30, scores
     assert baseline > 0.3, baseline
     assert scores["nme"] < 0.6 * baseline, (scores["nme"], baseline)

@@ -308,6 +308,38 @@ def test_early_stopping_stops_when_the_monitored_value_stalls(tmp_path):
             det.fit(ds, epochs=1, early_stopping=bad)
 
 
+@pytest.mark.parametrize("checkpoint", [False, True])
+def test_fit_with_validation_data_keeps_the_best_epoch(tmp_path, checkpoint):
+    """restore_best (default True with validation data) keeps the weights of the epoch with
+    the lowest val_nme, with or without a checkpoint folder (without one, fit kept the last
+    epoch unless early_stopping was also given)."""
+    import keras
+
+    scores = [0.3, 0.1, 0.2]  # epoch 2 is the best
+    kept = []
+
+    class Scores(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_nme"] = scores[epoch]
+            kept.append(self.model.get_weights())
+
+    det = _tiny_detector()
+    ds = _noise_dataset(tmp_path)
+    det.fit(
+        ds.subset([0, 1]),
+        ds.subset([2]),
+        epochs=3,
+        batch_size=2,
+        callbacks=[Scores()],
+        checkpoint_dir=tmp_path / "ckpt" if checkpoint else None,
+        verbose=0,
+    )
+    final = det.models[0].get_weights()
+    assert not all(np.array_equal(a, b) for a, b in zip(kept[1], kept[2], strict=True))
+    for a, b in zip(final, kept[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("policy", [True, "mixed_bfloat16"])
 def test_mixed_precision_trains_in_half_and_leaves_a_float32_model(tmp_path, policy):
     import keras

@@ -190,12 +190,13 @@ def fit_stage(
             ckpt = RunCheckpoint(final.parent, monitor, early_stopping)
             done = ckpt.resume(model)
             cbs.append(ckpt)
-        elif early_stopping is not None:
+        elif early_stopping is not None or restore_best:
+            # patience=epochs never stops: it only keeps the best weights
             cbs.append(
                 keras.callbacks.EarlyStopping(
                     monitor=monitor,
                     mode="min",
-                    patience=early_stopping,
+                    patience=early_stopping or epochs,
                     restore_best_weights=restore_best,
                 )
             )
