@@ -136,11 +136,11 @@ def monitor(parts: list[Part], side: str, stage: StageConfig, config: DetectorCo
     """A :class:`~facelandmarks.training.fit.FrameNME` over ``side`` of every part, or
     ``None`` when no part has that side or no head has a registered scheme."""
     from facelandmarks.schemes import find_scheme
-    from facelandmarks.training.fit import FrameNME, HeadSpec
+    from facelandmarks.training.fit import FrameNME
     from facelandmarks.training.pipeline import make_tf_dataset
 
     heads = [
-        HeadSpec(name, config.head_slice(name), scheme.eye_corners)
+        (name, config.head_slice(name), scheme.eye_corners)
         for name, _ in config.heads
         if (scheme := find_scheme(name)) is not None
     ]

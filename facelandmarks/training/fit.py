@@ -12,7 +12,6 @@ import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +23,11 @@ from facelandmarks.training.checkpoint import (
     load_checkpoint_weights,
     save_weights_atomically,
 )
-from facelandmarks.training.config import MIXED_PRECISION
 
 logger = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- validation NME
-@dataclass(frozen=True)
-class HeadSpec:
-    """Where one point scheme's head sits in the model output, and its normalising points."""
-
-    name: str
-    points: slice
-    eye_corners: tuple[int, int]  # head-local indices of the outer eye corners
-
-
 class FrameNME(keras.callbacks.Callback):
     """Adds inference-mode NME on validation sets to the epoch logs.
 
@@ -53,7 +42,8 @@ class FrameNME(keras.callbacks.Callback):
 
     Args:
         sets: ``[(label, dataset)]``: validation pipelines yielding ``(crops, targets)``.
-        heads: the model's heads.
+        heads: the model's heads: ``[(scheme name, slice of its points in the output, its
+            outer eye corners' head-local indices)]``.
         crop_size: ``(width, height)`` of the model input.
         native: label -> the scheme the set is annotated in.
     """
@@ -61,7 +51,7 @@ class FrameNME(keras.callbacks.Callback):
     def __init__(
         self,
         sets: Sequence[tuple[str, Any]],
-        heads: Sequence[HeadSpec],
+        heads: Sequence[tuple[str, slice, tuple[int, int]]],
         crop_size: tuple[int, int],
         native: dict[str, str],
     ) -> None:
@@ -82,11 +72,11 @@ class FrameNME(keras.callbacks.Callback):
                 trues.append(np.asarray(y, np.float64))
             pred = np.concatenate(preds).reshape(-1, preds[0].shape[1] // 2, 2) * self.scale
             true = np.concatenate(trues).reshape(pred.shape) * self.scale
-            for head in self.heads:
-                nme = frame_nme(pred[:, head.points], true[:, head.points], head.eye_corners)
+            for name, points, eye_corners in self.heads:
+                nme = frame_nme(pred[:, points], true[:, points], eye_corners)
                 if nme is not None:
-                    out[f"val_nme_{label}_{head.name}"] = nme
-                    if self.native.get(label) == head.name:
+                    out[f"val_nme_{label}_{name}"] = nme
+                    if self.native.get(label) == name:
                         native.append(nme)
         if native:
             out["val_nme"] = float(np.mean(native))
@@ -226,9 +216,8 @@ def fit_stage(
 
 # --------------------------------------------------------------------------- precision
 def resolve_mixed_precision(value: bool | str | None) -> str | None:
-    """``fit``'s ``mixed_precision`` argument -> a Keras dtype policy name, or ``None``."""
-    if value is False or value is None:
-        return None
+    """``fit``'s ``mixed_precision`` argument, as :func:`~facelandmarks.training.config.fit_options`
+    checked it -> a Keras dtype policy name, or ``None``."""
     if value is True:
         return "mixed_float16"
     if value == "auto":
@@ -238,12 +227,7 @@ def resolve_mixed_precision(value: bool | str | None) -> str | None:
         if gpus:
             logger.info("mixed precision on: %d GPU(s) visible", len(gpus))
         return "mixed_float16" if gpus else None
-    if value in MIXED_PRECISION:
-        return value
-    raise ValueError(
-        "mixed_precision must be False, True, 'auto' or one of "
-        f"{MIXED_PRECISION}. Received: {value!r}"
-    )
+    return value or None
 
 
 @contextlib.contextmanager
