@@ -211,16 +211,14 @@ def save_detector(
     """
     import keras
 
-    from facelandmarks.model import build_stage
+    from facelandmarks.model import build_stages
 
     path = Path(path).expanduser()  # as loading and export_detector read it
     if path.suffix != ".keras":
         raise ValueError(f"save path must end in '.keras'. Received: {str(path)!r}")
-    stages = []
-    for i, (stage, m) in enumerate(zip(config.stages, models, strict=True)):
-        copy = build_stage(stage, config, f"stage{i}")
+    stages = build_stages(config)
+    for copy, m in zip(stages, models, strict=True):
         copy.set_weights(m.get_weights())
-        stages.append(copy)
     inputs = [keras.Input(m.input_shape[1:], name=f"input{i}") for i, m in enumerate(stages)]
     outputs = [m(x) for m, x in zip(stages, inputs, strict=True)]
     container = keras.Model(inputs, outputs, name="facelandmarks_detector")

@@ -72,7 +72,6 @@ def detect_training_faces(
     detector: Any,
     *,
     cache_dir: str | os.PathLike | None = None,
-    verbose: int = 0,
 ) -> Detections:
     """Run ``detector`` on every image and keep the face that matches its annotation.
 
@@ -81,7 +80,6 @@ def detect_training_faces(
         landmarks: float32 ``(N, K, 2)`` annotated points in pixels (NaN ignored).
         detector: an object with ``name`` and ``detect(uint8 (H, W, 3) RGB) -> list[FaceBox]``.
         cache_dir: where to keep the results (``detections-<key>.npz``), or ``None``.
-        verbose: 1 for a progress bar.
 
     Returns:
         :class:`Detections` for the ``N`` images.
@@ -103,11 +101,6 @@ def detect_training_faces(
     scores = np.zeros(n, np.float32)
     found = np.zeros(n, bool)
     pts = np.asarray(landmarks, np.float64)
-    bar = None
-    if verbose:
-        import keras
-
-        bar = keras.utils.Progbar(n, unit_name="image")
     for i, p in enumerate(paths):
         ok = np.isfinite(pts[i]).all(axis=-1)
         lo, hi = pts[i][ok].min(axis=0) + 0.5, pts[i][ok].max(axis=0) + 0.5
@@ -117,8 +110,6 @@ def detect_training_faces(
             if np.all(c >= lo) and np.all(c <= hi):
                 boxes[i], eyes[i], scores[i], found[i] = b, _eyes_of(face), face.score, True
                 break
-        if bar is not None:
-            bar.update(i + 1)
     logger.info("%s found %d of %d annotated faces", name, int(found.sum()), n)
     if cache is not None:
         remove_leftovers(cache.parent)  # a killed run's half-written cache

@@ -64,7 +64,7 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
         FileNotFoundError: a dataset folder is missing.
         ValueError: data that cannot train (named).
     """
-    from facelandmarks.model import build_stage
+    from facelandmarks.model import build_stages
     from facelandmarks.saving import save_detector
 
     out = Path(config.output)
@@ -72,8 +72,9 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     parts = []
     for spec in config.data:
         data = load_set(spec)
-        part = Part(spec.name, data.scheme, _split(spec, data, config.validation_fraction))
-        part.repeat = spec.repeat
+        part = Part(
+            spec.name, data.scheme, _split(spec, data, config.validation_fraction), spec.repeat
+        )
         parts.append(part)
         logger.info(
             "%s: %s, %d train / %d test faces",
@@ -87,7 +88,7 @@ def run(config: TrainConfig, *, verbose: int = 2) -> dict[str, Any]:
     # same weights, so it still ends like an uninterrupted run.
     keras.utils.set_random_seed(config.fit.seed)
     if config.init is None:
-        models = [build_stage(s, det_cfg, f"stage{i}") for i, s in enumerate(det_cfg.stages)]
+        models = build_stages(det_cfg)
         fresh = list(range(len(models)))
     else:
         det_cfg, models, copied = _initial_models(config.init, det_cfg)
