@@ -22,6 +22,8 @@ import keras
 import numpy as np
 
 from facelandmarks.config import (
+    COLORS,
+    HEADS,
     NORMALIZATIONS,
     PREPROCESSING,
     DetectorConfig,
@@ -263,8 +265,8 @@ def build_model(
     """
     _check_choice("backbone", backbone, BACKBONES)
     _check_choice("normalization", normalization, NORMALIZATIONS)
-    _check_choice("color", color, ("rgb", "gray"))
-    _check_choice("head", head, ("gap", "spatial"))
+    _check_choice("color", color, COLORS)
+    _check_choice("head", head, HEADS)
     info = BACKBONES[backbone]
     preprocessing = preprocessing or info.default_preprocessing
     _check_choice("preprocessing", preprocessing, PREPROCESSING)
