@@ -215,7 +215,7 @@ def make_tf_dataset(
         mirror: the point permutation for flips of ``targets``' layout (``augment.mirror``
             wins when set); flips are off without one.
         targets: float32 ``(N, K, 2)`` pixel targets to use instead of ``data.landmarks`` (e.g.
-            several point schemes side by side, see :mod:`facelandmarks.training.targets`).
+            several point schemes side by side: :func:`facelandmarks.training.core.union_targets`).
         rois: float32 ``(N, 4)`` face frames ``(cx, cy, side, angle)`` for ``"face"`` framing.
         repeats: int ``(N,)``: times each image appears per epoch (default 1; 0 drops it).
         first_epoch: the epoch a training dataset starts at (when resuming): each epoch's order
