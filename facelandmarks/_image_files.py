@@ -1,7 +1,8 @@
 """Image files: opening, the decompression-bomb guard, header reads and full decodes.
 
 Private helper of :mod:`facelandmarks.images` (the public entry point, whose module docstring
-describes the size limit and the decoding policy). NumPy and Pillow only.
+describes the size limit and the decoding policy) and of the iBUG reader, which reads only the
+headers. NumPy and Pillow only.
 """
 
 from __future__ import annotations

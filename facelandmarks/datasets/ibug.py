@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facelandmarks import images as fl_io
+from facelandmarks._image_files import _file_header
 from facelandmarks.datasets.base import LandmarkDataset, _check_reader_args, _outside_image
 from facelandmarks.schemes import PointScheme, get_scheme
 
@@ -262,8 +262,7 @@ def _scan(root: Path, recursive: bool) -> tuple[dict[str, Path], dict[str, list[
 def _image_size(path: Path) -> tuple[int, int]:
     """``(width, height)`` of the stored image; PtsFormatError if unreadable or rotated."""
     try:
-        orientation = fl_io.exif_orientation(path)
-        width, height = fl_io.image_size(path)
+        width, height, orientation = _file_header(path, str(path))
     except (OSError, ValueError) as exc:
         raise PtsFormatError(f"{path}: cannot read the image ({exc})") from None
     if orientation != 1:
@@ -271,4 +270,4 @@ def _image_size(path: Path) -> tuple[int, int]:
             f"{path}: EXIF orientation {orientation}, so it is ambiguous whether the .pts "
             "points are in the stored or the rotated frame; re-save the image upright"
         )
-    return int(width), int(height)
+    return width, height
