@@ -1,4 +1,5 @@
-"""Shared pieces of the speed benchmarks: the photo, the detector, interleaved timing.
+"""Shared pieces of the benchmarks: the photo, the detector, interleaved timing, subsets of the
+data and turned photos.
 
 Not a benchmark itself. The photo is always ``examples/astronaut.png`` (public domain), never a
 dataset face.
@@ -71,6 +72,21 @@ def stage_inputs(det, images: list[np.ndarray], places: list) -> list[tuple[list
     return trace
 
 
+def spaced(data: Any, n: int) -> Any:
+    """``n`` faces of a :class:`~facelandmarks.LandmarkDataset`, evenly spaced (0: all)."""
+    if not n or n >= len(data):
+        return data
+    return data.subset(np.linspace(0, len(data) - 1, n).astype(int))
+
+
+def turned(rgb: np.ndarray, xy: np.ndarray, turns: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.rot90(rgb, turns)`` and the points (pixel centres) moved with its pixels."""
+    h, w = rgb.shape[:2]
+    x, y = xy[..., 0], xy[..., 1]
+    moved = [(x, y), (y, w - 1 - x), (w - 1 - x, h - 1 - y), (h - 1 - y, x)][turns]
+    return np.ascontiguousarray(np.rot90(rgb, turns)), np.stack(moved, axis=-1)
+
+
 def header(extra: str = "") -> str:
     """One line: Python, NumPy, the interpreter module, CPUs, load."""
     from facelandmarks.lite import default_num_threads, interpreter_class
@@ -86,8 +102,8 @@ def header(extra: str = "") -> str:
 
 
 def interleaved(
-    items: dict[str, Callable[[], object]], *, n: int, rounds: int, warmup: int = 3
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    items: dict[Any, Callable[[], object]], *, n: int, rounds: int, warmup: int = 3
+) -> dict[Any, tuple[np.ndarray, np.ndarray]]:
     """Time every item ``n`` times per round, round-robin (the starting item shifts each call),
     ``rounds`` rounds. Returns per item ``(wall seconds, CPU seconds)`` per call, all rounds
     pooled; CPU time is the whole process's (``time.process_time``: every thread), which a busy
@@ -96,8 +112,8 @@ def interleaved(
     for _ in range(warmup):
         for fn in items.values():
             fn()
-    wall: dict[str, list[float]] = {k: [] for k in names}
-    cpu: dict[str, list[float]] = {k: [] for k in names}
+    wall: dict[Any, list[float]] = {k: [] for k in names}
+    cpu: dict[Any, list[float]] = {k: [] for k in names}
     perf, proc = time.perf_counter, time.process_time
     for r in range(rounds):
         for i in range(n):

@@ -35,18 +35,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 import numpy as np
 
+from benchmarks._bench import spaced
 from facelandmarks import LandmarkDetector, load_ibug, load_muct
 from facelandmarks.evaluation import annotated_faces, auc_with_misses, score_faces
 from facelandmarks.schemes import get_scheme
 from facelandmarks.weights import default_preset_name
 
 COLUMNS = ("faces", "missed", "NME", "median", "FR@0.10", "missed or >0.10", "AUC@0.10")
-
-
-def _subset(data, n: int):
-    if not n or n >= len(data):
-        return data
-    return data.subset(np.linspace(0, len(data) - 1, n).astype(int))
 
 
 def score(pred: np.ndarray, data, scheme: str) -> tuple[dict[str, float], np.ndarray]:
@@ -111,9 +106,9 @@ def main() -> None:
     )
     sets = []
     if args.muct:
-        sets.append(("MUCT held-out", _subset(load_muct(args.muct).split(0.3, seed=0)[1], args.n)))
+        sets.append(("MUCT held-out", spaced(load_muct(args.muct).split(0.3, seed=0)[1], args.n)))
     if args.wild:
-        sets.append(("in the wild", _subset(load_ibug(args.wild).split(0.1, seed=0)[1], args.n)))
+        sets.append(("in the wild", spaced(load_ibug(args.wild).split(0.1, seed=0)[1], args.n)))
     curves = []
     for title, data in sets:
         groups = sorted(set(data.groups)) if data.scheme == "ibug68" else ["ade", "bc"]

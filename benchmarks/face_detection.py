@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -37,12 +36,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
 
-from facelandmarks import load_ibug, load_muct
-from facelandmarks.face_detection import FaceBox
-from facelandmarks.face_detection.blazeface import BlazeFaceDetector
-from facelandmarks.images import load_image
-
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from benchmarks._bench import header, spaced, turned  # noqa: E402
+from facelandmarks import load_ibug, load_muct  # noqa: E402
+from facelandmarks.face_detection import FaceBox  # noqa: E402
+from facelandmarks.face_detection.blazeface import BlazeFaceDetector  # noqa: E402
+from facelandmarks.images import load_image  # noqa: E402
+
 Detect = Callable[[np.ndarray], list[FaceBox]]
 
 
@@ -56,19 +59,12 @@ def _items(data, eye_rows) -> list[tuple[Path, np.ndarray, np.ndarray]]:
     return out
 
 
-def spaced(items: list, n: int) -> list:
-    """n items evenly spaced over the list (all of them when n is 0)."""
-    return (
-        [items[i] for i in np.unique(np.linspace(0, len(items) - 1, n).astype(int))] if n else items
-    )
-
-
 def wild_items(root: Path, n: int) -> list[tuple[Path, np.ndarray, np.ndarray]]:
-    return spaced(_items(load_ibug(root), (slice(36, 42), slice(42, 48))), n)
+    return _items(spaced(load_ibug(root), n), (slice(36, 42), slice(42, 48)))
 
 
 def muct_items(root: Path, n: int) -> list[tuple[Path, np.ndarray, np.ndarray]]:
-    return spaced(_items(load_muct(root), ([31], [36])), n)
+    return _items(spaced(load_muct(root), n), ([31], [36]))
 
 
 def shrunk_faces(items: list, low: float, high: float, seed: int = 0) -> list:
@@ -186,22 +182,10 @@ def rotated(items: list, k: int) -> list:
     """The photos turned by k * 90 degrees counter-clockwise (np.rot90), points moved along."""
 
     def make(path: Path, box: np.ndarray, eyes: np.ndarray):
-        image = load_image(path)
-        h, w = image.shape[:2]
-        x0, y0, x1, y1 = box
-        if k == 1:
-            return (
-                np.rot90(image).copy(),
-                np.array([y0, w - x1, y1, w - x0]),
-                np.stack([eyes[:, 1], w - 1 - eyes[:, 0]], axis=1),
-            )
-        if k == 2:
-            return (
-                image[::-1, ::-1].copy(),
-                np.array([w - x1, h - y1, w - x0, h - y0]),
-                (np.array([w - 1, h - 1]) - eyes),
-            )
-        raise ValueError(f"k must be 1 or 2. Received: k={k}")
+        # the box's edge corners as pixel centres (- 0.5), turned with the eyes
+        image, moved = turned(load_image(path), np.vstack([box.reshape(2, 2) - 0.5, eyes]), k)
+        corners = moved[:2] + 0.5
+        return image, np.concatenate([corners.min(axis=0), corners.max(axis=0)]), moved[2:]
 
     return [(lambda a=a: make(*a)) for a in items]
 
@@ -348,14 +332,8 @@ def main() -> None:
     ap.add_argument("--n-small", type=int, default=300, help="photos for small faces (0 = all)")
     args = ap.parse_args()
 
-    from facelandmarks.lite import default_num_threads, interpreter_class
-
     threads = [int(t) for t in args.threads.split(",") if t] or [None]
-    print(
-        f"Python {platform.python_version()}, numpy {np.__version__}, interpreter "
-        f"{interpreter_class().__module__}, {os.cpu_count()} CPUs, default threads "
-        f"{default_num_threads()}, threads {threads}"
-    )
+    print(header(f"threads {threads}"))
     finders = detectors(threads, args.others)
     warm = np.zeros((480, 640, 3), np.uint8)
     for detect in finders.values():

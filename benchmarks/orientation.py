@@ -31,18 +31,11 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
+from benchmarks._bench import spaced, turned  # noqa: E402
 from facelandmarks import LandmarkDetector, load_ibug  # noqa: E402
 from facelandmarks.evaluation import annotated_faces, score_faces  # noqa: E402
 from facelandmarks.images import load_image  # noqa: E402
 from facelandmarks.weights import default_preset_name  # noqa: E402
-
-
-def turned(rgb: np.ndarray, xy: np.ndarray, turns: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.rot90(rgb, turns)`` and the points (pixel centres) moved with its pixels."""
-    h, w = rgb.shape[:2]
-    x, y = xy[..., 0], xy[..., 1]
-    moved = [(x, y), (y, w - 1 - x), (w - 1 - x, h - 1 - y), (h - 1 - y, x)][turns]
-    return np.ascontiguousarray(np.rot90(rgb, turns)), np.stack(moved, axis=-1)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,9 +43,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--wild", required=True, help="folder of iBUG .pts faces (300-W layout)")
     ap.add_argument("--n", type=int, default=0, help="evenly spaced photos (0: all 193)")
     args = ap.parse_args(argv)
-    data = load_ibug(args.wild).split(0.1, seed=0)[1]
-    if args.n and args.n < len(data):
-        data = data.subset(np.linspace(0, len(data) - 1, args.n).astype(int))
+    data = spaced(load_ibug(args.wild).split(0.1, seed=0)[1], args.n)
     photos = [load_image(p) for p in data.image_paths]
     truth = np.asarray(data.landmarks, np.float64)
     print(f"{len(photos)} held-out in-the-wild photos; NME: mean over faces found")

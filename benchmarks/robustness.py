@@ -36,6 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import numpy as np
 from PIL import Image, ImageFilter
 
+from benchmarks._bench import spaced
 from facelandmarks import LandmarkDetector, load_ibug
 from facelandmarks.evaluation import annotated_faces, score_faces
 from facelandmarks.images import load_image
@@ -92,9 +93,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=0, help="evenly spaced faces (0: all)")
     args = ap.parse_args()
 
-    val = load_ibug(args.wild).split(0.1, seed=0)[1]
-    if args.n and args.n < len(val):
-        val = val.subset(np.linspace(0, len(val) - 1, args.n).astype(int))
+    val = spaced(load_ibug(args.wild).split(0.1, seed=0)[1], args.n)
     photos = [load_image(p) for p in val.image_paths]
     # "default" is the default preset for both heads (scheme="ibug68" alone picks another)
     names = [default_preset_name() if w == "default" else w for w in args.weights.split(",") if w]

@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     from facelandmarks.lite import LiteModel
 
     images = [benchmark_image(i % 9 - 4, i % 5) for i in range(args.faces)]
+    batches = [int(v) for v in args.batches.split(",")]
     log(header())
     for threads in (int(t) for t in args.threads.split(",")):
         det = load_detector(args.weights, args.runtime, threads)
@@ -97,49 +98,44 @@ def main(argv: list[str] | None = None) -> None:
         looped = [LiteModel(e._content, num_threads=threads) for e in engines]
         resized = [LiteModel(e._content, num_threads=threads) for e in engines]
         log(f"{det!r}: engines {det.engines}, {threads} thread(s), LiteModel batching {modes}")
-        items: dict[str, Callable] = {}
+        items: dict[tuple[int, str], Callable] = {}  # (B, row) -> the call timed
         given = [[box] for box in boxes]
-        for b in (int(v) for v in args.batches.split(",")):
-            items[f"B={b:<3d} predict_faces(boxes)"] = lambda b=b, d=det, g=given: d.predict_faces(
+        for b in batches:
+            items[b, "predict_faces(boxes)"] = lambda b=b, d=det, g=given: d.predict_faces(
                 images, boxes=g, batch_size=b
             )
-            items[f"B={b:<3d} predict_faces(boxes), serial"] = lambda b=b, d=det, g=given: (
-                d.predict_faces(images, boxes=g, batch_size=b, prefetch=False)
+            items[b, "predict_faces(boxes), serial"] = lambda b=b, d=det, g=given: d.predict_faces(
+                images, boxes=g, batch_size=b, prefetch=False
             )
-            items[f"B={b:<3d} predict"] = lambda b=b, d=det: d.predict(images, batch_size=b)
-            items[f"B={b:<3d} predict, serial"] = lambda b=b, d=det: d.predict(
+            items[b, "predict"] = lambda b=b, d=det: d.predict(images, batch_size=b)
+            items[b, "predict, serial"] = lambda b=b, d=det: d.predict(
                 images, batch_size=b, prefetch=False
             )
-            items[f"B={b:<3d} raw, resized to B"] = raw_runner(resized, inputs, b, loop=False)
-            items[f"B={b:<3d} raw, loop"] = raw_runner(looped, inputs, b, loop=True)
-        names = list(items)
+            items[b, "raw, resized to B"] = raw_runner(resized, inputs, b, loop=False)
+            items[b, "raw, loop"] = raw_runner(looped, inputs, b, loop=True)
         times = interleaved(items, n=1, rounds=args.rounds, warmup=1)
-        wall = {k: w for k, (w, _) in times.items()}
-        cpu = {k: c for k, (_, c) in times.items()}
-        fps = {k: args.faces / float(np.median(v)) for k, v in wall.items()}
-        cps = {k: args.faces / float(np.median(v)) for k, v in cpu.items()}
+        fps = {k: args.faces / float(np.median(wall)) for k, (wall, _) in times.items()}
+        cps = {k: args.faces / float(np.median(cpu)) for k, (_, cpu) in times.items()}
         log(f"\n== {args.faces} faces, {args.rounds} alternating rounds, medians ==")
         log(f"{'item':<42}{'faces/s':>10}{'ms/face':>10}{'CPU ms/face':>13}")
-        for k in names:
-            log(f"{k:<42}{fps[k]:>10.1f}{1e3 / fps[k]:>10.3f}{1e3 / cps[k]:>13.3f}")
+        for (b, row), rate in fps.items():
+            name = f"B={b:<3d} {row}"
+            log(f"{name:<42}{rate:>10.1f}{1e3 / rate:>10.3f}{1e3 / cps[b, row]:>13.3f}")
         log("share of the raw interpreters' throughput reached by predict_faces(boxes):")
         as_run = "resized to B" if all(m == "resize" for m in modes) else "loop"
-        for b in (int(v) for v in args.batches.split(",")):
+        for b in batches:
             for label, rate in (("wall", fps), ("CPU", cps)):
-                raw = rate[f"B={b:<3d} raw, {as_run}"]
-                got = rate[f"B={b:<3d} predict_faces(boxes)"]
-                gain = rate[f"B={b:<3d} raw, resized to B"] / rate[f"B={b:<3d} raw, loop"]
-                serial = rate[f"B={b:<3d} predict_faces(boxes), serial"]
+                raw = rate[b, f"raw, {as_run}"]
+                got = rate[b, "predict_faces(boxes)"]
+                gain = rate[b, "raw, resized to B"] / rate[b, "raw, loop"]
+                serial = rate[b, "predict_faces(boxes), serial"]
                 log(
                     f"  B={b:<3d} [{label:>4}] {got / raw:6.1%} of the raw rate ({as_run}), "
                     f"serial {serial / raw:6.1%}; raw resized / raw loop (faces/s) = {gain:.2f}"
                 )
-        for b in (int(v) for v in args.batches.split(",")):
-            pf = (
-                fps[f"B={b:<3d} predict_faces(boxes)"]
-                / fps[f"B={b:<3d} predict_faces(boxes), serial"]
-            )
-            pr = fps[f"B={b:<3d} predict"] / fps[f"B={b:<3d} predict, serial"]
+        for b in batches:
+            pf = fps[b, "predict_faces(boxes)"] / fps[b, "predict_faces(boxes), serial"]
+            pr = fps[b, "predict"] / fps[b, "predict, serial"]
             log(
                 f"  B={b:<3d} prefetch / serial (faces/s): "
                 f"predict_faces(boxes) {pf:.2f}, predict {pr:.2f}"
