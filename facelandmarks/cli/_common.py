@@ -96,11 +96,9 @@ def _num(value: float) -> float | int | None:
 
 
 def _csv_num(value: float) -> str:
-    value = float(value)
-    if not math.isfinite(value):
-        return ""
-    text = f"{value:.2f}"
-    return "0.00" if text == "-0.00" else text
+    """:func:`_num` as CSV text: two decimals, ``""`` for NaN/inf."""
+    number = _num(value)
+    return "" if number is None else f"{number:.2f}"
 
 
 def _emit(line: str) -> None:
