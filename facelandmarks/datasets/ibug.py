@@ -226,14 +226,15 @@ def load_ibug(
         hint = "" if recursive else " (subfolders not searched: recursive=False)"
         raise PtsFormatError(f"No .pts files with images found under {str(root)!r}{hint}")
 
+    keys, image_paths, points, sizes = zip(*kept, strict=True)
     return LandmarkDataset(
-        image_paths=tuple(str(p) for _, p, _, _ in kept),
-        landmarks=np.stack([xy for _, _, xy, _ in kept]).astype(np.float32),
-        names=tuple(key for key, *_ in kept),
-        subjects=tuple(photo_id(Path(key).name) for key, *_ in kept),
-        cameras=("",) * len(kept),
-        groups=tuple(key.split("/")[0] if "/" in key else "" for key, *_ in kept),
-        image_sizes=np.array([size for *_, size in kept], dtype=np.int64),
+        image_paths=image_paths,
+        landmarks=np.stack(points).astype(np.float32),
+        names=keys,
+        subjects=tuple(photo_id(Path(key).name) for key in keys),
+        cameras=("",) * len(keys),
+        groups=tuple(key.split("/")[0] if "/" in key else "" for key in keys),
+        image_sizes=np.array(sizes, dtype=np.int64),
         source=f"iBUG .pts ({root})",
         scheme=point_scheme.name,
     )
