@@ -147,18 +147,18 @@ def load_muct(
     if not names:
         raise MuctFormatError(f"No MUCT images with landmarks found under {str(root)!r}")
 
-    landmarks = np.stack([rows[s] for s in names]).astype(np.float32)
     nan_rows = np.full((NUM_POINTS, 2), np.nan, dtype=np.float32)
-    mirror = np.stack([mirror_rows.get(s, nan_rows) for s in names]).astype(np.float32)
-    parsed = [parse_name("i" + s) for s in names]
+    subjects, lighting_sets, camera_letters, _ = zip(
+        *(parse_name("i" + s) for s in names), strict=True
+    )
     return LandmarkDataset(
         image_paths=tuple(str(image_dir / f"i{s}.jpg") for s in names),
-        landmarks=landmarks,
+        landmarks=np.stack([rows[s] for s in names]),
         names=tuple("i" + s for s in names),
-        subjects=tuple(p[0] for p in parsed),
-        cameras=tuple(p[2] for p in parsed),
-        groups=tuple(p[1] for p in parsed),
-        mirror_landmarks=mirror,
+        subjects=subjects,
+        cameras=camera_letters,
+        groups=lighting_sets,
+        mirror_landmarks=np.stack([mirror_rows.get(s, nan_rows) for s in names]),
         image_sizes=np.tile(np.array(IMAGE_SIZE, dtype=np.int64), (len(names), 1)),
         source=f"MUCT ({root})",
         split_groups={"twins-247-248": TWINS},
@@ -167,7 +167,7 @@ def load_muct(
 
 
 def _read_csv(
-    csv_path: Path, on_error: str, tolerance: float = 4.0
+    csv_path: Path, on_error: str, tolerance: float
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict[str, int]]:
     """Parse the landmark CSV: ``{stem: (76, 2) float32}`` for image rows and mirror rows."""
     try:
