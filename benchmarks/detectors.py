@@ -32,6 +32,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from facelandmarks import load_muct
 from facelandmarks.face_detection import FRAME_FROM_BOX, frame_from_box, get_face_detector
+from facelandmarks.face_detection.base import iou as box_iou
 from facelandmarks.images import load_image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,11 +47,7 @@ def landmark_box(xy: np.ndarray) -> np.ndarray:
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union
+    return float(box_iou(a, b[None])[0])
 
 
 def is_hit(box: np.ndarray, gt: np.ndarray, nose: np.ndarray) -> bool:
