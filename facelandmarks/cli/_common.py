@@ -106,29 +106,24 @@ def _emit(line: str) -> None:
 
 
 def _print_json(obj: Any, *, indent: int | None = None) -> None:
-    _emit(json.dumps(obj, indent=indent, allow_nan=False, default=_json_default))
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+    _emit(json.dumps(_clean(obj), indent=indent, allow_nan=False))
 
 
 def _clean(obj: Any) -> Any:
-    """Replace non-finite floats (anywhere in a nested structure) by ``None``."""
+    """``obj`` (nested) with plain JSON values: non-finite floats become ``None``, NumPy
+    values Python ones, paths strings."""
+    if isinstance(obj, np.ndarray):
+        obj = obj.tolist()
     if isinstance(obj, Mapping):
         return {k: _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_clean(v) for v in obj]
     if isinstance(obj, (float, np.floating)):
         return float(obj) if math.isfinite(obj) else None
-    if isinstance(obj, np.integer):
-        return int(obj)
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, Path):
+        return str(obj)
     return obj
 
 

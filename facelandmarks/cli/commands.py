@@ -124,7 +124,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     logger.info("training into %s", config.output)
     result = fl_run.run(config, verbose=2)
-    _print_json(_clean({k: v for k, v in result.items() if k != "test_subjects"}), indent=2)
+    _print_json({k: v for k, v in result.items() if k != "test_subjects"}, indent=2)
     return 0
 
 
@@ -148,7 +148,7 @@ def _cmd_weights(args: argparse.Namespace) -> int:
             s for s, name in fl_weights.SCHEME_DEFAULTS.items() if name == row["name"]
         )
     if args.json:
-        _print_json(_clean(rows), indent=2)
+        _print_json(rows, indent=2)
         return 0
     if not rows:
         _emit("(no presets registered)")
