@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import os
 import platform
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -135,4 +134,3 @@ def ms(values: np.ndarray, q: float = 50) -> float:
 
 def log(*args: Any) -> None:
     print(*args, flush=True)
-    sys.stdout.flush()
