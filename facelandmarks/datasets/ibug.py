@@ -229,7 +229,7 @@ def load_ibug(
     keys, image_paths, points, sizes = zip(*kept, strict=True)
     return LandmarkDataset(
         image_paths=image_paths,
-        landmarks=np.stack(points).astype(np.float32),
+        landmarks=np.stack(points),
         names=keys,
         subjects=tuple(photo_id(Path(key).name) for key in keys),
         cameras=("",) * len(keys),
