@@ -58,8 +58,8 @@ def as_image_list(images: Any) -> list[ImageLike]:
         >>> as_image_list("face.jpg")
         ['face.jpg']
     """
-    kind, obj = _classify(images, "as_image_list")
-    if kind == "iterator":
+    obj = _as_iterable(images, "as_image_list")
+    if isinstance(obj, Iterator):
         raise TypeError(
             "as_image_list does not consume iterators or generators (that would load every "
             "item into memory); use iter_images() to stream them, or pass list(images). "
@@ -111,7 +111,7 @@ def iter_items(images: Any) -> Iterator[tuple[int, str, ImageLike]]:
     Raises:
         TypeError: ``images`` is of an unaccepted type (at call time).
     """
-    return _items(_classify(images, "iter_items")[1])
+    return _items(_as_iterable(images, "iter_items"))
 
 
 def _items(items: Iterable[Any]) -> Iterator[tuple[int, str, ImageLike]]:
@@ -151,10 +151,10 @@ def count_images(images: Any) -> int | None:
         >>> count_images(["a.jpg", "b.png"]), count_images(iter(["a.jpg"]))
         (2, None)
     """
-    kind, obj = _classify(images, "count_images")
-    if kind == "batch":
+    obj = _as_iterable(images, "count_images")
+    if isinstance(obj, np.ndarray):  # a 4-D batch
         return int(obj.shape[0])
-    if kind == "iterator" or not isinstance(obj, Sized):
+    if isinstance(obj, Iterator) or not isinstance(obj, Sized):
         return None
     return sum(len(folder_images(x)) if _is_folder(x) else 1 for x in obj)
 
@@ -167,13 +167,13 @@ def _is_folder(obj: object) -> bool:
     return isinstance(obj, (str, os.PathLike)) and os.path.isdir(obj)
 
 
-def _classify(images: Any, func: str) -> tuple[str, Any]:
-    """Sort the ``images`` argument into single / batch / collection / iterator, with what to
-    iterate over (a single image comes back as a one-item list)."""
+def _as_iterable(images: Any, func: str) -> Any:
+    """What to iterate over in the ``images`` argument: a 4-D batch array, a one-item list for
+    a single image, an iterator, or another iterable (a collection); TypeError otherwise."""
     if isinstance(images, np.ndarray) and images.ndim == 4:
-        return "batch", images
+        return images
     if _is_single_type(images):
-        return "single", [images]
+        return [images]
     hint = ""
     if isinstance(images, (bytes, bytearray, memoryview)):
         hint = (
@@ -184,10 +184,8 @@ def _classify(images: Any, func: str) -> tuple[str, Any]:
         hint = " Mappings are not accepted; pass e.g. list(images.values())."
     elif isinstance(images, AbstractSet):
         hint = " Sets are not accepted because they have no order; pass a sorted list."
-    elif isinstance(images, Iterator):
-        return "iterator", images
-    elif isinstance(images, Iterable):
-        return "collection", images
+    elif isinstance(images, Iterable):  # iterators included
+        return images
     raise TypeError(
         f"{func} expects `images` as {_ACCEPTED_MANY}, or (iter_images and count_images only) "
         f"an iterator of images.{hint} Received: object of type {type(images).__name__}"

@@ -78,7 +78,7 @@ from facelandmarks._image_files import (
 from facelandmarks._image_files import MAX_PIXELS_ENV as MAX_PIXELS_ENV
 from facelandmarks._image_files import exif_orientation as exif_orientation
 from facelandmarks._image_lists import IMAGE_SUFFIXES as IMAGE_SUFFIXES
-from facelandmarks._image_lists import _classify, _display_name, _type_error
+from facelandmarks._image_lists import _as_iterable, _display_name, _type_error
 from facelandmarks._image_lists import as_image_list as as_image_list
 from facelandmarks._image_lists import count_images as count_images
 from facelandmarks._image_lists import folder_images as folder_images
@@ -173,7 +173,7 @@ def iter_images(images: Any) -> Iterator[tuple[str, np.ndarray]]:
         [('<array #0>', (4, 6, 3)), ('<array #1>', (4, 6, 3))]
     """
     # Lazy: a 4-D batch gives its rows, an iterator is advanced one item per step.
-    items = enumerate(_classify(images, "iter_images")[1])
+    items = enumerate(_as_iterable(images, "iter_images"))
     named = ((_display_name(item, i), item) for i, item in items)
     return ((name, load_image(item, name=name)) for name, item in named)
 
