@@ -4,9 +4,9 @@
 crop in the next frame from its landmarks in this one (the model's calibrated
 :func:`facelandmarks.face_rois.roi_from_points`, the same frame the face detector's box would
 give on average), so the face detector runs only on the first frame, every ``detect_every``
-frames (to pick up faces that came in) and when a face is lost (its frame left the picture or
-collapsed). A One Euro filter (Casiez et al., CHI 2012) smooths the points against jitter while
-letting fast moves through.
+frames (to pick up faces that came in), when a face is lost (its frame left the picture or
+collapsed) and when the frames change size. A One Euro filter (Casiez et al., CHI 2012)
+smooths the points against jitter while letting fast moves through.
 
 Models without a face stage or a calibration (the whole-image MUCT models) cannot be followed
 this way: the tracker then detects on every frame.
@@ -126,6 +126,7 @@ class FaceTracker:
         self.frame_index = 0
         self.detections = 0
         self._tracks: list[_Track] = []
+        self._size: tuple[int, int] | None = None
 
     def update(self, frame: Any) -> ImageFaces:
         """Landmarks of the faces in the next frame.
@@ -141,6 +142,9 @@ class FaceTracker:
         self.frame_index += 1
         name = f"<frame #{index}>"
         rgb = streaming.as_rgb(frame, name, copy=False)
+        size = (int(rgb.shape[1]), int(rgb.shape[0]))
+        if size != self._size:  # a resized picture: the last landmarks say nothing of it
+            self._tracks, self._size = [], size
         det = self.detector
         config, scheme = det.config, det.scheme
         places: list[Placement | None] = [
@@ -156,7 +160,6 @@ class FaceTracker:
             xy, frames = inference.predict_batch(
                 config, det._engines, [rgb] * len(places), places, scheme
             )
-            size = (int(rgb.shape[1]), int(rgb.shape[0]))
             kept = []
             for track, place, pts, frame_ in zip(self._tracks, places, xy, frames, strict=True):
                 box = inference.reported_box(place, frame_, size, config)
@@ -167,7 +170,7 @@ class FaceTracker:
                 faces.append(Face(box, place.score, shown, scheme))
                 kept.append(track)
             self._tracks = kept
-        return ImageFaces(index, name, faces, (int(rgb.shape[1]), int(rgb.shape[0])))
+        return ImageFaces(index, name, faces, size)
 
     def _match(self, places: list[Placement]) -> list[_Track]:
         """Tracks for freshly detected faces, keeping the filter of the track each overlaps."""

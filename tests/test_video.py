@@ -323,6 +323,19 @@ def test_a_redetected_face_keeps_its_smoothing() -> None:
     assert shift[-1] < -15.0  # later ones trail the disc (30 px away) by half its move or more
 
 
+def test_a_frame_of_another_size_is_detected_again() -> None:
+    """A video whose frames change size (here doubled): the last frame's landmarks do not place
+    the face in the new picture, so the tracker detects again instead of following them."""
+    frames, centres = disc_frames(1, step=0)
+    det = disc_detector(frames[0], centres[0])
+    tracker = FaceTracker(det, detect_every=None, smoothing=False)
+    tracker.update(frames[0])
+    face = tracker.update(frames[0].repeat(2, axis=0).repeat(2, axis=1)).faces[0]
+    assert det.finder.calls == 2 and face.score is not None
+    truth = 2 * (centres[0] + _template() * RADIUS) - 0.5
+    assert np.abs(face.landmarks - truth).max() < 2.0
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
