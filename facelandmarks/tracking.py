@@ -173,13 +173,15 @@ class FaceTracker:
         return ImageFaces(index, name, faces, size)
 
     def _match(self, places: list[Placement]) -> list[_Track]:
-        """Tracks for freshly detected faces, keeping the filter of the track each overlaps."""
-        boxes = np.array([t.box for t in self._tracks], np.float64).reshape(-1, 4)
+        """Tracks for freshly detected faces (most prominent first), each keeping the filter of
+        the track it overlaps most, if no face before it took that track."""
+        free = list(self._tracks)
         out = []
         for p in places:
+            boxes = np.array([t.box for t in free], np.float64).reshape(-1, 4)
             overlap = iou(np.asarray(p.box, np.float64), boxes)
             if overlap.size and overlap.max() > 0.3:
-                out.append(self._tracks[int(overlap.argmax())])
+                out.append(free.pop(int(overlap.argmax())))
             else:
                 out.append(_Track(np.empty((0, 2), np.float32), p.box, self.smoothing))
         return out

@@ -336,6 +336,19 @@ def test_a_frame_of_another_size_is_detected_again() -> None:
     assert np.abs(face.landmarks - truth).max() < 2.0
 
 
+def test_two_faces_detected_over_one_track_get_a_track_each() -> None:
+    """Two faces found where one was followed (faces crossing) both overlap its box: the more
+    prominent one keeps its track, the other gets its own (sharing it, they shared the filter
+    and the next frame placed both from the same landmarks)."""
+    frames, centres = disc_frames(1, step=0)
+    tracker = FaceTracker(disc_detector(frames[0], centres[0]), max_faces=2)
+    tracker.update(frames[0])
+    box, shift = np.array(tracker._tracks[0].box), np.array([0.2, 0, 0.2, 0]) * RADIUS
+    places = [inference.Placement(box=tuple(box + s)) for s in (-shift, shift)]  # IoU 0.82
+    first, second = tracker._match(places)
+    assert first is tracker._tracks[0] and second is not first
+
+
 @pytest.mark.parametrize(
     "kwargs, match",
     [
