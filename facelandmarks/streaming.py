@@ -121,27 +121,33 @@ def _steps(
     chunk in flight)."""
     entries: list[_Image] = []
     chunk = _Chunk(config, first_size)
-    for index, name, item in fl_images.iter_items(images):
-        try:
-            rgb = as_rgb(item, name, copy=copy)
-        except (OSError, ValueError, TypeError) as err:
-            if on_error == "raise":
-                raise
-            logger.warning("skipped %s: %s", name, err)
-            entries.append(_Image(index, name, None, None, [], str(err)))
-            continue
-        size = (int(rgb.shape[1]), int(rgb.shape[0]))
-        image = _Image(index, name, rgb, size, find(index, name, rgb))
-        entries.append(image)
-        for where in image.places:
-            chunk.add(image, where)
-            if chunk.crops.full:
-                yield entries, chunk
-                entries, chunk = [], _Chunk(config, min(2 * chunk.crops.capacity, max_size))
-        if not keep_rgb:
-            image.rgb = None
+    failure = None
+    try:
+        for index, name, item in fl_images.iter_items(images):
+            try:
+                rgb = as_rgb(item, name, copy=copy)
+            except (OSError, ValueError, TypeError) as err:
+                if on_error == "raise":
+                    raise
+                logger.warning("skipped %s: %s", name, err)
+                entries.append(_Image(index, name, None, None, [], str(err)))
+                continue
+            size = (int(rgb.shape[1]), int(rgb.shape[0]))
+            image = _Image(index, name, rgb, size, find(index, name, rgb))
+            entries.append(image)
+            for where in image.places:
+                chunk.add(image, where)
+                if chunk.crops.full:
+                    yield entries, chunk
+                    entries, chunk = [], _Chunk(config, min(2 * chunk.crops.capacity, max_size))
+            if not keep_rgb:
+                image.rgb = None
+    except Exception as err:  # the images read before it are done first
+        failure = err
     if entries or chunk.faces:
         yield entries, (chunk if chunk.faces else None)
+    if failure is not None:
+        raise failure
 
 
 def iter_faces(

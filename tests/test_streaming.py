@@ -153,6 +153,20 @@ def test_an_object_that_is_no_image_is_named_by_position_or_skipped(prefetch) ->
     assert "type NoneType" in skipped[1].error and "PIL.Image.open(io.BytesIO" in skipped[3].error
 
 
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_the_images_read_before_a_failing_source_are_done_before_its_error(prefetch) -> None:
+    """A camera that dies after 3 frames: their faces (waiting for a full batch) come first."""
+
+    def camera():
+        yield from (draw([(40.0 + 20 * i, 60.0)]) for i in range(3))
+        raise RuntimeError("camera unplugged")
+
+    results = []
+    with pytest.raises(RuntimeError, match="camera unplugged"):
+        results.extend(stream(ONE_STAGE, camera(), prefetch=prefetch))
+    assert [(r.index, len(r.faces)) for r in results] == [(0, 1), (1, 1), (2, 1)]
+
+
 def test_keep_images_hands_back_each_frame() -> None:
     images = [draw(scene) for scene in SCENES[:3]]
     for result, image in zip(
