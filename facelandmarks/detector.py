@@ -34,6 +34,7 @@ from facelandmarks.detector_parts import DEFAULT_WEIGHTS, DetectorParts, _resolv
 from facelandmarks.engines import RUNTIMES, check_runtime
 from facelandmarks.finding import FRAMINGS as FRAMINGS
 from facelandmarks.finding import MIN_SIDE as MIN_SIDE
+from facelandmarks.images import iter_items
 from facelandmarks.inference import Face, ImageFaces
 
 __all__ = ["RUNTIMES", "Face", "ImageFaces", "LandmarkDetector"]
@@ -273,12 +274,13 @@ class LandmarkDetector(DetectorParts):
             )
         return [r.faces for r in results]
 
-    def track(self, frames: Iterable[Any], **options: Any) -> Iterator[ImageFaces]:
+    def track(self, frames: Any, **options: Any) -> Iterator[ImageFaces]:
         """Landmarks through a video: see :class:`facelandmarks.tracking.FaceTracker` for
         ``options`` (``detect_every``, ``smoothing``, ``fps``, ``max_faces``).
 
         Args:
-            frames: any iterable of images (arrays from a video reader, paths, PIL images).
+            frames: any iterable of images (arrays from a video reader, paths, PIL images), a
+                folder of frames, an ``(N, H, W, 3)`` array, or one image (one frame).
 
         Returns:
             An iterator of :class:`ImageFaces`, one per frame.
@@ -286,7 +288,7 @@ class LandmarkDetector(DetectorParts):
         from facelandmarks.tracking import FaceTracker
 
         tracker = FaceTracker(self, **options)
-        return (tracker.update(frame) for frame in frames)
+        return (tracker.update(frame) for _, _, frame in iter_items(frames))
 
     # ------------------------------------------------------------------ evaluate
     def evaluate(

@@ -276,6 +276,15 @@ def test_tracked_landmarks_follow_the_face_like_predict(default_det, tmp_path) -
         assert abs(np.median(t[:, 0] - tracked[0][:, 0]) - 4 * i) < 5.0, i
 
 
+def test_track_takes_one_frame_or_a_batch_of_frames(default_det) -> None:
+    frame = astronaut_frames(1)[0]
+    one = list(default_det.track(frame))  # one frame, not each of its 320 rows as a picture
+    assert [(r.size, len(r.faces)) for r in one] == [((480, 320), 1)]
+    assert len(list(default_det.track(np.stack([frame, frame])))) == 2
+    with pytest.raises(TypeError, match="Received: object of type int"):
+        default_det.track(7)
+
+
 @needs_av
 def test_cli_video_writes_the_copy_and_json_lines(default_det, tmp_path, capsys) -> None:
     from facelandmarks.cli import main
