@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks import _prefetch
+from facelandmarks.face_detection.base import is_number
 from facelandmarks.inference import ImageFaces
 
 logger = logging.getLogger(__name__)
@@ -143,7 +144,7 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike[str], *, fps: float) -> None:
         self._av = _av()
-        if not (isinstance(fps, (int, float)) and math.isfinite(fps) and fps > 0):
+        if not (is_number(fps) and math.isfinite(fps) and fps > 0):
             raise ValueError(f"fps must be a positive number. Received: fps={fps!r}")
         from facelandmarks.fileio import atomic_path
 

@@ -56,7 +56,7 @@ def write(path: Path, frames: list[np.ndarray], fps: float = 25.0) -> Path:
 @needs_av
 def test_written_video_reads_back(tmp_path) -> None:
     frames = astronaut_frames(6)
-    path = write(tmp_path / "clip.mp4", frames, fps=12.5)
+    path = write(tmp_path / "clip.mp4", frames, fps=np.float32(12.5))  # NumPy numbers too
     with fl_video.VideoReader(path) as video:
         assert video.info.width == 480 and video.info.height == 320
         assert video.info.fps == pytest.approx(12.5)
