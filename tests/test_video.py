@@ -387,6 +387,6 @@ def test_face_tracker_takes_numpy_numbers() -> None:
 
     tracker = FaceTracker(
         None, detect_every=np.int64(5), fps=np.float32(25), max_faces=np.int32(2),
-        smoothing={"beta": np.float32(0.1)},
+        smoothing={"beta": np.float32(0.1), "min_cutoff": np.int64(2)},
     )  # fmt: skip
     assert (tracker.detect_every, tracker.max_faces, tracker.dt) == (5, 2, pytest.approx(0.04))
