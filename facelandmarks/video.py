@@ -13,6 +13,7 @@ padded by one edge pixel (``yuv420p`` needs even sides). See docs/video.md.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import os
@@ -66,7 +67,8 @@ class VideoInfo:
 
 
 class VideoReader:
-    """The frames of a video file, as uint8 ``(H, W, 3)`` RGB arrays (its first video stream).
+    """The frames of a video file, as uint8 ``(H, W, 3)`` RGB arrays (its first video stream),
+    upright as a player shows them (turned by the stream's display rotation, if any).
 
     Args:
         path: the video file.
@@ -102,12 +104,16 @@ class VideoReader:
         stream = self._container.streams.video[0]
         rate = stream.average_rate or stream.guessed_rate
         fps = float(rate) if rate and rate > 0 else 30.0
-        self.info = VideoInfo(int(stream.width), int(stream.height), fps, stream.frames or None)
-        self._stream = stream
+        self._frames = self._container.decode(stream)
+        first = next(self._frames, None)  # its display rotation (a phone held upright) ...
+        self._turns = round(getattr(first, "rotation", 0) / 90) % 4  # PyAV >= 14 reads it
+        self._frames = itertools.chain([first] if first is not None else [], self._frames)
+        size = (int(stream.width), int(stream.height))[:: -1 if self._turns % 2 else 1]
+        self.info = VideoInfo(*size, fps, stream.frames or None)
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        for frame in self._container.decode(self._stream):
-            yield frame.to_ndarray(format="rgb24")
+        for frame in self._frames:  # ... turns the frames as a player shows them
+            yield np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), self._turns))
 
     def close(self) -> None:
         """Close the file (also done by the ``with`` block)."""

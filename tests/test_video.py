@@ -67,6 +67,26 @@ def test_written_video_reads_back(tmp_path) -> None:
 
 
 @needs_av
+def test_a_video_stored_sideways_is_read_upright(tmp_path) -> None:
+    """A phone's portrait video: sideways pictures and a display rotation, which a player (and
+    so the reader) applies."""
+    import av
+
+    upright = astronaut_frames(1)[0]  # 480 x 320
+    with av.open(str(tmp_path / "phone.mp4"), "w") as container:
+        stream = container.add_stream("libx264", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 320, 480, "yuv420p"
+        stream.set_display_rotation(90)  # counter-clockwise, to show it
+        stored = av.VideoFrame.from_ndarray(np.rot90(upright, -1).copy(), format="rgb24")
+        for packet in [*stream.encode(stored), *stream.encode()]:
+            container.mux(packet)
+    with fl_video.VideoReader(tmp_path / "phone.mp4") as video:
+        assert (video.info.width, video.info.height) == (480, 320)
+        (got,) = list(video)
+    assert np.abs(got.astype(int) - upright).mean() < 4
+
+
+@needs_av
 def test_odd_sizes_are_padded_and_failures_leave_nothing(tmp_path) -> None:
     path = write(tmp_path / "odd.mp4", [np.full((33, 45, 3), 128, np.uint8)] * 2)
     with fl_video.VideoReader(path) as video:
