@@ -142,6 +142,7 @@ class VideoWriter:
         ImportError: PyAV is not installed (the message names the extra).
         ValueError: ``fps`` is not a positive number, or FFmpeg cannot write a video to
             ``path`` (no container for its extension, or a picture format such as .jpg).
+        IsADirectoryError: ``path`` is a folder.
 
     Example:
         >>> with VideoWriter("out.mp4", fps=30) as out:            # doctest: +SKIP
@@ -155,6 +156,8 @@ class VideoWriter:
         from facelandmarks.fileio import atomic_path
 
         self.path = Path(path)
+        if self.path.is_dir():  # found now, not when the finished video is moved onto it
+            raise IsADirectoryError(f"path must name a file, not a folder. Received: {str(path)!r}")
         self.fps = float(fps)
         self.frames = 0
         suffix = self.path.suffix.lower()

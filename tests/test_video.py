@@ -111,6 +111,9 @@ def test_a_name_no_video_can_be_written_to_is_refused_at_once(tmp_path, name) ->
     with pytest.raises(ValueError, match=rf"\.mp4.*{re.escape(name)}'"):
         fl_video.VideoWriter(tmp_path / name, fps=10)
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "folder.mp4").mkdir()  # it would have failed once the video was written
+    with pytest.raises(IsADirectoryError, match=r"not a folder\. Received: .*folder\.mp4'"):
+        fl_video.VideoWriter(tmp_path / "folder.mp4", fps=10)
 
 
 def test_missing_pyav_names_the_extra(monkeypatch, tmp_path) -> None:
