@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from facelandmarks.face_detection import base
-from facelandmarks.face_detection.base import INSTALL_HINT, FaceBox
+from facelandmarks.face_detection.base import FaceBox
 
 OPENCV_INSTALL_HINT = 'pip install "opencv-python-headless>=4.5.4,<5"'
 
@@ -98,7 +98,7 @@ class OpenCVFaceDetector:
             raise ImportError(
                 "The 'opencv-haar' face detector needs OpenCV 4.x (the opencv-python-headless "
                 f"package), which facelandmarks does not install. Install it with: "
-                f"{OPENCV_INSTALL_HINT} (or use the default detector: {INSTALL_HINT})"
+                f"{OPENCV_INSTALL_HINT} (or use the default detector, 'blazeface': it is shipped)"
             ) from err
         self._cv2 = cv2
         self.cascade = cascade
