@@ -279,8 +279,7 @@ class LandmarkDetector(DetectorParts):
         ``options`` (``detect_every``, ``smoothing``, ``fps``, ``max_faces``).
 
         Args:
-            frames: any iterable of images (arrays from a video reader, paths, PIL images), a
-                folder of frames, an ``(N, H, W, 3)`` array, or one image (one frame).
+            frames: the frames (a video reader, ...), as :meth:`iter_faces` takes images.
 
         Returns:
             An iterator of :class:`ImageFaces`, one per frame.
