@@ -266,9 +266,13 @@ def download(
     :func:`facelandmarks.weights.download_weights` describes; the lock is ``<file>.lock``."""
     directory = _resolve_cache_dir(cache_dir)
     final = directory / spec.filename
-    if not force and check_weights_file(final, spec) is None:  # also in a read-only cache
+    cached = check_weights_file(final, spec)
+    if not force and cached is None:  # also in a read-only cache
         logger.debug("Using cached weights %s", final)
         return final
+    why = ""  # for the cache's errors: why it must be written at all
+    if cached and final.exists():
+        why = f" (to replace the corrupt cached file {final}: {cached})"
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -285,7 +289,7 @@ def download(
             logger.info("Waiting for another process that is downloading %s", final)
             lock.acquire()
     except OSError as exc:
-        raise _cache_error(directory, exc, "create the lock file") from exc
+        raise _cache_error(directory, exc, "create the lock file" + why) from exc
     done = False
     try:
         note = ""

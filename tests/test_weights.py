@@ -523,6 +523,27 @@ def test_disk_errors_while_downloading_are_cache_errors(
     assert not (cache / spec.filename).exists()
 
 
+def test_corrupt_cached_file_in_a_read_only_cache_is_named(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared read-only cache holding a corrupt file: the error says that file is corrupt
+    (the reason it must be written at all), not only that the lock cannot be created."""
+    import filelock
+
+    spec = http_spec("http://127.0.0.1:1/w.h5")
+    cache.mkdir()
+    (cache / spec.filename).write_bytes(PAYLOAD[:-10])
+
+    def read_only(*args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(cache / "x.lock"))
+
+    monkeypatch.setattr(filelock.FileLock, "acquire", read_only)
+    with pytest.raises(WeightsCacheError, match="not writable") as info:
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    assert f"corrupt cached file {cache / spec.filename}" in str(info.value)
+    assert f"expected {len(PAYLOAD)}" in str(info.value)
+
+
 def test_cache_directory_that_cannot_be_created(server: FakeServer, tmp_path: Path) -> None:
     server.routes["/w.h5"] = serve_bytes(PAYLOAD)
     spec = http_spec(server.url("/w.h5"))
