@@ -113,14 +113,14 @@ def _read_meta(path: Path) -> dict:
     with zipfile.ZipFile(path) as zf:
         if META_NAME not in zf.namelist():
             raise ValueError(
-                f"{str(path)!r} is a zip/Keras archive but not a facelandmarks detector "
-                f"(no {META_NAME} inside). Save detectors with LandmarkDetector.save()."
+                "it is a zip/Keras archive but not a facelandmarks detector "
+                f"(no {META_NAME} inside); save detectors with LandmarkDetector.save()"
             )
         meta = json.loads(zf.read(META_NAME))
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ValueError(
-            f"{str(path)!r} was written by a newer facelandmarks (format "
-            f"{meta.get('format_version')}); this version reads format {FORMAT_VERSION}."
+            f"it was written by a newer facelandmarks (format {meta.get('format_version')}); "
+            f"this version reads format {FORMAT_VERSION}"
         )
     return meta
 
@@ -147,15 +147,10 @@ def read_config(path: str | os.PathLike[str]) -> tuple[DetectorConfig, str]:
     fmt = sniff_format(path)
     if fmt == "legacy-h5":
         return _LEGACY_CONFIG, fmt
-    if fmt == "keras":
-        try:
-            meta = _read_meta(path)
-        except zipfile.BadZipFile as err:
-            raise ValueError(
-                f"{str(path)!r} cannot be read as a .keras archive ({err}); it is truncated or "
-                "damaged."
-            ) from err
-        return DetectorConfig.from_dict(meta["config"]), fmt
+    if fmt == "keras":  # checked whole here: Keras reads the members only on first use
+        if (problem := check_file(path, fmt)) is not None:
+            raise ValueError(f"{str(path)!r} cannot be loaded as a detector: {problem}.")
+        return DetectorConfig.from_dict(_read_meta(path)["config"]), fmt
     raise ValueError(
         f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
         "original 2019 weights.h5 (Keras 2 HDF5)."

@@ -91,6 +91,9 @@ def test_keras_container_checks(tmp_path: Path) -> None:
     flipped[1000] ^= 0xFF  # inside the first member's data: its CRC no longer matches
     (tmp_path / "f.keras").write_bytes(bytes(flipped))
     assert "damaged" in saving.check_file(tmp_path / "f.keras", "keras")
+    # refused when read, naming the file, not on first use by Keras (a raw BadZipFile)
+    with pytest.raises(ValueError, match=r"f\.keras.*'model\.weights\.h5' is damaged"):
+        saving.read_config(tmp_path / "f.keras")
 
 
 def test_a_points_stage_may_roll_and_files_from_before_roll_read_upright() -> None:
