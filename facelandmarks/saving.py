@@ -145,9 +145,12 @@ def read_config(path: str | os.PathLike[str]) -> tuple[DetectorConfig, str]:
     if not path.is_file():
         raise FileNotFoundError(f"weights file not found: {str(path)!r}")
     fmt = sniff_format(path)
-    if fmt == "legacy-h5":
+    if fmt == "legacy-h5":  # both formats are checked here: models are loaded on first use
+        from facelandmarks import legacy
+
+        legacy.check_legacy_h5(path)
         return _LEGACY_CONFIG, fmt
-    if fmt == "keras":  # checked whole here: Keras reads the members only on first use
+    if fmt == "keras":
         if (problem := check_file(path, fmt)) is not None:
             raise ValueError(f"{str(path)!r} cannot be loaded as a detector: {problem}.")
         return DetectorConfig.from_dict(_read_meta(path)["config"]), fmt

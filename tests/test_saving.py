@@ -6,6 +6,7 @@ import json
 import zipfile
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 
@@ -59,6 +60,11 @@ def test_wrong_kind_of_file(tmp_path: Path, legacy_layout) -> None:
     assert "not a HDF5 file" in saving.check_file(zipped, "legacy-h5")
     with pytest.raises(ValueError, match="neither a detector saved"):
         saving.load_detector(page)
+    other = tmp_path / "other.h5"  # HDF5, but not the 2019 weights: refused when read
+    with h5py.File(other, "w") as f:
+        f["x"] = np.zeros(3)
+    with pytest.raises(legacy.LegacyWeightsError, match="expects a Keras 2 save_weights"):
+        saving.read_config(other)
     with pytest.raises(FileNotFoundError, match="absent"):
         saving.load_detector(tmp_path / "absent.keras")
 
