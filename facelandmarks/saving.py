@@ -153,7 +153,14 @@ def read_config(path: str | os.PathLike[str]) -> tuple[DetectorConfig, str]:
     if fmt == "keras":
         if (problem := check_file(path, fmt)) is not None:
             raise ValueError(f"{str(path)!r} cannot be loaded as a detector: {problem}.")
-        return DetectorConfig.from_dict(_read_meta(path)["config"]), fmt
+        try:
+            return DetectorConfig.from_dict(_read_meta(path)["config"]), fmt
+        except (KeyError, TypeError, ValueError) as err:  # e.g. a stage field added later
+            raise ValueError(
+                f"{str(path)!r} cannot be loaded as a detector: its {META_NAME} holds no config "
+                f"this version can build ({type(err).__name__}: {err}); if a newer "
+                "facelandmarks saved it, load it with that version."
+            ) from err
     raise ValueError(
         f"{str(path)!r} is neither a detector saved by LandmarkDetector.save() (.keras) nor the "
         "original 2019 weights.h5 (Keras 2 HDF5)."

@@ -87,6 +87,12 @@ def test_keras_container_checks(tmp_path: Path) -> None:
     for path in (plain, newer):
         with pytest.raises(ValueError, match=path.name):
             saving.load_detector(path)
+    # a config this version cannot build (a newer version's stage field, no config at all)
+    for meta in ({"format_version": 1, "config": {"stages": [{"warp": True}]}}, {}):
+        odd = _archive(tmp_path / "odd.keras", meta)
+        with pytest.raises(ValueError, match=r"odd\.keras.*newer facelandmarks") as info:
+            saving.read_config(odd)
+        assert "warp" in str(info.value) or "'config'" in str(info.value)
     data = ok.read_bytes()
     truncated = tmp_path / "t.keras"
     truncated.write_bytes(data[: len(data) // 2])
