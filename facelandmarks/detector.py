@@ -76,9 +76,8 @@ class LandmarkDetector(DetectorParts):
         verbose: download progress: ``"auto"``/1 bar, 0 silent.
 
     Raises:
-        ValueError: unknown preset / scheme / backbone / bad argument, or a file that is not a
-            detector.
-        FileNotFoundError: a path that does not exist.
+        ValueError: unknown preset / scheme / backbone / bad argument, a path that does not
+            exist (the message lists the presets) or a file that is not a detector.
         facelandmarks.weights.WeightsDownloadError: a preset could not be downloaded.
 
     Example:

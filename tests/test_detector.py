@@ -107,6 +107,13 @@ def test_save_load_round_trip(det, tmp_path):
         det.save(tmp_path / "model.h5")
 
 
+def test_a_missing_weights_path_is_a_value_error_listing_the_presets(tmp_path):
+    # as documented: it may be a misspelt preset name, so the message lists the presets
+    with pytest.raises(ValueError, match=r"nope\.keras.*does not exist") as info:
+        LandmarkDetector(weights=str(tmp_path / "nope.keras"))
+    assert "'wild-mnv3s'" in str(info.value) and not isinstance(info.value, OSError)
+
+
 def test_save_reads_a_home_path_as_loading_and_export_do(det, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
