@@ -776,3 +776,14 @@ class TestRealMuct:
         check_partition(muct, train, test)
         # The original project's split shares people between the sides.
         assert set(train.subjects) & set(test.subjects)
+
+
+def test_subset_takes_a_boolean_mask_as_a_mask() -> None:
+    """A mask was cast to indices 0 and 1: the first two images, repeated, came back."""
+    ds = synthetic_dataset(n_subjects=4, per_subject=2)
+    mask = np.array(ds.names) >= ds.names[5]
+    assert ds.subset(mask).names == ds.names[5:]
+    assert len(ds.subset([])) == 0 and ds.subset(-1).names == ds.names[-1:]
+    for bad in (mask[:-1], [1.5]):  # a mask of another length, a non-integer index
+        with pytest.raises(IndexError):
+            ds.subset(bad)

@@ -121,14 +121,14 @@ class LandmarkDataset:
         return ~np.isnan(self.landmarks).any(axis=-1)
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> LandmarkDataset:
-        """A new dataset holding the images at ``indices`` (in that order).
+        """A new dataset holding the images at ``indices`` (in that order), or where a boolean
+        mask of ``N`` entries is True (``ds.subset(np.array(ds.cameras) == "a")``).
 
         Raises:
-            IndexError: if an index is out of range.
+            IndexError: an index out of range or not an integer, or a mask of another length.
         """
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        if idx.size and (idx.min() < -len(self) or idx.max() >= len(self)):
-            raise IndexError(f"subset index out of range for {len(self)} images")
+        idx = np.asarray(indices)  # NumPy's indexing: a mask's True entries, not indices 0/1
+        idx = np.arange(len(self))[idx if idx.size else idx.astype(np.int64)].reshape(-1)
         return replace(
             self,
             landmarks=self.landmarks[idx],
