@@ -174,6 +174,14 @@ class DetectorConfig:
         )
         if len({n for n, _ in heads}) != len(heads) or any(k < 1 for _, k in heads):
             raise ValueError(f"heads must have distinct names and counts >= 1. Received: {heads}")
+        from facelandmarks.schemes import find_scheme
+
+        known = find_scheme(heads[0][0])
+        if not self.heads and known and known.num_points != heads[0][1]:
+            raise ValueError(  # it would lend the head its eye corners, mirror map, correspondences
+                f"point_scheme {known.name!r} has {known.num_points} points: name the scheme of "
+                f"your {heads[0][1]} points (registered or not). Received: {heads[0]}"
+            )
         object.__setattr__(self, "heads", heads)
         object.__setattr__(self, "point_scheme", heads[0][0])
         object.__setattr__(self, "num_points", heads[0][1])

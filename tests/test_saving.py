@@ -121,6 +121,16 @@ def test_a_points_stage_may_roll_and_files_from_before_roll_read_upright() -> No
             StageConfig(framing=framing, roll=True)
 
 
+def test_a_config_of_p_points_does_not_borrow_the_default_schemes_name() -> None:
+    """DetectorConfig(num_points=5) made a 5-point head called 'muct76': fit then scored its
+    validation NME by MUCT's eye corners 27 and 32 (IndexError) and looked for a 'muct76'
+    correspondence of the user's registered scheme."""
+    with pytest.raises(ValueError, match=r"point_scheme 'muct76' has 76 points.*\('muct76', 5\)"):
+        DetectorConfig(num_points=5)
+    assert DetectorConfig(num_points=5, point_scheme="mine").heads == (("mine", 5),)
+    assert DetectorConfig(num_points=68, point_scheme="ibug68").heads == (("ibug68", 68),)
+
+
 @pytest.mark.slow
 def test_save_load_round_trip_keeps_config_and_weights(tmp_path: Path) -> None:
     stage = StageConfig(
