@@ -303,7 +303,8 @@ def register_scheme(
         default: also make it what :func:`scheme_for_points` returns for its point count
             (refused when another scheme already is).
         replace: allow replacing a different, user-registered scheme of the same name (the
-            built-in ``muct76`` and ``ibug68`` are never replaced).
+            built-in ``muct76`` and ``ibug68`` are never replaced; with another point count it
+            stops being the default for the old count).
 
     Returns:
         The registered scheme: ``scheme``, or the equal one registered before.
@@ -331,6 +332,9 @@ def register_scheme(
     if old != scheme:
         for key in [k for k in _CORRESPONDENCES if scheme.name in k]:
             del _CORRESPONDENCES[key]  # indices of an old definition mean nothing now
+        stale = old.num_points if old is not None else 0  # the name's count until now
+        if stale != scheme.num_points and _DEFAULT_FOR_POINTS.get(stale) == scheme.name:
+            del _DEFAULT_FOR_POINTS[stale]
         _REGISTRY[scheme.name] = scheme
     if default:
         _DEFAULT_FOR_POINTS[scheme.num_points] = scheme.name

@@ -210,6 +210,25 @@ def test_register_a_scheme_of_your_own(scheme_registry, five_points) -> None:
         register_scheme("test5")  # type: ignore[arg-type]
 
 
+def test_replacing_a_default_scheme_by_one_of_another_count_drops_that_default(
+    scheme_registry, five_points
+) -> None:
+    """The 5-point default kept naming the scheme after it became 6 points: 5-point
+    datasets were labelled with it and scored against 6 points."""
+    register_scheme(five_points, default=True)
+    six = dataclasses.replace(
+        five_points,
+        num_points=6,
+        point_names=(*five_points.point_names, "chin"),
+        mirror=(*five_points.mirror, 5),
+    )
+    register_scheme(six, replace=True)
+    with pytest.raises(ValueError, match="No default point scheme for 5 points"):
+        scheme_for_points(5)
+    register_scheme(dataclasses.replace(six, description="v2"), replace=True, default=True)
+    assert scheme_for_points(6).description == "v2"
+
+
 def test_builtin_schemes_cannot_be_replaced(scheme_registry) -> None:
     fake = dataclasses.replace(MUCT76, description="not MUCT")
     with pytest.raises(ValueError, match="'muct76' is already registered"):
