@@ -123,8 +123,9 @@ def draw_landmarks(
         points: array-like ``(K, 2)`` for one face or ``(F, K, 2)`` for ``F`` faces,
             ``(x, y)`` in pixels of ``image``, origin top-left, pixel centres at integers;
             ``K`` the scheme's point count (76 for MUCT, 68 for iBUG).
-            Points with a ``NaN`` (or infinite) coordinate are skipped, and so are the contour
-            segments that touch them. Points outside the image are clipped by the drawing.
+            Points with a ``NaN`` (or infinite, or over 1e9 px) coordinate are skipped, and so
+            are the contour segments that touch them. Points outside the image are clipped by
+            the drawing.
         boxes: optional array-like ``(4,)`` or ``(K, 4)``: ``(x0, y0, x1, y1)`` edge
             coordinates in pixels (``(0, 0, W, H)`` is the whole image). Boxes with a
             non-finite value are skipped.
@@ -164,6 +165,7 @@ def draw_landmarks(
     """
     func = "draw_landmarks"
     faces, found = _as_faces(points, func, scheme)
+    faces = np.where(np.abs(faces) <= 1e9, faces, np.nan)  # Pillow's coordinates are 32-bit
     box_arr = None if boxes is None else _as_boxes(boxes, func)
     fill = _color(color, "color", func)
     line_fill = _color(contour_color, "contour_color", func)
@@ -185,6 +187,7 @@ def draw_landmarks(
         for box in box_arr:
             if not _finite(box):
                 continue
+            box = np.clip(box, -1e9, 1e9)  # the same visible edges, in Pillow's 32-bit range
             x0, x1 = sorted((round(box[0]), round(box[2])))
             y0, y1 = sorted((round(box[1]), round(box[3])))
             r_box = _face_radius(box.reshape(2, 2), width, height) if radius is None else radius

@@ -90,6 +90,23 @@ def test_nan_points_are_skipped(gray) -> None:
     assert np.all(np.abs(xs - 40) <= 2) and np.all(np.abs(ys - 30) <= 2)
 
 
+def test_points_and_boxes_far_off_the_image_do_not_overflow_pillow(gray, rng) -> None:
+    """Pillow's coordinates are 32-bit: past about 2.1e9 px it raised OverflowError."""
+    xy = cluster_points(rng)
+    far = xy.copy()
+    far[::2] = 1e12  # beyond what any drawing can show: skipped like NaN, lines included
+    far[1] = -1e300
+    gone = xy.copy()
+    gone[::2] = gone[1] = np.nan
+    for indices in (False, True):
+        kept = draw_landmarks(gray, gone, radius=1, indices=indices)
+        assert np.array_equal(draw_landmarks(gray, far, radius=1, indices=indices), kept)
+    nothing = np.full((NUM_POINTS, 2), np.nan)
+    # a box running far off the image shows the same two edges as one running just off it
+    out = draw_landmarks(gray, nothing, boxes=[5, 6, 1e15, 1e12], radius=1)
+    assert np.array_equal(out, draw_landmarks(gray, nothing, boxes=[5, 6, 1e9, 1e9], radius=1))
+
+
 def test_all_nan_draws_nothing(gray) -> None:
     out = draw_landmarks(gray, np.full((NUM_POINTS, 2), np.nan), indices=True)
     assert not changed(gray, out).any()
