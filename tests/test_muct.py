@@ -647,6 +647,15 @@ def test_bad_test_fraction_raises(fraction, by: str) -> None:
         ds.split(fraction, by=by)
 
 
+@pytest.mark.parametrize("by", ["subject", "image"])
+def test_a_numpy_float32_fraction_is_a_number(by: str) -> None:
+    """np.float32(0.3) was refused as 'must be a number in (0, 1)'."""
+    ds = synthetic_dataset(n_subjects=10)
+    assert (
+        ds.split(np.float32(0.3), by=by, seed=2)[1].names == ds.split(0.3, by=by, seed=2)[1].names
+    )
+
+
 @pytest.mark.parametrize("by", ["subjects", "camera", "", None])
 def test_bad_by_raises(by) -> None:
     ds = synthetic_dataset(n_subjects=10)

@@ -230,7 +230,7 @@ class LandmarkDataset:
             ValueError: on a bad fraction, an unknown ``by``, or too few subjects/images to
                 put at least one on each side.
         """
-        if not isinstance(test_fraction, (int, float)) or not 0.0 < float(test_fraction) < 1.0:
+        if not isinstance(test_fraction, (int, float, np.floating)) or not 0 < test_fraction < 1:
             raise ValueError(
                 "test_fraction must be a number in (0, 1). "
                 f"Received: test_fraction={test_fraction!r}"
