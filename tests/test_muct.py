@@ -367,6 +367,17 @@ def test_extra_image_without_row_is_not_loaded(
     assert any("005qa-fn" in r.getMessage() for r in caplog.records)
 
 
+def test_images_stored_as_upper_case_jpg_keep_their_own_paths(tmp_path: Path) -> None:
+    """'.JPG' files counted as present, but the paths handed on ended in '.jpg': on a
+    case-sensitive file system they did not exist, and training or predicting failed later."""
+    root = make_muct(tmp_path)
+    for p in (root / "jpg").iterdir():
+        p.rename(p.with_suffix(".JPG"))
+    ds = load_muct(root)
+    assert len(ds) == len(STEMS)
+    assert all(Path(p).is_file() and p.endswith(".JPG") for p in ds.image_paths)
+
+
 def test_missing_root_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="root"):
         load_muct(tmp_path / "nowhere")

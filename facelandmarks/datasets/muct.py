@@ -113,9 +113,7 @@ def load_muct(
     if not image_dir.is_dir():
         raise FileNotFoundError(f"MUCT image folder not found: {str(image_dir)!r}")
 
-    on_disk = {
-        p.stem[1:] for p in image_dir.iterdir() if p.suffix.lower() == ".jpg" and p.stem[:1] == "i"
-    }
+    on_disk = {p.stem[1:]: p for p in image_dir.glob("i*") if p.suffix.lower() == ".jpg"}
     rows, mirror_rows, row_lines = _read_csv(csv_path, on_error, float(outside_tolerance))
 
     names: list[str] = []
@@ -136,7 +134,7 @@ def load_muct(
         names.append(stem)
     if skipped:
         logger.warning("%d rows of %s skipped: image missing on disk", skipped, csv_path)
-    extra = sorted(on_disk - set(rows))
+    extra = sorted(set(on_disk) - set(rows))
     if extra:
         logger.warning(
             "%d images in %s have no landmark row and are not loaded (first: %s)",
@@ -152,7 +150,7 @@ def load_muct(
         *(parse_name("i" + s) for s in names), strict=True
     )
     return LandmarkDataset(
-        image_paths=tuple(str(image_dir / f"i{s}.jpg") for s in names),
+        image_paths=tuple(str(on_disk[s]) for s in names),
         landmarks=np.stack([rows[s] for s in names]),
         names=tuple("i" + s for s in names),
         subjects=subjects,
