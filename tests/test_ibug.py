@@ -200,6 +200,19 @@ def test_not_recursive_reads_the_top_folder_only(tmp_path: Path) -> None:
         load_ibug(tmp_path / "sub", recursive=False)
 
 
+def test_symlinked_folders_are_read_once(tmp_path: Path) -> None:
+    """os.walk does not enter a link to a folder: a dataset assembled from links (root/afw ->
+    /data/afw) lost those faces without a word. A link back to a folder already read (a loop)
+    must not read its faces twice."""
+    make_300w(tmp_path / "data")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "afw").symlink_to(tmp_path / "data" / "afw", target_is_directory=True)
+    (tmp_path / "data" / "afw" / "loop").symlink_to(tmp_path / "data" / "afw")
+    make_face(tmp_path / "root" / "own", "5_1")
+    ds = load_ibug(tmp_path / "root")
+    assert ds.names == ("afw/1051618982_1", "afw/111076519_1", "afw/111076519_2", "own/5_1")
+
+
 def test_image_types_and_preference(tmp_path: Path) -> None:
     make_face(tmp_path, "a", 1, suffix=".PNG")
     make_face(tmp_path, "b", 2, suffix=".jpeg")

@@ -158,7 +158,8 @@ def load_ibug(
             :class:`PtsFormatError` naming the file (and line). ``"skip"``: each such face is
             logged (warning) and left out, with a count at the end. Images without a
             ``.pts`` file are never loaded (a warning says how many).
-        recursive: also read subfolders, at any depth.
+        recursive: also read subfolders, at any depth (links to folders too, each folder
+            once).
         scheme: the point scheme of the files (a registered name or scheme); each file must
             declare its ``n_points``.
         outside_tolerance: how far, in pixels, a point may lie outside the image (beyond the
@@ -244,7 +245,12 @@ def _scan(root: Path, recursive: bool) -> tuple[dict[str, Path], dict[str, list[
     """``.pts`` files and images under ``root``, keyed by relative path without suffix."""
     pts_files: dict[str, Path] = {}
     images: dict[str, list[Path]] = {}
-    for folder, dirs, files in os.walk(root):
+    seen: set[str] = set()  # real paths: linked folders are followed, each read once
+    for folder, dirs, files in os.walk(root, followlinks=True):
+        if (real := os.path.realpath(folder)) in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
         dirs[:] = sorted(d for d in dirs if not d.startswith(".")) if recursive else []
         rel = Path(folder).relative_to(root)
         for name in files:
