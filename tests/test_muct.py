@@ -807,3 +807,24 @@ def test_subset_takes_a_boolean_mask_as_a_mask() -> None:
     for bad in (mask[:-1], [1.5]):  # a mask of another length, a non-integer index
         with pytest.raises(IndexError):
             ds.subset(bad)
+
+
+def test_per_image_labels_are_strings_whatever_type_they_came_in() -> None:
+    """Subject ids read as numbers stayed NumPy ints: split_groups written as strings (their
+    documented type) no longer held the twins together, and ids mixing numbers and text made
+    the split fail inside sorted()."""
+    n = 12
+    ds = LandmarkDataset(
+        image_paths=[f"/nowhere/{i}.jpg" for i in range(n)],
+        landmarks=np.zeros((n, NUM_POINTS, 2), np.float32),
+        names=np.arange(n),
+        subjects=np.arange(n) // 2,
+        cameras=[""] * n,
+        split_groups={"twins": ("0", "1")},
+    )
+    assert ds.names[3] == "3" and ds.subjects[3] == "1"
+    for seed in range(8):
+        _, test = ds.split(0.5, seed=seed)
+        assert ("0" in test.subjects) == ("1" in test.subjects)
+    mixed = LandmarkDataset(ds.image_paths, ds.landmarks, ds.names, [1, "b"] * 6, ds.cameras)
+    assert sorted(map(len, mixed.split(0.5))) == [6, 6]

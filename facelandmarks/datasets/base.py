@@ -30,7 +30,8 @@ class LandmarkDataset:
         landmarks: float32 ``(N, P, 2)``: ``(x, y)`` in pixels of the full-size image as stored
             on disk (origin top-left, pixel centres at integers). ``NaN`` = unavailable point.
         names: ``N`` image identifiers (for MUCT the file stem, e.g. ``"i000qa-fn"``).
-        subjects: ``N`` subject (identity) ids; splits by subject keep an id on one side.
+        subjects: ``N`` subject (identity) ids, stored as strings like every per-image label
+            (numbers become their text); splits by subject keep an id on one side.
         cameras: ``N`` camera/view labels (MUCT: ``"a"`` .. ``"e"``), or ``""`` where unknown.
         groups: ``N`` stratification labels for splits (MUCT: lighting set ``"q"`` .. ``"z"``).
         mirror_landmarks: optional float32 ``(N, P, 2)``: ground truth for each image flipped
@@ -77,7 +78,7 @@ class LandmarkDataset:
         if not len(self.groups):
             object.__setattr__(self, "groups", ("",) * n)
         for attr in _PER_IMAGE[1:]:
-            values = tuple(getattr(self, attr))
+            values = tuple(map(str, getattr(self, attr)))  # ids read as numbers too
             if len(values) != n:
                 raise ValueError(f"{attr} must have {n} entries. Received: {len(values)}")
             object.__setattr__(self, attr, values)
@@ -261,7 +262,7 @@ class LandmarkDataset:
         self, test_fraction: float, rng: np.random.Generator
     ) -> tuple[np.ndarray, np.ndarray]:
         # Union subjects that must stay together (e.g. identical twins) into one unit.
-        unit_of = {m: unit for unit, members in self.split_groups.items() for m in members}
+        unit_of = {str(m): u for u, members in self.split_groups.items() for m in members}
         units = [unit_of.get(s, s) for s in self.subjects]
         unique_units = sorted(set(units))
         if len(unique_units) < 2:
