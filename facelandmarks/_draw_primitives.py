@@ -24,8 +24,10 @@ Color = tuple[int, int, int] | str
 def _as_faces(
     points: Any, func: str, scheme: str | PointScheme | None
 ) -> tuple[np.ndarray, PointScheme]:
-    """``points`` as float64 ``(F, K, 2)`` and their scheme; ValueError naming the shape."""
+    """``points`` as float64 ``(F, K, 2)`` and their scheme, NaN where a coordinate is over 1e9
+    px (Pillow's are 32-bit: no drawing can show it); ValueError naming the shape."""
     arr = float_array(points, func, "points as a numeric array of shape (K, 2) or (F, K, 2)")
+    arr = np.where(np.abs(arr) <= 1e9, arr, np.nan)
     if arr.ndim == 2:
         arr = arr[None]
     found = None if scheme is None else get_scheme(scheme)

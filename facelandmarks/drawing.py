@@ -165,7 +165,6 @@ def draw_landmarks(
     """
     func = "draw_landmarks"
     faces, found = _as_faces(points, func, scheme)
-    faces = np.where(np.abs(faces) <= 1e9, faces, np.nan)  # Pillow's coordinates are 32-bit
     box_arr = None if boxes is None else _as_boxes(boxes, func)
     fill = _color(color, "color", func)
     line_fill = _color(contour_color, "contour_color", func)

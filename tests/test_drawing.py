@@ -235,6 +235,18 @@ def test_point_chart(tmp_path: Path, rng) -> None:
     assert (raw[10, 10] < 128).all()
 
 
+@pytest.mark.parametrize("fit", [True, False])
+def test_point_chart_leaves_out_points_no_drawing_can_show(rng, fit: bool) -> None:
+    """A point at 1e300 (fit: the scale clamps at 1e-6) or 1e12 (fit=False) overflowed
+    Pillow's 32-bit coordinates."""
+    xy = cluster_points(rng, 100, 100, 300, 400)
+    far = xy.copy()
+    far[3] = 1e300 if fit else 1e12
+    gone = xy.copy()
+    gone[3] = np.nan
+    assert np.array_equal(draw_point_chart(far, fit=fit), draw_point_chart(gone, fit=fit))
+
+
 @pytest.mark.parametrize("bad", [np.zeros((2, 76, 2)), np.zeros((76, 3)), np.full((76, 2), np.nan)])
 def test_point_chart_rejects_bad_points(bad) -> None:
     with pytest.raises(ValueError):
