@@ -174,6 +174,21 @@ def test_pipeline_is_deterministic_for_a_seed(tmp_path):
     assert np.abs(a[0] - c[0]).max() > 10
 
 
+@pytest.mark.parametrize(
+    "mirror", [MIRROR_PERMUTATION[:-1], (*MIRROR_PERMUTATION[:-1], 76), np.roll(np.arange(76), 1)]
+)
+def test_a_flip_permutation_that_is_no_mirror_map_is_refused_before_training(tmp_path, mirror):
+    """Too short or out of range, Augmentation(mirror=...) failed inside TensorFlow's graph
+    (a shape ValueError or InvalidArgumentError naming GatherV2); a permutation that is not
+    its own inverse trained on flips with the points scrambled, without a word."""
+    from facelandmarks.training import make_tf_dataset
+
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(32, 32))
+    aug = Augmentation(flip=1.0, mirror=mirror)
+    with pytest.raises(ValueError, match=r"mirror must be a permutation of 0\.\.75"):
+        make_tf_dataset(_noise_dataset(tmp_path), stage, batch_size=2, training=True, augment=aug)
+
+
 def _script(tmp_path, mode, **env):
     import json
     import os

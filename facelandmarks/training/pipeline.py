@@ -257,6 +257,13 @@ def make_tf_dataset(
         mirror = augment.mirror if augment.mirror is not None else mirror
         if mirror is None:
             logger.warning("No mirror permutation for %d points: flips disabled", points.shape[1])
+        elif sorted(mirror) != list(range(points.shape[1])) or any(
+            mirror[j] != i for i, j in enumerate(mirror)
+        ):
+            raise ValueError(
+                f"mirror must be a permutation of 0..{points.shape[1] - 1} that is its own "
+                f"inverse (flipped point i is point mirror[i]). Received: {tuple(mirror)}"
+            )
     fn = make_example_fn(
         stage, augment=augment if training else None, mirror=mirror, jitter=training
     )
