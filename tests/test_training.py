@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -297,6 +298,22 @@ def test_pipeline_applies_exif_orientation_like_predict(tmp_path, suffix):
     # the red band is now at the top of the viewed image, as load_image shows it
     np.testing.assert_allclose(x[0], viewed, atol=1.0)
     assert x[0][:16, :, 0].mean() > 200 and x[0][-16:, :, 0].mean() < 50
+
+
+def test_pipeline_reads_the_image_formats_predict_reads(tmp_path):
+    """TIFF (which predict and the face detection of training read through Pillow) stopped
+    the first batch with TensorFlow's "Unknown image file format", naming no file."""
+    from PIL import Image
+
+    from facelandmarks.training import make_tf_dataset
+
+    png = _noise_dataset(tmp_path).subset([0, 1])
+    for p in png.image_paths:
+        Image.open(p).save(p[:-4] + ".tif")
+    tif = replace(png, image_paths=[p[:-4] + ".tif" for p in png.image_paths])
+    stage = StageConfig(backbone="mobilenetv3small", input_size=(40, 32), framing="image")
+    x, y = (next(iter(make_tf_dataset(d, stage, batch_size=2, training=False))) for d in (tif, png))
+    np.testing.assert_allclose(x[0].numpy(), y[0].numpy(), atol=1e-3)
 
 
 def _tiny_detector():

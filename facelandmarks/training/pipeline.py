@@ -139,8 +139,9 @@ def _decode(path: tf.Tensor, oriented: tf.Tensor) -> tf.Tensor:
 
 
 def check_image_files(paths: Sequence[str]) -> np.ndarray:
-    """Check that every training image opens and is complete; return whether each needs its
-    EXIF orientation applied (``bool (N,)``).
+    """Check that every training image opens and is complete; return whether each is decoded
+    through Pillow (``bool (N,)``): its EXIF orientation is applied, or its format is one
+    TensorFlow cannot decode (TIFF, ...).
 
     TensorFlow's decoder fails mid-epoch with "jpeg::Uncompress failed" and no file name; this
     reads each header (and the last bytes, where a truncated JPEG or PNG shows) first, so a bad
@@ -155,11 +156,12 @@ def check_image_files(paths: Sequence[str]) -> np.ndarray:
     bad: list[str] = []
     for i, p in enumerate(paths):
         try:
-            flags[i] = exif_orientation(p) != 1
             with open(p, "rb") as f:
                 head = f.read(8)
                 f.seek(-12, 2)
                 tail = f.read()
+            tf_reads = head.startswith((b"\xff\xd8", b"BM", b"\x89PNG", b"GIF8", b"RIFF"))
+            flags[i] = exif_orientation(p) != 1 or not tf_reads
         except (OSError, ValueError) as err:
             bad.append(f"{p} ({err})")
             continue
@@ -176,7 +178,8 @@ def check_image_files(paths: Sequence[str]) -> np.ndarray:
         )
     if flags.any():
         logger.info(
-            "%d of %d images carry an EXIF orientation; they are decoded upright through PIL",
+            "%d of %d images carry an EXIF orientation or are not JPEG, PNG, GIF, BMP or "
+            "WebP: they are decoded (upright) through Pillow",
             int(flags.sum()),
             len(paths),
         )
