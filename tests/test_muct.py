@@ -674,6 +674,21 @@ def test_bad_by_raises(by) -> None:
         ds.split(0.3, by=by)
 
 
+@pytest.mark.parametrize("seed", [-1, 1.5, "0", None, True])
+@pytest.mark.parametrize("by", ["subject", "image"])
+def test_bad_seed_raises_naming_it(seed, by: str) -> None:
+    """seed=-1 failed inside NumPy ("expected non-negative integer"), naming no argument."""
+    ds = synthetic_dataset(n_subjects=10)
+    with pytest.raises(ValueError, match=r"seed must be an integer >= 0\. Received: seed="):
+        ds.split(0.3, by=by, seed=seed)
+    assert ds.split(0.3, by=by, seed=np.int64(2))[1].names == ds.split(0.3, by=by, seed=2)[1].names
+
+
+def test_split_checks_by_before_seed() -> None:
+    with pytest.raises(ValueError, match="by must be"):
+        synthetic_dataset(n_subjects=10).split(0.3, by="images", seed=-1)
+
+
 def test_subset_and_validation() -> None:
     ds = synthetic_dataset(n_subjects=4, per_subject=2)
     sub = ds.subset([3, 0])

@@ -222,20 +222,24 @@ class LandmarkDataset:
                 every stratum appears on both sides where it has at least two subjects.
                 ``"image"`` is the original 2019 project's random split of images, which puts
                 the same people on both sides (test scores then flatter the model).
-            seed: seed for the random permutation.
+            seed: seed for the random permutation, an integer >= 0.
 
         Returns:
             ``(train, test)`` datasets; every image is in exactly one.
 
         Raises:
-            ValueError: on a bad fraction, an unknown ``by``, or too few subjects/images to
-                put at least one on each side.
+            ValueError: on a bad fraction, an unknown ``by``, a seed that is not an integer
+                >= 0, or too few subjects/images to put at least one on each side.
         """
         if not isinstance(test_fraction, (int, float, np.floating)) or not 0 < test_fraction < 1:
             raise ValueError(
                 "test_fraction must be a number in (0, 1). "
                 f"Received: test_fraction={test_fraction!r}"
             )
+        if by not in ("subject", "image"):
+            raise ValueError(f"by must be 'subject' or 'image'. Received: by={by!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be an integer >= 0. Received: seed={seed!r}")
         rng = np.random.default_rng(seed)
         n = len(self)
         if by == "image":
@@ -245,10 +249,8 @@ class LandmarkDataset:
             n_test = min(max(1, round(n * test_fraction)), n - 1)
             test_idx = np.sort(perm[:n_test])
             train_idx = np.sort(perm[n_test:])
-        elif by == "subject":
-            train_idx, test_idx = self._split_by_subject(float(test_fraction), rng)
         else:
-            raise ValueError(f"by must be 'subject' or 'image'. Received: by={by!r}")
+            train_idx, test_idx = self._split_by_subject(float(test_fraction), rng)
         logger.info(
             "split %s by %s: %d train / %d test images",
             self.source or "dataset",
