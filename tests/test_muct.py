@@ -689,6 +689,16 @@ def test_split_checks_by_before_seed() -> None:
         synthetic_dataset(n_subjects=10).split(0.3, by="images", seed=-1)
 
 
+@pytest.mark.parametrize("attr", ["image_paths", "names", "subjects", "cameras", "groups"])
+@pytest.mark.parametrize("value", ["face.jpg", Path("face.jpg"), b"face.jpg"])
+def test_a_single_string_is_refused_for_a_per_image_field(attr: str, value) -> None:
+    """image_paths="face.jpg" was read as 8 paths, its characters ("N = 8 images")."""
+    fields = {a: ["face.jpg"] for a in ("image_paths", "names", "subjects", "cameras", "groups")}
+    with pytest.raises(TypeError, match=rf"^{attr} must be a sequence .* Received: {attr}="):
+        LandmarkDataset(landmarks=np.zeros((1, 5, 2)), **{**fields, attr: value})
+    assert LandmarkDataset(landmarks=np.zeros((1, 5, 2)), **fields).image_paths == ("face.jpg",)
+
+
 def test_subset_and_validation() -> None:
     ds = synthetic_dataset(n_subjects=4, per_subject=2)
     sub = ds.subset([3, 0])

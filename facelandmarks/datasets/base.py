@@ -8,6 +8,7 @@ consume it.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
@@ -51,6 +52,7 @@ class LandmarkDataset:
     Raises:
         ValueError: mismatched lengths or shapes, an unknown scheme, or a scheme whose point
             count is not ``P``.
+        TypeError: a single string or path where a per-image sequence is expected.
     """
 
     image_paths: tuple[str, ...]
@@ -66,6 +68,12 @@ class LandmarkDataset:
     scheme: str = ""
 
     def __post_init__(self) -> None:
+        for attr in _PER_IMAGE:  # one str would pass as a sequence of its characters
+            if isinstance(value := getattr(self, attr), (str, bytes, os.PathLike)):
+                raise TypeError(
+                    f"{attr} must be a sequence with one entry per image, not a single "
+                    f"{type(value).__name__}. Received: {attr}={value!r}"
+                )
         n = len(self.image_paths)
         lm = np.asarray(self.landmarks, dtype=np.float32)
         if lm.ndim != 3 or lm.shape[0] != n or lm.shape[2] != 2:
@@ -74,11 +82,10 @@ class LandmarkDataset:
                 f"Received: shape {lm.shape}"
             )
         object.__setattr__(self, "landmarks", lm)
-        object.__setattr__(self, "image_paths", tuple(str(p) for p in self.image_paths))
         if not len(self.groups):
             object.__setattr__(self, "groups", ("",) * n)
-        for attr in _PER_IMAGE[1:]:
-            values = tuple(map(str, getattr(self, attr)))  # ids read as numbers too
+        for attr in _PER_IMAGE:
+            values = tuple(map(str, getattr(self, attr)))  # paths, and ids read as numbers too
             if len(values) != n:
                 raise ValueError(f"{attr} must have {n} entries. Received: {len(values)}")
             object.__setattr__(self, attr, values)
