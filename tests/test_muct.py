@@ -364,7 +364,8 @@ def test_extra_image_without_row_is_not_loaded(
     with caplog.at_level(logging.WARNING, logger="facelandmarks"):
         ds = load_muct(root)
     assert len(ds) == len(STEMS) and "i005qa-fn" not in ds.names
-    assert any("005qa-fn" in r.getMessage() for r in caplog.records)
+    # the file's own name: the warning said 'first: 005qa-fn', the stem less its leading 'i'
+    assert any("(first: i005qa-fn.jpg)" in r.getMessage() for r in caplog.records)
 
 
 def test_images_stored_as_upper_case_jpg_keep_their_own_paths(tmp_path: Path) -> None:

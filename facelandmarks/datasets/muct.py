@@ -140,7 +140,7 @@ def load_muct(
             "%d images in %s have no landmark row and are not loaded (first: %s)",
             len(extra),
             image_dir,
-            extra[0],
+            on_disk[extra[0]].name,
         )
     if not names:
         raise MuctFormatError(f"No MUCT images with landmarks found under {str(root)!r}")
