@@ -265,6 +265,20 @@ def test_malformed_file_raises_or_is_skipped(tmp_path: Path, caplog) -> None:
     assert "line 72" in caplog.text and "skipped" in caplog.text
 
 
+def test_all_files_skipped_is_said_so(tmp_path: Path) -> None:
+    """on_error='skip' with every face unusable raised 'No .pts files with images found',
+    contradicting the warnings about each skipped file just above it."""
+    make_face(tmp_path, "a", 1)
+    (tmp_path / "a.pts").write_text("version: 1\n")
+    (tmp_path / "b.pts").write_text(pts_text(face_points(2)))
+    with pytest.raises(
+        PtsFormatError,
+        match=r"All 2 \.pts files under .* were skipped \(first: "
+        r".*a\.pts: file ends without '\{'",
+    ):
+        load_ibug(tmp_path, on_error="skip")
+
+
 def test_points_outside_the_image(tmp_path: Path) -> None:
     xy = make_face(tmp_path, "a", 1)
     make_face(tmp_path, "b", 2)

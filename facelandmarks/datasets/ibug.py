@@ -193,7 +193,7 @@ def load_ibug(
     pts_files, images = _scan(root, recursive)
 
     kept: list[tuple[str, Path, np.ndarray, tuple[int, int]]] = []
-    skipped = 0
+    skipped: list[str] = []  # why each skipped face was left out
     for key, pts_path in sorted(pts_files.items()):
         try:
             candidates = images.get(key, [])
@@ -210,11 +210,13 @@ def load_ibug(
             if on_error == "raise":
                 raise PtsFormatError(f"{exc} (pass on_error='skip' to leave it out)") from None
             logger.warning("%s; skipped", exc)
-            skipped += 1
+            skipped.append(str(exc))
             continue
         kept.append((key, image_path, xy, size))
     if skipped:
-        logger.warning("%d .pts files under %s skipped (see the warnings above)", skipped, root)
+        logger.warning(
+            "%d .pts files under %s skipped (see the warnings above)", len(skipped), root
+        )
     lonely = sorted(set(images) - set(pts_files))
     if lonely:
         logger.warning(
@@ -224,6 +226,11 @@ def load_ibug(
             lonely[0],
         )
     if not kept:
+        if skipped:
+            raise PtsFormatError(
+                f"All {len(skipped)} .pts files under {str(root)!r} were skipped (first: "
+                f"{skipped[0]})"
+            )
         hint = "" if recursive else " (subfolders not searched: recursive=False)"
         raise PtsFormatError(f"No .pts files with images found under {str(root)!r}{hint}")
 
