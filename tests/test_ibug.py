@@ -213,14 +213,30 @@ def test_symlinked_folders_are_read_once(tmp_path: Path) -> None:
     assert ds.names == ("afw/1051618982_1", "afw/111076519_1", "afw/111076519_2", "own/5_1")
 
 
-def test_image_types_and_preference(tmp_path: Path) -> None:
+def test_image_types(tmp_path: Path) -> None:
     make_face(tmp_path, "a", 1, suffix=".PNG")
     make_face(tmp_path, "b", 2, suffix=".jpeg")
     make_face(tmp_path, "c", 3, suffix=".bmp")
     make_face(tmp_path, "d", 4, suffix=".png")
-    Image.new("RGB", (W, H)).save(tmp_path / "d.jpg")  # both: the .jpg is preferred
     ds = load_ibug(tmp_path)
-    assert [Path(p).name for p in ds.image_paths] == ["a.PNG", "b.jpeg", "c.bmp", "d.jpg"]
+    assert [Path(p).name for p in ds.image_paths] == ["a.PNG", "b.jpeg", "c.bmp", "d.png"]
+
+
+@pytest.mark.parametrize("other", ["a.PTS", "a.JPG", "a.png"])
+def test_several_files_for_one_face_are_refused_naming_them(tmp_path: Path, other: str) -> None:
+    """a.pts + a.PTS kept whichever the directory listing gave last, a.jpg + a.JPG the image it
+    gave first, both without a word (a.jpg + a.png took the .jpg): points and image could be
+    of two different files."""
+    make_face(tmp_path, "a", 1)
+    make_face(tmp_path, "b", 2)
+    if other.endswith(".PTS"):
+        (tmp_path / other).write_text(pts_text(face_points(3)))
+    else:
+        Image.new("RGB", (W + 10, H)).save(tmp_path / other)
+    names = ", ".join(sorted(["a.pts" if other.endswith(".PTS") else "a.jpg", other]))
+    with pytest.raises(PtsFormatError, match=rf"a\.(pts|PTS): 2 files for one face.*: {names};"):
+        load_ibug(tmp_path)
+    assert load_ibug(tmp_path, on_error="skip").names == ("b",)
 
 
 def test_hidden_files_and_folders_are_ignored(tmp_path: Path) -> None:

@@ -39,7 +39,7 @@ from facelandmarks.schemes import PointScheme, get_scheme
 logger = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
-"""Image file types looked for next to a ``.pts`` file, in order of preference."""
+"""Image file types looked for next to a ``.pts`` file (any case; exactly one must exist)."""
 
 _FACE_SUFFIX_RE = re.compile(r"^(.*\d.*)_(\d{1,2})$")
 
@@ -152,7 +152,8 @@ def load_ibug(
         root: a folder in the 300-W layout (e.g. ``300W/`` with ``afw/``, ``helen/trainset/``,
             ...) or any folder of ``.pts`` files beside their images. Names starting with
             ``.`` (hidden files and folders) are ignored.
-        on_error: ``"raise"`` (default): a malformed ``.pts`` file, one without an image, an
+        on_error: ``"raise"`` (default): a malformed ``.pts`` file, one without an image,
+            several files for one face (``a.pts`` and ``a.PTS``, ``a.jpg`` and ``a.png``), an
             unreadable image, one with an EXIF orientation other than 1 (which frame its
             points are in is then ambiguous), or points outside the image raise
             :class:`PtsFormatError` naming the file (and line). ``"skip"``: each such face is
@@ -194,14 +195,20 @@ def load_ibug(
 
     kept: list[tuple[str, Path, np.ndarray, tuple[int, int]]] = []
     skipped: list[str] = []  # why each skipped face was left out
-    for key, pts_path in sorted(pts_files.items()):
+    for key, found in sorted(pts_files.items()):
+        pts_path, candidates = min(found), images.get(key, [])
         try:
-            candidates = images.get(key, [])
+            for files in (found, candidates):  # a.pts + a.PTS, a.jpg + a.png: which one is meant?
+                if len(files) > 1:
+                    raise PtsFormatError(
+                        f"{pts_path}: {len(files)} files for one face, their names differing only "
+                        f"in the suffix: {', '.join(sorted(p.name for p in files))}; keep one"
+                    )
             if not candidates:
                 raise PtsFormatError(
                     f"{pts_path}: no image next to it (looked for {', '.join(IMAGE_SUFFIXES)})"
                 )
-            image_path = min(candidates, key=lambda p: IMAGE_SUFFIXES.index(p.suffix.lower()))
+            image_path = candidates[0]
             xy = read_pts(pts_path, point_scheme.num_points)
             size = _image_size(image_path)
             if problem := _outside_image(xy, size, outside_tolerance, one_based=True):
@@ -248,9 +255,9 @@ def load_ibug(
     )
 
 
-def _scan(root: Path, recursive: bool) -> tuple[dict[str, Path], dict[str, list[Path]]]:
+def _scan(root: Path, recursive: bool) -> tuple[dict[str, list[Path]], dict[str, list[Path]]]:
     """``.pts`` files and images under ``root``, keyed by relative path without suffix."""
-    pts_files: dict[str, Path] = {}
+    pts_files: dict[str, list[Path]] = {}
     images: dict[str, list[Path]] = {}
     seen: set[str] = set()  # real paths: linked folders are followed, each read once
     for folder, dirs, files in os.walk(root, followlinks=True):
@@ -265,11 +272,8 @@ def _scan(root: Path, recursive: bool) -> tuple[dict[str, Path], dict[str, list[
                 continue
             path = Path(folder) / name
             key = (rel / path.stem).as_posix()
-            suffix = path.suffix.lower()
-            if suffix == ".pts":
-                pts_files[key] = path
-            elif suffix in IMAGE_SUFFIXES:
-                images.setdefault(key, []).append(path)
+            if (suffix := path.suffix.lower()) in (".pts", *IMAGE_SUFFIXES):
+                (pts_files if suffix == ".pts" else images).setdefault(key, []).append(path)
     return pts_files, images
 
 
