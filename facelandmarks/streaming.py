@@ -171,8 +171,8 @@ def iter_faces(
     ``find`` runs on the background thread of :mod:`facelandmarks._prefetch`).
 
     Raises:
-        ValueError: a bad ``batch_size``, ``on_error`` or ``prefetch``; with
-            ``on_error="raise"``, an unreadable image (named).
+        ValueError: a bad ``batch_size``, ``on_error`` or ``prefetch`` (at the call); with
+            ``on_error="raise"``, an unreadable image (named, when the stream reaches it).
     """
     if not is_int(batch_size) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer. Received: {batch_size!r}")
@@ -180,6 +180,25 @@ def iter_faces(
         raise ValueError(f"on_error must be 'raise' or 'skip'. Received: on_error={on_error!r}")
     if prefetch is not None and not isinstance(prefetch, bool):
         raise ValueError(f"prefetch must be True, False or None. Received: prefetch={prefetch!r}")
+    # checked at the call (a generator would check at the first next()); the stream is lazy
+    return _stream(
+        config, engines, images, find, scheme, batch_size, on_error, keep_images, verbose, prefetch
+    )
+
+
+def _stream(
+    config: DetectorConfig,
+    engines: Sequence[Engine],
+    images: Any,
+    find: Finder,
+    scheme: str,
+    batch_size: int,
+    on_error: str,
+    keep_images: bool,
+    verbose: int,
+    prefetch: bool | None,
+) -> Iterator[ImageFaces]:
+    """:func:`iter_faces`, its arguments checked."""
     try:
         count = fl_images.count_images(images)
     except TypeError:  # raised again, with its usual message, when the images are iterated

@@ -137,6 +137,8 @@ def test_bad_inputs_raise_clear_errors(det, tmp_path):
         det.predict(str(tmp_path / "nope.jpg"))
     with pytest.raises(ValueError, match="batch_size"):
         det.predict(_face_like(10, 10), batch_size=0)
+    with pytest.raises(ValueError, match="batch_size"):  # at the call, not at the first next()
+        det.iter_faces(_face_like(10, 10), batch_size=0)
     with pytest.raises(TypeError, match="LandmarkDataset"):
         det.fit(np.zeros((2, 76, 2)))
 

@@ -402,9 +402,17 @@ def test_decoded_pixels_are_let_go_once_nothing_needs_them() -> None:
     assert len(list(results)) == 5
 
 
-def test_bad_prefetch_is_named() -> None:
-    with pytest.raises(ValueError, match="prefetch must be True, False or None"):
-        run(ONE_STAGE, [draw([(50.0, 60.0)])], prefetch="yes")
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ({"prefetch": "yes"}, "prefetch must be True, False or None"),
+        ({"batch_size": 0}, "batch_size must be a positive integer"),
+        ({"on_error": "ignore"}, "on_error must be 'raise' or 'skip'"),
+    ],
+)
+def test_bad_arguments_are_named_at_the_call_not_at_the_first_next(bad, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        stream(ONE_STAGE, [draw([(50.0, 60.0)])], **bad)  # no next()
 
 
 def test_numpy_ints_are_batch_sizes_and_max_faces_and_bools_are_not() -> None:
