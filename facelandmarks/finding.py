@@ -65,7 +65,7 @@ def finder_for(
             )
 
         def whole(i: int, name: str, rgb: np.ndarray) -> list[Placement]:
-            _warn_if_tiny(rgb, name)
+            warn_if_tiny(rgb, name)
             return [inference.WHOLE_IMAGE]
 
         return whole
@@ -85,7 +85,7 @@ def finder_for(
     finder, name = detector_of(face_detector)
 
     def detect(i: int, image_name: str, rgb: np.ndarray) -> list[Placement]:
-        _warn_if_tiny(rgb, image_name)
+        warn_if_tiny(rgb, image_name)
         places = detected(finder, name, rgb, max_faces)
         if not places:
             logger.warning(
@@ -113,7 +113,8 @@ MIN_SIDE = 32
 """Images (or faces) smaller than this many pixels a side give unreliable landmarks."""
 
 
-def _warn_if_tiny(rgb: np.ndarray, name: str) -> None:
+def warn_if_tiny(rgb: np.ndarray, name: str) -> None:
+    """Log a warning naming ``name`` if ``rgb`` is under :data:`MIN_SIDE` pixels a side."""
     if min(rgb.shape[:2]) < MIN_SIDE:
         logger.warning(
             "%s is only %dx%d pixels: too small to find a face or place landmarks reliably "

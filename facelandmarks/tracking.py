@@ -145,6 +145,7 @@ class FaceTracker:
         size = (int(rgb.shape[1]), int(rgb.shape[0]))
         if size != self._size:  # a resized picture: the last landmarks say nothing of it
             self._tracks, self._size = [], size
+            finding.warn_if_tiny(rgb, name)  # once per frame size, not every frame
         det = self.detector
         config, scheme = det.config, det.scheme
         places: list[Placement | None] = [

@@ -368,6 +368,19 @@ def test_a_frame_of_another_size_is_detected_again() -> None:
     assert np.abs(face.landmarks - truth).max() < 2.0
 
 
+def test_a_tiny_frame_is_warned_about_once_per_frame_size(caplog) -> None:
+    """As iter_faces warns of an image under finding.MIN_SIDE a side: once, not every frame."""
+    frames, centres = disc_frames(1, step=0)
+    tracker = FaceTracker(disc_detector(frames[0], centres[0]), smoothing=False)
+    tiny = np.zeros((20, 24, 3), np.uint8)
+    with caplog.at_level("WARNING", logger="facelandmarks"):
+        for frame in (tiny, tiny, frames[0], tiny):
+            tracker.update(frame)
+    warned = [r.getMessage() for r in caplog.records if "too small" in r.getMessage()]
+    assert [m.split(" is only ")[0] for m in warned] == ["<frame #0>", "<frame #3>"]
+    assert "only 24x20 pixels" in warned[0]
+
+
 def test_two_faces_detected_over_one_track_get_a_track_each() -> None:
     """Two faces found where one was followed (faces crossing) both overlap its box: the more
     prominent one keeps its track, the other gets its own (sharing it, they shared the filter
