@@ -14,6 +14,7 @@ this way: the tracker then detects on every frame.
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -116,8 +117,14 @@ class FaceTracker:
         if smoothing is not None and not isinstance(smoothing, (bool, dict)):
             raise ValueError(f"smoothing must be a bool or a dict. Received: {smoothing!r}")
         smoothing = {} if smoothing is True else None if smoothing is False else smoothing
-        if smoothing is not None:
-            OneEuroFilter(**smoothing)  # check the settings now
+        if smoothing is not None:  # check the settings now
+            accepted = list(inspect.signature(OneEuroFilter).parameters)
+            if unknown := [key for key in smoothing if key not in accepted]:
+                raise ValueError(
+                    f"unknown smoothing setting {', '.join(map(repr, unknown))}: the One Euro "
+                    f"filter takes {', '.join(accepted)}. Received: smoothing={smoothing!r}"
+                )
+            OneEuroFilter(**smoothing)
         self.detector = detector
         self.detect_every = detect_every
         self.smoothing = smoothing

@@ -409,6 +409,11 @@ def test_two_faces_detected_over_one_track_get_a_track_each() -> None:
         ({"smoothing": {"beta": -1.0}}, r"beta must be a finite number >= 0\. Received: -1\.0"),
         ({"smoothing": {"min_cutoff": float("nan")}}, r"min_cutoff must be a finite number"),
         ({"smoothing": {"d_cutoff": 0}}, r"> 0 \(Hz\)\. Received: min_cutoff=1\.0, d_cutoff=0"),
+        (
+            {"smoothing": {"beta": 0.1, "mincutoff": 1}},
+            r"unknown smoothing setting 'mincutoff': the One Euro filter takes min_cutoff, beta, "
+            r"d_cutoff\. Received: smoothing=\{'beta': 0\.1, 'mincutoff': 1\}",
+        ),
     ],
 )
 def test_face_tracker_refuses_bad_settings_before_using_the_detector(kwargs, match):
