@@ -171,6 +171,10 @@ def test_missing_image_exits_2(capsys, tmp_path: Path) -> None:
     assert code == 2
     (record,) = assert_bad_images_reported(out, err, "nope.jpg")
     assert "not found" in record["error"]
+    # no word of "the others' results": there are none
+    assert err.rstrip().endswith(
+        "1 of 1 images could not be read (named above and in their output rows)"
+    )
 
 
 def test_text_file_as_image_exits_2(capsys, text_file: str) -> None:
@@ -495,6 +499,10 @@ def test_predict_bad_image_among_good_ones_exits_2(capsys, tiny, images, text_fi
         code, out, err = run(capsys, "predict", *argv, "--framing", "image", "--batch-size", batch)
         assert code == 2
         records = assert_bad_images_reported(out, err, "notes.jpg", "cut.jpg")
+        assert err.rstrip().endswith(
+            "2 of 4 images could not be read (named above and in their output rows); "
+            "the others' results are printed"
+        )
         assert [r["image"] for r in records] == [images[0], text_file, images[1], str(truncated)]
         good = [r for r in records if "error" not in r]
         assert len(good) == 2 and all(len(r["faces"]) == 1 for r in good)

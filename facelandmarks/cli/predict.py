@@ -119,9 +119,10 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             sys.stdout.flush()
     logger.info("predicted %d images, %d failed", len(listed), failed)
     if failed:
+        others = "; the others' results are printed" if failed < len(listed) else ""
         raise CLIError(
             f"{failed} of {len(listed)} images could not be read (named above and in their "
-            "output rows); the others' results are printed"
+            f"output rows){others}"
         )
     return 0
 
