@@ -188,7 +188,11 @@ def test_folder_without_images_exits_2(capsys, tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("no pictures here")
     code, _, err = run(capsys, "predict", str(tmp_path))
     assert code == 2
-    assert_one_line_error(err, "no image files found", str(tmp_path))
+    assert_one_line_error(err, f"no image files found in {tmp_path}")
+    (tmp_path / "more").mkdir()
+    code, _, err = run(capsys, "predict", str(tmp_path), str(tmp_path / "more"))
+    assert code == 2  # the folders' names, not a Python list of them
+    assert err.rstrip().endswith(f"no image files found in {tmp_path}, {tmp_path / 'more'}")
 
 
 @pytest.mark.slow

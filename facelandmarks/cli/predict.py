@@ -84,7 +84,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
         if not found:
             empty.append(item)
     if not listed:
-        raise CLIError(f"no image files found in {args.images!r}")
+        raise CLIError(f"no image files found in {', '.join(args.images)}")
     for folder in empty:
         logger.warning("no image files in folder %s", folder)
     targets = _draw_targets(args.draw, listed) if args.draw else None
