@@ -118,6 +118,9 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv) -> None:
             ["evaluate", "--muct", "d", "--test-fraction", "x"],
             "expected a number in (0, 1), got 'x'",
         ),
+        # no split, so nothing for them to choose: refused, not silently ignored
+        (["evaluate", "--muct", "d", "--split", "all", "--seed", "0"], "give no --test-fraction"),
+        (["evaluate", "--muct", "d", "--split", "all", "--test-fraction", ".2"], "or --seed"),
     ],
 )
 def test_bad_option_values_name_what_was_expected(capsys, argv, expected) -> None:

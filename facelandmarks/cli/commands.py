@@ -66,6 +66,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from facelandmarks.datasets import load_ibug, load_muct
 
+    if args.split == "all" and (args.test_fraction is not None or args.seed is not None):
+        raise CLIError("--split all evaluates on all images: give no --test-fraction or --seed")
     muct = args.muct is not None
     name, flag, load = ("MUCT", "--muct", load_muct) if muct else ("iBUG", "--ibug", load_ibug)
     with _bad_input(f"{flag}: "):
@@ -77,12 +79,12 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         test = data
         what = f"all {len(test)} images"
     else:
-        fraction = args.test_fraction or (0.3 if muct else 0.1)
+        fraction, seed = args.test_fraction or (0.3 if muct else 0.1), args.seed or 0
         with _bad_input():
-            _, test = data.split(fraction, by=args.split, seed=args.seed)
+            _, test = data.split(fraction, by=args.split, seed=seed)
         what = (
             f"held-out {len(test)} of {len(data)} images (split by {args.split}, "
-            f"test fraction {fraction:g}, seed {args.seed})"
+            f"test fraction {fraction:g}, seed {seed})"
         )
     det = _load_detector(args.weights, args.runtime, args.scheme)
     logger.info("evaluating on %s", what)

@@ -154,7 +154,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--split",
         choices=("subject", "image", "all"),
         default="subject",
-        help="held-out part of a split by subject (default) or image, or all images",
+        help="held-out part of a split by subject (default) or image, or all images (no split: "
+        "no --test-fraction or --seed)",
     )
     p.add_argument(
         "--test-fraction",
@@ -164,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="held-out share of the split (default: 0.3 for MUCT, 0.1 for iBUG: the shipped "
         "model's splits)",
     )
-    p.add_argument("--seed", type=_count, default=0, help="split seed (default: %(default)s)")
+    p.add_argument("--seed", type=_count, default=None, help="split seed (default: 0)")
     p.add_argument(
         "--skip-bad",
         action="store_true",
