@@ -118,6 +118,9 @@ def test_bad_usage_exits_2_with_one_line(capsys, argv) -> None:
             ["evaluate", "--muct", "d", "--test-fraction", "x"],
             "expected a number in (0, 1), got 'x'",
         ),
+        # nothing for them to act on: refused, not silently ignored
+        (["predict", "x.jpg", "--indices"], "--indices numbers the points of the --draw pictures"),
+        (["video", "a", "--json", "--indices"], "the annotated video: give OUT"),
         # no split, so nothing for them to choose: refused, not silently ignored
         (["evaluate", "--muct", "d", "--split", "all", "--seed", "0"], "give no --test-fraction"),
         (["evaluate", "--muct", "d", "--split", "all", "--test-fraction", ".2"], "or --seed"),

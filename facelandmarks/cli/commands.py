@@ -28,6 +28,8 @@ def _cmd_video(args: argparse.Namespace) -> int:
 
     if args.output is None and not args.json:
         raise CLIError("give OUT (an annotated video to write), --json, or both")
+    if args.indices and args.output is None:
+        raise CLIError("--indices numbers the points of the annotated video: give OUT")
     det = _load_detector(args.weights, args.runtime, args.scheme)
 
     def on_frame(result: Any, info: Any) -> None:

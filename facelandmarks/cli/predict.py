@@ -76,6 +76,8 @@ class _NotTheSkipWarning(logging.Filter):
 def _cmd_predict(args: argparse.Namespace) -> int:
     from facelandmarks import images as fl_images
 
+    if args.indices and not args.draw:
+        raise CLIError("--indices numbers the points of the --draw pictures: give --draw OUT")
     listed: list[str] = []
     empty = []
     for item in args.images:  # a folder stands for the images in it
