@@ -9,6 +9,7 @@ one. Pure standard library.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -25,6 +26,8 @@ __all__ = [
     "remove_leftovers",
     "sha256_of",
 ]
+
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # write errors that name no file
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
@@ -50,7 +53,8 @@ def atomic_path(
     directory) is ``.<name>.part-<random><suffix>`` next to ``path``, so the rename never
     crosses file systems. When the ``with`` block ends without an exception the file is
     fsynced, given the umask's mode and moved onto ``path`` (replacing a file; a directory
-    ``path`` must not exist or be empty); otherwise it is removed and the exception propagates.
+    ``path`` must not exist or be empty); otherwise it is removed and the exception propagates
+    (an ``OSError`` naming the temporary file, or none as a full disk's, names ``path`` instead).
     A file where the parent folder should be raises ``NotADirectoryError`` naming it.
 
     Args:
@@ -67,14 +71,14 @@ def atomic_path(
         path.parent.mkdir(parents=True, exist_ok=True)
     except FileExistsError:  # os's words, "File exists: 'a'", would not say that is the problem
         raise NotADirectoryError(f"{str(path.parent)!r} is a file, not a folder") from None
-    prefix = f".{path.name}.part-"
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
-        os.close(fd)
-        tmp = Path(name)
+    prefix, tmp = f".{path.name}.part-", None
     try:
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=suffix, dir=path.parent))
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=path.parent)
+            os.close(fd)
+            tmp = Path(name)
         yield tmp
         if not directory:
             with open(tmp, "rb+") as f:
@@ -83,12 +87,19 @@ def atomic_path(
         os.umask(umask)
         os.chmod(tmp, (0o777 if directory else 0o666) & ~umask)
         os.replace(tmp, path)
-    except BaseException:
-        if directory:
+    except BaseException as err:
+        if directory and tmp:
             shutil.rmtree(tmp, ignore_errors=True)
-        else:
+        elif tmp:
             with contextlib.suppress(OSError):
                 tmp.unlink()
+        # an error naming the hidden temporary file, or no file (a full disk), names path instead
+        if (
+            isinstance(err, OSError)
+            and err.errno
+            and (prefix in str(err.filename) if err.filename else err.errno in _NO_ROOM)
+        ):
+            raise OSError(err.errno, err.strerror, str(path)) from err
         raise
 
 

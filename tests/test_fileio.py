@@ -69,6 +69,27 @@ def test_a_file_where_the_parent_folder_should_be_is_named(tmp_path: Path) -> No
     assert (tmp_path / "afile").read_text() == "mine"
 
 
+def test_errors_name_the_users_path_not_the_hidden_temporary_file(tmp_path, monkeypatch) -> None:
+    if Path("/proc/self").is_dir():  # a folder where no file can be made, even by root
+        with pytest.raises(FileNotFoundError, match=r"directory: '/proc/x\.bin'$"):
+            fileio.atomic_write_bytes("/proc/x.bin", b"x")
+
+    def full(fd: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fileio.os, "fsync", full)
+    target = tmp_path / "m.keras"
+    with pytest.raises(OSError, match=r"No space left on device: '.*m\.keras'$") as caught:
+        fileio.atomic_write_bytes(target, b"x")
+    assert caught.value.errno == 28 and caught.value.filename == str(target)
+    assert _names(tmp_path) == []
+    other = tmp_path / "source.txt"  # errors about other things are not renamed
+    for error in (FileNotFoundError(2, "No such file", str(other)), ConnectionResetError(104, "x")):
+        with pytest.raises(type(error)) as caught, fileio.atomic_path(target):
+            raise error
+        assert caught.value is error
+
+
 def test_json_round_trip_and_unserialisable_leaves_nothing(tmp_path: Path) -> None:
     obj = {"a": [1, 2.5, None], "b": "é"}
     path = fileio.atomic_write_json(tmp_path / "x.json", obj)
