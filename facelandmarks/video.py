@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -140,8 +139,10 @@ class VideoWriter:
 
     Raises:
         ImportError: PyAV is not installed (the message names the extra).
-        ValueError: ``fps`` is not a positive number, or FFmpeg cannot write a video to
-            ``path`` (no container for its extension, or a picture format such as .jpg).
+        ValueError: ``fps`` is not a number from 0.001 to 1000 (faster rates are refused by
+            .avi files or lose frames in .mp4 ones, slower ones are stored as 24), or FFmpeg
+            cannot write a video to ``path`` (no container for its extension, or a picture
+            format such as .jpg).
         IsADirectoryError: ``path`` is a folder.
 
     Example:
@@ -151,8 +152,8 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike[str], *, fps: float) -> None:
         self._av = _av()
-        if not (is_number(fps) and math.isfinite(fps) and fps > 0):
-            raise ValueError(f"fps must be a positive number. Received: fps={fps!r}")
+        if not (is_number(fps) and 1e-3 <= fps <= 1e3):  # the rates every container here keeps
+            raise ValueError(f"fps must be a number from 0.001 to 1000. Received: fps={fps!r}")
         from facelandmarks.fileio import atomic_path
 
         self.path = Path(path)

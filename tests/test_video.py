@@ -116,6 +116,23 @@ def test_a_name_no_video_can_be_written_to_is_refused_at_once(tmp_path, name) ->
         fl_video.VideoWriter(tmp_path / "folder.mp4", fps=10)
 
 
+@needs_av
+def test_a_rate_a_container_cannot_keep_is_refused_at_once(tmp_path) -> None:
+    # 1e300 overflowed, 1001 and >= 65536 failed in .avi naming the temporary file, 1e6 made an
+    # .mp4 that read back no frame, 1e-4 was stored as 24
+    for fps in (1e300, 1e6, 65536, 1001, 1e-4, 0, -5, float("nan"), True, "10"):
+        for name in ("a.mp4", "a.avi"):
+            received = re.escape(f"Received: fps={fps!r}")
+            with pytest.raises(ValueError, match=rf"from 0\.001 to 1000\. {received}$"):
+                fl_video.VideoWriter(tmp_path / name, fps=fps)
+    assert list(tmp_path.iterdir()) == []
+    frames = astronaut_frames(3)
+    for fps in (1e-3, 1e3):
+        for name in ("a.mp4", "a.avi", "a.webm"):
+            with fl_video.VideoReader(write(tmp_path / name, frames, fps=fps)) as video:
+                assert video.info.fps == pytest.approx(fps) and len(list(video)) == 3
+
+
 def test_missing_pyav_names_the_extra(monkeypatch, tmp_path) -> None:
     monkeypatch.setitem(sys.modules, "av", None)
     with pytest.raises(ImportError, match=r'pip install "facelandmarks\[video\]"'):
