@@ -283,6 +283,19 @@ def test_an_interrupted_track_leaves_no_file_and_no_thread(tmp_path, spare_cpu, 
     assert not [t for t in threading.enumerate() if t.name.startswith("facelandmarks-")]
 
 
+@needs_av
+@pytest.mark.parametrize("spare_cpu", [True, False], ids=["threads", "one thread"])
+def test_a_source_without_a_frame_is_named_not_the_empty_output(tmp_path, spare_cpu, monkeypatch):
+    monkeypatch.setattr(_prefetch, "worth_a_thread", lambda: spare_cpu)
+    path = write(tmp_path / "cut.mkv", disc_frames(5, step=3)[0])
+    data = path.read_bytes()  # cut 8 bytes into the first cluster: it opens, no frame decodes
+    path.write_bytes(data[: data.index(b"\x1f\x43\xb6\x75") + 8])
+    with pytest.raises(ValueError, match=r"source has no frame FFmpeg can decode: '.*cut\.mkv'$"):
+        fl_video.track_video(object(), path, tmp_path / "out.mp4")
+    assert [p.name for p in tmp_path.iterdir()] == ["cut.mkv"]
+    assert fl_video.track_video(object(), path) == 0  # with no output, nothing to complain of
+
+
 # --------------------------------------------------------------------------------------
 # The shipped model, and the command line
 # --------------------------------------------------------------------------------------
