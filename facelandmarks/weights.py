@@ -192,14 +192,17 @@ def resolve_weights(
             "`weights` expects None, a preset name, a WeightSpec or the path of a weights "
             f"file. Received: weights={weights!r} of type {type(weights).__name__}"
         )
-    path = Path(os.fspath(weights)).expanduser()
-    if path.is_file():
+    name = os.fspath(weights)
+    path = Path(name).expanduser()
+    if name and path.is_file():  # Path("") is "."
         return path, None
     known = ", ".join(repr(n) for n in list_weights()) or "(none registered)"
-    state = "is a directory, not a file" if path.is_dir() else "does not exist"
+    kind = "a directory, not a file" if path.is_dir() else "not a regular file"  # /dev/zero
+    state = "is empty" if not name else f"is {kind}" if path.exists() else "does not exist"
     raise ValueError(
         f"`weights` expects None, one of the preset names {known}, or the path of an existing "
-        f"weights file; {str(path)!r} is not a preset and {state}. Received: weights={weights!r}"
+        f"weights file; {name and str(path)!r} is not a preset and {state}. "
+        f"Received: weights={weights!r}"
     )
 
 

@@ -890,6 +890,11 @@ def test_resolve_weights_variants(tmp_path: Path) -> None:
         weights.resolve_weights("muct-resnet50-2018")
     with pytest.raises(ValueError, match="is a directory"):
         weights.resolve_weights(tmp_path)
+    with pytest.raises(ValueError, match=r"'' is not a preset and is empty\. Received: weights=''"):
+        weights.resolve_weights("")  # not the folder "." that Path("") names
+    if Path("/dev/zero").exists():  # it exists, but is no file a model can be read from
+        with pytest.raises(ValueError, match=r"'/dev/zero' is not a preset and is not a regular"):
+            weights.resolve_weights("/dev/zero")
     with pytest.raises(TypeError, match="Received: weights=3"):
         weights.resolve_weights(3)  # type: ignore[arg-type]
 
