@@ -10,6 +10,7 @@ Importing this module imports neither Keras nor gdown.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 import os
 from pathlib import Path
 from typing import Any
@@ -132,7 +133,7 @@ def download_weights(
         Absolute path of the verified file (inside the package for embedded presets).
 
     Raises:
-        ValueError: ``name_or_spec`` is not a known preset name.
+        ValueError: ``name_or_spec`` is not a known preset name, or a bad ``timeout``.
         WeightsDownloadError: the download failed in any way (offline, unreachable host, HTTP
             error, web page instead of the file, interrupted transfer, failed verification);
             the message says how to get the file by hand and where to put it.
@@ -145,6 +146,8 @@ def download_weights(
             path = download_weights("muct-resnet50-2019")
             path.name  # 'muct-resnet50-2019.h5'
     """
+    if isinstance(timeout, bool) or not (isinstance(timeout, numbers.Real) and 0 < timeout <= 1e9):
+        raise ValueError(f"timeout must be seconds, > 0 and <= 1e9. Received: timeout={timeout!r}")
     spec = name_or_spec if isinstance(name_or_spec, WeightSpec) else get_spec(name_or_spec)
     if spec.embedded is not None:
         return embedded_path(spec, cache_dir)

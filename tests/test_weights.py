@@ -325,6 +325,15 @@ def test_http_error_status(server: FakeServer, cache: Path) -> None:
     assert list(cache.glob("*.h5")) == []
 
 
+@pytest.mark.parametrize("timeout", [0, -1, "10", float("nan"), float("inf"), 1e300, True])
+def test_a_bad_timeout_is_refused_before_anything_is_fetched(cache: Path, timeout: Any) -> None:
+    spec = http_spec(f"http://127.0.0.1:{unused_port()}/w.h5")  # a fetch would fail otherwise
+    with pytest.raises(ValueError) as info:
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=timeout)
+    assert str(info.value).endswith(f"seconds, > 0 and <= 1e9. Received: timeout={timeout!r}")
+    assert not cache.exists()
+
+
 def test_stalled_server_times_out(server: FakeServer, cache: Path) -> None:
     def stall(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
