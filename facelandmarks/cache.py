@@ -89,6 +89,10 @@ class WeightsCacheError(OSError):
         return (type(self), (self.args[0],), {**self.__dict__, "errno": self.errno})
 
 
+class _CacheNotAFolderError(WeightsCacheError, NotADirectoryError):
+    """A file where the cache directory should be: a wrong setting (the command line's exit 2)."""
+
+
 def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """The directory where downloaded weights are cached (not created here).
 
@@ -100,19 +104,22 @@ def cache_dir(cache_dir: str | os.PathLike[str] | None = None) -> Path:
         >>> cache_dir("/data/weights")
         PosixPath('/data/weights')
     """
+    return _chosen(cache_dir)[0]
+
+
+def _chosen(cache_dir: str | os.PathLike[str] | None) -> tuple[Path, str]:
+    """:func:`cache_dir`'s answer, and the setting that chose it (for messages)."""
     if cache_dir is not None:
-        return Path(os.fspath(cache_dir)).expanduser().absolute()
+        chosen = os.fspath(cache_dir)
+        return Path(chosen).expanduser().absolute(), f"cache_dir (--cache-dir) {chosen!r}"
     home = os.environ.get(ENV_HOME, "")
     if home:
-        return (Path(home).expanduser() / "weights").absolute()
+        return (Path(home).expanduser() / "weights").absolute(), f"{ENV_HOME}={home!r}"
     xdg = os.environ.get("XDG_CACHE_HOME", "")
     # The XDG spec says relative paths are invalid and must be ignored.
     if xdg and Path(xdg).expanduser().is_absolute():
-        return Path(xdg).expanduser() / "facelandmarks"
-    return Path.home() / ".cache" / "facelandmarks"
-
-
-_resolve_cache_dir = cache_dir  # for download(), whose argument `cache_dir` hides the function
+        return Path(xdg).expanduser() / "facelandmarks", f"XDG_CACHE_HOME={xdg!r}"
+    return Path.home() / ".cache" / "facelandmarks", f"the default (no {ENV_HOME} is set)"
 
 
 def check_weights_file(path: str | os.PathLike[str], spec: WeightSpec) -> str | None:
@@ -264,7 +271,7 @@ def download(
 ) -> Path:
     """The verified cached copy of a downloadable ``spec``, downloaded first if needed, as
     :func:`facelandmarks.weights.download_weights` describes; the lock is ``<file>.lock``."""
-    directory = _resolve_cache_dir(cache_dir)
+    directory, chosen_by = _chosen(cache_dir)
     final = directory / spec.filename
     cached = check_weights_file(final, spec)
     if not force and cached is None:  # also in a read-only cache
@@ -275,6 +282,14 @@ def download(
         why = f" (to replace the corrupt cached file {final}: {cached})"
     try:
         directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:  # a wrong setting, not a disk problem
+        file = next(p for p in (directory, *directory.parents) if os.path.lexists(p))
+        message = f"{str(file)!r} is a file, not a folder. Received: {chosen_by}"
+        raise _CacheNotAFolderError(
+            f"Cannot create the directory {directory} for the weights cache: {message}",
+            directory=directory,
+            errno_=errno.ENOTDIR,
+        ) from exc
     except OSError as exc:
         raise _cache_error(directory, exc, "create the directory") from exc
 

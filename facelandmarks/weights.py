@@ -137,7 +137,9 @@ def download_weights(
         WeightsDownloadError: the download failed in any way (offline, unreachable host, HTTP
             error, web page instead of the file, interrupted transfer, failed verification);
             the message says how to get the file by hand and where to put it.
-        WeightsCacheError: the cache directory cannot be created or written.
+        WeightsCacheError: the cache directory cannot be created or written (also a
+            ``NotADirectoryError`` when a file is in its way: it names the file and the setting
+            that chose the directory).
         WeightsIntegrityError: an embedded (shipped) weights file is missing or corrupt.
 
     Example:

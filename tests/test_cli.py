@@ -258,6 +258,21 @@ def test_download_unknown_preset_exits_2(capsys, tmp_path: Path) -> None:
     assert_one_line_error(err, "no-such-preset", "muct-resnet50-2019")
 
 
+def test_download_to_a_file_for_a_cache_directory_exits_2(capsys, monkeypatch, tmp_path) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("mine")  # was exit 1, "File exists", advising to set FACELANDMARKS_HOME
+    for cache in (afile, afile / "sub"):
+        code, out, err = run(capsys, "download", "muct-resnet50-2019", "--cache-dir", str(cache))
+        assert code == 2 and out == ""
+        assert_one_line_error(err, f"'{afile}' is a file, not a folder", f"--cache-dir) '{cache}'")
+        assert "FACELANDMARKS_HOME" not in err
+    monkeypatch.setenv("FACELANDMARKS_HOME", str(afile))  # the very variable that is wrong
+    code, out, err = run(capsys, "download", "muct-resnet50-2019")
+    assert code == 2 and out == ""
+    assert_one_line_error(err, f"'{afile}' is a file", f"Received: FACELANDMARKS_HOME='{afile}'")
+    assert "set the FACELANDMARKS_HOME" not in err and afile.read_text() == "mine"
+
+
 def test_download_prints_the_path(capsys, monkeypatch, tmp_path: Path) -> None:
     from facelandmarks import weights
 

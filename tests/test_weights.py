@@ -558,8 +558,11 @@ def test_cache_directory_that_cannot_be_created(server: FakeServer, tmp_path: Pa
     spec = http_spec(server.url("/w.h5"))
     blocker = tmp_path / "a-file"
     blocker.write_bytes(b"")
-    with pytest.raises(WeightsCacheError, match="create the directory"):
+    with pytest.raises(WeightsCacheError, match="create the directory") as info:
         weights.download_weights(spec, cache_dir=blocker / "sub", verbose=0, timeout=TIMEOUT)
+    assert isinstance(info.value, NotADirectoryError)  # a wrong setting: the CLI's exit 2
+    assert f"'{blocker}' is a file, not a folder" in str(info.value)
+    assert "FACELANDMARKS_HOME" not in str(info.value)  # not the variable's fault here
 
 
 def test_exceptions_pickle() -> None:
