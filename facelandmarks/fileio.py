@@ -27,7 +27,7 @@ __all__ = [
     "sha256_of",
 ]
 
-_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)  # write errors that name no file
+_NO_ROOM = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG)  # name no file
 
 
 def sha256_of(path: str | os.PathLike[str]) -> str:
