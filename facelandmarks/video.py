@@ -7,12 +7,14 @@ faces and :func:`facelandmarks.drawing.draw_landmarks` draws them.
 Frames are uint8 ``(H, W, 3)`` RGB arrays, as everywhere in the library; landmarks are
 ``(x, y)`` pixels of the frame, origin top-left, pixel centres at integers
 (docs/coordinates.md). Written videos are H.264 (``libx264``, ``yuv420p``) in ``.mp4``,
-``.mov`` and ``.mkv`` files, VP9 in ``.webm``, MPEG-4 part 2 otherwise; an odd width or height is
-padded by one edge pixel (``yuv420p`` needs even sides). See docs/video.md.
+``.mov``, ``.mkv`` and ``.flv`` files, VP9 in ``.webm``, MPEG-4 part 2 otherwise (a container
+that cannot hold it, such as Ogg, is refused); an odd width or height is padded by one edge pixel
+(``yuv420p`` needs even sides). See docs/video.md.
 """
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import os
@@ -36,7 +38,7 @@ __all__ = ["VIDEO_EXTRA", "VideoInfo", "VideoReader", "VideoWriter", "track_vide
 VIDEO_EXTRA = 'pip install "facelandmarks[video]"'
 """How to install what this module needs (PyAV)."""
 
-_CODECS = {".mp4": "libx264", ".mov": "libx264", ".mkv": "libx264", ".webm": "libvpx-vp9"}
+_CODECS = {".webm": "libvpx-vp9"} | dict.fromkeys((".mp4", ".mov", ".mkv", ".flv"), "libx264")
 
 
 def _av() -> Any:
@@ -141,8 +143,8 @@ class VideoWriter:
         ImportError: PyAV is not installed (the message names the extra).
         ValueError: ``fps`` is not a number from 0.001 to 1000 (faster rates are refused by
             .avi files or lose frames in .mp4 ones, slower ones are stored as 24), or FFmpeg
-            cannot write a video to ``path`` (no container for its extension, or a picture
-            format such as .jpg).
+            cannot write a video to ``path`` (no container for its extension, one that cannot
+            hold the codec, such as .ogv, or a picture format such as .jpg).
         IsADirectoryError: ``path`` is a folder.
 
     Example:
@@ -174,6 +176,15 @@ class VideoWriter:
                 raise ValueError(f"{suffix} is a picture format")
             rate = Fraction(self.fps).limit_denominator(1001)
             self._stream = self._container.add_stream(self._codec, rate=rate)
+            # some containers refuse the codec only when the header is written, at the first
+            # frame (.flv, .ogv and mpeg4): write one for a small video in memory now
+            with self._av.open(io.BytesIO(), "w", format=self._container.format.name) as trial:
+                stream = trial.add_stream(self._codec, rate=rate)
+                stream.width, stream.height, stream.pix_fmt = 16, 16, "yuv420p"
+                try:
+                    trial.start_encoding()
+                except self._av.error.FFmpegError as err:
+                    raise ValueError(f"a {suffix} file cannot hold {self._codec} video") from err
         except ValueError as err:  # what PyAV raises for these
             self.close(err)
             raise ValueError(

@@ -104,10 +104,13 @@ def test_odd_sizes_are_padded_and_failures_leave_nothing(tmp_path) -> None:
 
 
 @needs_av
-@pytest.mark.parametrize("name", ["clip.jpg", "clip.png", "clip.gif", "clip", "clip.txt"])
+@pytest.mark.parametrize(
+    "name", ["clip.jpg", "clip.png", "clip.gif", "clip.ogv", "clip", "clip.txt"]
+)
 def test_a_name_no_video_can_be_written_to_is_refused_at_once(tmp_path, name) -> None:
     # a picture format (FFmpeg wrote one picture, then failed naming the temporary file), a
-    # container without the codec, no container at all: all named before any frame is made
+    # container without the codec (.ogv failed so at the first frame), no container at all:
+    # all named before any frame is made
     with pytest.raises(ValueError, match=rf"\.mp4.*{re.escape(name)}'"):
         fl_video.VideoWriter(tmp_path / name, fps=10)
     assert list(tmp_path.iterdir()) == []
@@ -128,7 +131,7 @@ def test_a_rate_a_container_cannot_keep_is_refused_at_once(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
     frames = astronaut_frames(3)
     for fps in (1e-3, 1e3):
-        for name in ("a.mp4", "a.avi", "a.webm"):
+        for name in ("a.mp4", "a.avi", "a.webm", "a.flv"):  # .flv was given mpeg4, refused
             with fl_video.VideoReader(write(tmp_path / name, frames, fps=fps)) as video:
                 assert video.info.fps == pytest.approx(fps) and len(list(video)) == 3
 
