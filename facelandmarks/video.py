@@ -293,8 +293,8 @@ def track_video(
 
     Raises:
         ImportError: PyAV is not installed (the message names the extra).
-        FileNotFoundError, ValueError: ``source`` cannot be read as a video (or, with an
-            ``output``, has no frame), ``output`` is ``source``, or a bad option (named).
+        FileNotFoundError, ValueError: ``source`` cannot be read as a video or has no frame,
+            ``output`` is ``source``, or a bad option (named).
         OSError: ``output`` cannot be written (nothing is left behind).
     """
     from facelandmarks.tracking import FaceTracker
@@ -338,7 +338,7 @@ def track_video(
                     behind.put((rgb, result))
                 elif writer is not None:
                     draw_and_write((rgb, result))
-            if writer is not None and not tracker.frame_index:  # not "no frame was written"
+            if not tracker.frame_index:  # not "no frame was written", nor 0 frames without a word
                 raise ValueError(f"source has no frame FFmpeg can decode: {str(source)!r}")
             if behind is not None:
                 behind.close()

@@ -296,7 +296,8 @@ def test_a_source_without_a_frame_is_named_not_the_empty_output(tmp_path, spare_
     with pytest.raises(ValueError, match=r"source has no frame FFmpeg can decode: '.*cut\.mkv'$"):
         fl_video.track_video(object(), path, tmp_path / "out.mp4")
     assert [p.name for p in tmp_path.iterdir()] == ["cut.mkv"]
-    assert fl_video.track_video(object(), path) == 0  # with no output, nothing to complain of
+    with pytest.raises(ValueError, match=r"source has no frame"):  # not 0 frames without a word
+        fl_video.track_video(object(), path)
 
 
 # --------------------------------------------------------------------------------------
