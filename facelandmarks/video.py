@@ -38,6 +38,7 @@ __all__ = ["VIDEO_EXTRA", "VideoInfo", "VideoReader", "VideoWriter", "track_vide
 VIDEO_EXTRA = 'pip install "facelandmarks[video]"'
 """How to install what this module needs (PyAV)."""
 
+_RATES = (1e-3, 1e3)  # the frame rates every container here keeps (see VideoWriter)
 _CODECS = {".webm": "libvpx-vp9"} | dict.fromkeys((".mp4", ".mov", ".mkv", ".flv"), "libx264")
 
 
@@ -154,7 +155,7 @@ class VideoWriter:
 
     def __init__(self, path: str | os.PathLike[str], *, fps: float) -> None:
         self._av = _av()
-        if not (is_number(fps) and 1e-3 <= fps <= 1e3):  # the rates every container here keeps
+        if not (is_number(fps) and _RATES[0] <= fps <= _RATES[1]):
             raise ValueError(f"fps must be a number from 0.001 to 1000. Received: fps={fps!r}")
         from facelandmarks.fileio import atomic_path
 
@@ -280,7 +281,8 @@ def track_video(
             detector are used).
         source: the video file to read.
         output: where to write the annotated video (points, contours, face boxes), or ``None``
-            for none. Written atomically; it may not be ``source``.
+            for none. Written atomically, at the source's rate (one above 1000 fps, or below
+            0.001, is brought to that limit, with a logged warning); it may not be ``source``.
         detect_every, smoothing, max_faces: as in :class:`facelandmarks.tracking.FaceTracker`
             (its ``fps`` is the video's).
         indices: also number the points in the annotated video.
@@ -309,7 +311,18 @@ def track_video(
             fps=video.info.fps,
             max_faces=max_faces,
         )
-        writer = None if output is None else VideoWriter(output, fps=video.info.fps)
+        fps = min(max(video.info.fps, _RATES[0]), _RATES[1])
+        writer = None if output is None else VideoWriter(output, fps=fps)
+        if writer is not None and fps != video.info.fps:
+            logger.warning(
+                "%s has %g frames per second, beyond the %g to %g a written video keeps: %s is "
+                "written at %g (every frame, played at that rate)",
+                source,
+                video.info.fps,
+                *_RATES,
+                output,
+                fps,
+            )
 
         def draw_and_write(item: tuple[np.ndarray, ImageFaces]) -> None:
             from facelandmarks.drawing import draw_landmarks

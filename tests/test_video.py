@@ -300,6 +300,27 @@ def test_a_source_without_a_frame_is_named_not_the_empty_output(tmp_path, spare_
         fl_video.track_video(object(), path)
 
 
+@needs_av
+def test_a_source_faster_than_a_video_keeps_is_copied_at_the_limit(tmp_path, caplog) -> None:
+    import av  # a high-speed camera's 1200 fps: the copy stopped with "fps must be a number
+    # from 0.001 to 1000. Received: fps=1200.0", though no fps was given
+
+    frames, centres = disc_frames(3, step=3)
+    with av.open(str(tmp_path / "fast.mp4"), "w") as out:
+        stream = out.add_stream("mpeg4", rate=1200)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for rgb in [*frames, None]:
+            picture = None if rgb is None else av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            out.mux(stream.encode(picture))
+    det = disc_detector(frames[0], centres[0])
+    with caplog.at_level("WARNING", logger="facelandmarks"):
+        assert fl_video.track_video(det, tmp_path / "fast.mp4", tmp_path / "out.mp4") == 3
+    assert "fast.mp4 has 1200 frames per second" in caplog.text
+    assert "out.mp4 is written at 1000" in caplog.text
+    with fl_video.VideoReader(tmp_path / "out.mp4") as video:
+        assert video.info.fps == pytest.approx(1000) and len(list(video)) == 3
+
+
 # --------------------------------------------------------------------------------------
 # The shipped model, and the command line
 # --------------------------------------------------------------------------------------
