@@ -91,10 +91,10 @@ def _pillow(label: str, size: tuple[int, int] | None = None) -> Iterator[None]:
                 yield
     except Image.DecompressionBombError as err:
         raise _too_large(label, None, err) from err
-    except UnidentifiedImageError as err:
+    except UnidentifiedImageError as err:  # its text only repeats the name, as a file object's
         raise ValueError(
-            f"Image file {label!r} is not an image file Pillow can identify "
-            f"(expected e.g. JPEG, PNG, BMP, TIFF, WebP). Received: {err}"
+            f"Image file {label!r} is not an image file Pillow can identify (expected e.g. "
+            "JPEG, PNG, BMP, TIFF or WebP)"
         ) from err
     except _DECODE_ERRORS as err:
         raise ValueError(

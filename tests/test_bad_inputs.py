@@ -130,7 +130,7 @@ def _single_line_naming(err: BaseException, name: str, fragment: str) -> None:
     assert isinstance(err, CLEAR) and type(err).__module__ == "builtins", repr(err)
     assert name in message, message
     assert fragment in message, message
-    assert "\n" not in message, message
+    assert "\n" not in message and "<_io." not in message, message  # no file object's repr
 
 
 # ------------------------------------------------------------------------------ the API
