@@ -379,6 +379,22 @@ def test_images_stored_as_upper_case_jpg_keep_their_own_paths(tmp_path: Path) ->
     assert all(Path(p).is_file() and p.endswith(".JPG") for p in ds.image_paths)
 
 
+def test_an_image_present_as_jpg_and_as_upper_case_jpg_is_refused_naming_both(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """i000qa-fn.jpg next to i000qa-fn.JPG: one was kept by listing order, without a word
+    (load_ibug refuses several files for one face; load_muct now does the same)."""
+    root = make_muct(tmp_path)
+    Image.new("RGB", (8, 6)).save(root / "jpg" / "i000qa-fn.JPG", format="JPEG")
+    with pytest.raises(MuctFormatError, match=r"i000qa-fn\.JPG, i000qa-fn\.jpg") as info:
+        load_muct(root)
+    assert f"row {row_number(default_rows()[0], 'i000qa-fn')}" in str(info.value)
+    with caplog.at_level(logging.WARNING, logger="facelandmarks"):
+        ds = load_muct(root, on_error="skip")
+    assert ds.names == tuple("i" + s for s in STEMS if s != "000qa-fn")
+    assert any("i000qa-fn.JPG" in r.getMessage() for r in caplog.records)
+
+
 def test_missing_root_raises(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="root"):
         load_muct(tmp_path / "nowhere")

@@ -75,10 +75,11 @@ def load_muct(
     Args:
         root: folder holding ``jpg/`` and ``muct-landmarks/muct76-opencv.csv``.
         on_error: ``"raise"`` (default): a malformed row or a listed image missing on disk
-            raises :class:`MuctFormatError` naming the file and row. ``"skip"``: such rows are
-            logged (warning, with file and row) and left out, with a count at the end. The
-            ``ir`` (mirror) rows never need an image. Images in ``jpg/`` without a landmark
-            row are not loaded (a warning says how many).
+            (or present twice: ``.jpg`` and ``.JPG``) raises :class:`MuctFormatError` naming
+            the file and row. ``"skip"``: such rows are logged (warning, with file and row)
+            and left out, with a count at the end. The ``ir`` (mirror) rows never need an
+            image. Images in ``jpg/`` without a landmark row are not loaded (a warning says
+            how many).
         cameras: optional string of camera letters to keep, e.g. ``"ade"`` for the views where
             every point is available.
         outside_tolerance: how far, in pixels, a point may lie outside the 480x640 image
@@ -113,7 +114,10 @@ def load_muct(
     if not image_dir.is_dir():
         raise FileNotFoundError(f"MUCT image folder not found: {str(image_dir)!r}")
 
-    on_disk = {p.stem[1:]: p for p in image_dir.glob("i*") if p.suffix.lower() == ".jpg"}
+    on_disk: dict[str, list[Path]] = {}  # i000qa-fn.jpg and i000qa-fn.JPG: which is meant?
+    for path in image_dir.glob("i*"):
+        if path.suffix.lower() == ".jpg":
+            on_disk.setdefault(path.stem[1:], []).append(path)
     rows, mirror_rows, row_lines = _read_csv(csv_path, on_error, float(outside_tolerance))
 
     names: list[str] = []
@@ -121,10 +125,13 @@ def load_muct(
     for stem in sorted(rows):
         if cameras is not None and parse_name("i" + stem)[2] not in cameras:
             continue
-        if stem not in on_disk:
-            msg = (
-                f"{csv_path}, row {row_lines[stem]}: row for 'i{stem}' lists an image that is "
-                f"missing on disk: {str(image_dir / ('i' + stem + '.jpg'))!r}"
+        if len(found := on_disk.get(stem, [])) != 1:
+            msg = f"{csv_path}, row {row_lines[stem]}: row for 'i{stem}' " + (
+                f"has {len(found)} images, their names differing only in the suffix: "
+                f"{', '.join(sorted(p.name for p in found))}; keep one"
+                if found
+                else "lists an image that is missing on disk: "
+                f"{str(image_dir / ('i' + stem + '.jpg'))!r}"
             )
             if on_error == "raise":
                 raise MuctFormatError(msg + " (pass on_error='skip' to leave such rows out)")
@@ -133,14 +140,14 @@ def load_muct(
             continue
         names.append(stem)
     if skipped:
-        logger.warning("%d rows of %s skipped: image missing on disk", skipped, csv_path)
+        logger.warning("%d rows of %s skipped (see the warnings above)", skipped, csv_path)
     extra = sorted(set(on_disk) - set(rows))
     if extra:
         logger.warning(
             "%d images in %s have no landmark row and are not loaded (first: %s)",
             len(extra),
             image_dir,
-            on_disk[extra[0]].name,
+            on_disk[extra[0]][0].name,
         )
     if not names:
         raise MuctFormatError(f"No MUCT images with landmarks found under {str(root)!r}")
@@ -150,7 +157,7 @@ def load_muct(
         *(parse_name("i" + s) for s in names), strict=True
     )
     return LandmarkDataset(
-        image_paths=tuple(str(on_disk[s]) for s in names),
+        image_paths=tuple(str(on_disk[s][0]) for s in names),
         landmarks=np.stack([rows[s] for s in names]),
         names=tuple("i" + s for s in names),
         subjects=subjects,
