@@ -249,16 +249,35 @@ def _fetch(spec: WeightSpec, final: Path, verbose: int, timeout: float, note: st
     logger.info("Saved verified pretrained weights %r to %s", spec.name, final)
 
 
-def store(path: Path, data: bytes) -> Path:
-    """Write ``data`` into the cache at ``path`` atomically.
+def _make_dir(directory: Path, chosen_by: str) -> None:
+    """Create the cache ``directory`` (chosen by the setting ``chosen_by``) or raise
+    :class:`WeightsCacheError`, a :class:`NotADirectoryError` too where a file blocks it."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:  # a wrong setting, not a disk problem
+        file = next(p for p in (directory, *directory.parents) if os.path.lexists(p))
+        message = f"{str(file)!r} is a file, not a folder. Received: {chosen_by}"
+        raise _CacheNotAFolderError(
+            f"Cannot create the directory {directory} for the weights cache: {message}",
+            directory=directory,
+            errno_=errno.ENOTDIR,
+        ) from exc
+    except OSError as exc:
+        raise _cache_error(directory, exc, "create the directory") from exc
+
+
+def store(cache_dir: str | os.PathLike[str] | None, filename: str, data: bytes) -> Path:
+    """Write ``data`` atomically as ``filename`` in the cache (:func:`cache_dir`); its path.
 
     Raises:
         WeightsCacheError: the directory cannot be created or written.
     """
+    directory, chosen_by = _chosen(cache_dir)
+    _make_dir(directory, chosen_by)
     try:
-        return atomic_write_bytes(path, data)
+        return atomic_write_bytes(directory / filename, data)
     except OSError as exc:
-        raise _cache_error(path.parent, exc, "write") from exc
+        raise _cache_error(directory, exc, "write") from exc
 
 
 def download(
@@ -280,18 +299,7 @@ def download(
     why = ""  # for the cache's errors: why it must be written at all
     if cached and final.exists():
         why = f" (to replace the corrupt cached file {final}: {cached})"
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError) as exc:  # a wrong setting, not a disk problem
-        file = next(p for p in (directory, *directory.parents) if os.path.lexists(p))
-        message = f"{str(file)!r} is a file, not a folder. Received: {chosen_by}"
-        raise _CacheNotAFolderError(
-            f"Cannot create the directory {directory} for the weights cache: {message}",
-            directory=directory,
-            errno_=errno.ENOTDIR,
-        ) from exc
-    except OSError as exc:
-        raise _cache_error(directory, exc, "create the directory") from exc
+    _make_dir(directory, chosen_by)
 
     from filelock import FileLock, Timeout
 

@@ -71,7 +71,7 @@ def embedded_path(spec: WeightSpec, directory: str | os.PathLike[str] | None) ->
     else:
         path = cache_dir(directory) / spec.filename
         if check_weights_file(path, spec) is not None:
-            store(path, resource.read_bytes())
+            store(directory, spec.filename, resource.read_bytes())
     problem = check_weights_file(path, spec)
     if problem is not None:
         raise WeightsIntegrityError(

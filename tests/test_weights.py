@@ -817,6 +817,29 @@ def test_embedded_preset_inside_zip_is_extracted(
     assert path.read_bytes() == PAYLOAD
 
 
+def test_embedded_preset_inside_zip_with_a_file_where_the_cache_should_be(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """FACELANDMARKS_HOME naming a file: unpacking a shipped preset was reported as a disk
+    problem advising to set FACELANDMARKS_HOME, the very variable at fault (as download did)."""
+    archive, blocker = tmp_path / "pkg.zip", tmp_path / "a-file"
+    blocker.write_bytes(b"")
+    monkeypatch.setenv("FACELANDMARKS_HOME", str(blocker))
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("facelandmarks/presets/tiny.h5", PAYLOAD)
+    with zipfile.ZipFile(archive) as zf:
+        monkeypatch.setattr(
+            shipped_weights, "_presets_dir", lambda: zipfile.Path(zf, "facelandmarks/presets/")
+        )
+        embedded_spec(PAYLOAD_SHA)
+        with pytest.raises(WeightsCacheError, match="create the directory") as info:
+            weights.download_weights("test-embedded")
+    assert isinstance(info.value, NotADirectoryError)  # a wrong setting: the CLI's exit 2
+    message = str(info.value)
+    assert f"'{blocker}' is a file, not a folder. Received: FACELANDMARKS_HOME=" in message
+    assert "set the FACELANDMARKS_HOME" not in message
+
+
 # --------------------------------------------------------------------------------------
 # Registry, specs, resolution, cache directory
 # --------------------------------------------------------------------------------------
