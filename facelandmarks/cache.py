@@ -303,8 +303,7 @@ def download(
 
     from filelock import FileLock, Timeout
 
-    lock_path = final.with_name(final.name + ".lock")
-    lock = FileLock(str(lock_path))
+    lock = FileLock(str(final.with_name(final.name + ".lock")))
     try:
         try:
             lock.acquire(timeout=0)
@@ -313,13 +312,11 @@ def download(
             lock.acquire()
     except OSError as exc:
         raise _cache_error(directory, exc, "create the lock file" + why) from exc
-    done = False
     try:
         note = ""
         problem = check_weights_file(final, spec) if final.exists() else None
         if final.exists() and problem is None and not force:
-            done = True  # another process downloaded it while we waited
-            return final
+            return final  # another process downloaded it while we waited
         if problem is not None:
             logger.warning(
                 "The cached file %s of the weights %r is corrupt (%s); it was removed and is "
@@ -333,9 +330,6 @@ def download(
         for stale in final.parent.glob(f"{glob.escape(final.name)}.part-*"):  # killed runs
             _remove(stale)
         _fetch(spec, final, verbose, timeout, note)
-        done = True
         return final
-    finally:
+    finally:  # the lock file stays: a process waiting on it must share it with later ones
         lock.release()
-        if not done:
-            _remove(lock_path)

@@ -120,7 +120,8 @@ def download_weights(
     lock. A cached file that fails it is reported as corrupt (a warning), removed and
     downloaded again. The check-and-download runs under a file lock, so a second process asking
     for the same weights waits and then uses the first one's file; a failed download leaves
-    nothing behind. Downloads use ``gdown`` (see :mod:`facelandmarks.cache`).
+    nothing behind but the empty lock file. Downloads use ``gdown`` (see
+    :mod:`facelandmarks.cache`).
 
     Args:
         name_or_spec: preset name (see :func:`list_weights`) or a :class:`WeightSpec`.

@@ -193,10 +193,6 @@ def leftovers(directory: Path) -> list[str]:
     return sorted(p.name for p in directory.iterdir() if ".part" in p.name)
 
 
-def no_lock_left(spec: WeightSpec, directory: Path) -> bool:
-    return not (directory / f"{spec.filename}.lock").exists()
-
-
 def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -369,8 +365,35 @@ def test_unreachable_host_error_names_preset_url_and_manual_path(cache: Path) ->
     assert "cannot reach the server" in message
     assert info.value.url == url
     assert not final.exists()
-    assert no_lock_left(spec, cache)  # the lock file of a failed download goes too
     assert isinstance(info.value, RuntimeError)
+
+
+def test_a_process_waiting_on_the_lock_of_a_failed_download_still_keeps_others_out(
+    cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lock file was deleted after a failed download: a process that had opened it and was
+    waiting then locked a deleted file, while a later one created a new lock file and locked
+    that, so both downloaded at once."""
+    import gdown
+    from filelock import FileLock, Timeout
+
+    fcntl = pytest.importorskip("fcntl")
+    spec = http_spec("http://127.0.0.1:1/w.h5")
+    lock_path, waiting = cache / f"{spec.filename}.lock", []
+
+    def fails(url: str, *, output: str, **kwargs: Any) -> str:
+        waiting.append(os.open(lock_path, os.O_RDWR))  # another process, waiting on the lock
+        raise ConnectionError("refused")
+
+    monkeypatch.setattr(gdown, "download", fails)
+    with pytest.raises(WeightsDownloadError, match="refused"):
+        weights.download_weights(spec, cache_dir=cache, verbose=0, timeout=TIMEOUT)
+    try:
+        fcntl.flock(waiting[0], fcntl.LOCK_EX | fcntl.LOCK_NB)  # it gets the lock: its turn
+        with pytest.raises(Timeout):  # and a process arriving now must wait for it
+            FileLock(str(lock_path)).acquire(timeout=0)
+    finally:
+        os.close(waiting[0])
 
 
 def test_corrupt_cached_file_is_replaced(
@@ -528,7 +551,7 @@ def test_disk_errors_while_downloading_are_cache_errors(
     assert str(cache) in str(info.value)
     assert "cache_dir=" in str(info.value) and "FACELANDMARKS_HOME" in str(info.value)
     assert isinstance(info.value, OSError)
-    assert leftovers(cache) == [] and no_lock_left(spec, cache)
+    assert leftovers(cache) == []
     assert not (cache / spec.filename).exists()
 
 
@@ -657,7 +680,7 @@ def test_a_downloaded_2019_file_that_is_not_the_model_is_refused(
     fake_gdown["payload"] = payload
     with pytest.raises(WeightsDownloadError, match="failed verification"):
         weights.download_weights("muct-resnet50-2019", cache_dir=cache, verbose=0)
-    assert list(cache.iterdir()) == []  # no file, no temp file, no lock file
+    assert list(cache.iterdir()) == [cache / "muct-resnet50-2019.h5.lock"]  # nothing else
 
 
 def test_a_corrupt_cached_2019_file_is_reported_removed_and_replaced(
@@ -695,7 +718,7 @@ def test_a_corrupt_cached_file_while_offline_says_so_and_is_gone(
     message = str(info.value)
     assert f"The cached file {final} was corrupt" in message and "has been removed" in message
     assert f"save the file as\n    {final}" in message
-    assert list(cache.iterdir()) == []  # the corrupt file, gdown's partial file and the lock
+    assert list(cache.iterdir()) == [cache / "muct-resnet50-2019.h5.lock"]  # the others: gone
 
 
 def test_cli_download_of_a_corrupt_cached_file_no_longer_succeeds(
@@ -753,7 +776,7 @@ def test_gdown_failures(
     message = str(info.value)
     assert DRIVE_URL in message
     assert str(cache / "muct-resnet50-2019.h5") in message
-    assert list(cache.iterdir()) == []
+    assert list(cache.iterdir()) == [cache / "muct-resnet50-2019.h5.lock"]
 
 
 # --------------------------------------------------------------------------------------
