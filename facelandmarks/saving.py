@@ -116,7 +116,14 @@ def _read_meta(path: Path) -> dict:
                 "it is a zip/Keras archive but not a facelandmarks detector "
                 f"(no {META_NAME} inside); save detectors with LandmarkDetector.save()"
             )
-        meta = json.loads(zf.read(META_NAME))
+        try:
+            if not isinstance(meta := json.loads(zf.read(META_NAME)), dict):
+                raise ValueError(f"it holds {json.dumps(meta)[:40]}")
+        except ValueError as err:  # also not UTF-8 text
+            raise ValueError(
+                f"its settings ({META_NAME} inside) are damaged: not a valid JSON object ({err}); "
+                "use an undamaged copy, or save the detector again with LandmarkDetector.save()"
+            ) from None
     if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ValueError(
             f"it was written by a newer facelandmarks (format {meta.get('format_version')}); "

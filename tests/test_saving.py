@@ -93,6 +93,15 @@ def test_keras_container_checks(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=r"odd\.keras.*newer facelandmarks") as info:
             saving.read_config(odd)
         assert "warp" in str(info.value) or "'config'" in str(info.value)
+    # settings that are not JSON (or not an object) were the parser's words, or an AttributeError
+    for name, text in (("bad.keras", "{not json"), ("list.keras", "[1, 2]")):
+        with zipfile.ZipFile(tmp_path / name, "w") as zf:
+            zf.writestr(saving.META_NAME, text)
+        pattern = rf"{name}' cannot be loaded as a detector: its settings \(facelandmarks\.json"
+        with pytest.raises(ValueError, match=pattern + r" inside\) are damaged: not a valid JSON"):
+            saving.read_config(tmp_path / name)
+        assert "save the detector again" in saving.check_file(tmp_path / name, "keras")
+    assert "(it holds [1, 2])" in saving.check_file(tmp_path / "list.keras", "keras")
     data = ok.read_bytes()
     truncated = tmp_path / "t.keras"
     truncated.write_bytes(data[: len(data) // 2])
