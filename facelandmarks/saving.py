@@ -120,16 +120,24 @@ def _read_meta(path: Path) -> dict:
             if not isinstance(meta := json.loads(zf.read(META_NAME)), dict):
                 raise ValueError(f"it holds {json.dumps(meta)[:40]}")
         except ValueError as err:  # also not UTF-8 text
-            raise ValueError(
-                f"its settings ({META_NAME} inside) are damaged: not a valid JSON object ({err}); "
-                "use an undamaged copy, or save the detector again with LandmarkDetector.save()"
-            ) from None
-    if meta.get("format_version", 0) > FORMAT_VERSION:
+            raise ValueError(_DAMAGED.format(f"not a valid JSON object ({err})")) from None
+    version = meta.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
         raise ValueError(
-            f"it was written by a newer facelandmarks (format {meta.get('format_version')}); "
+            _DAMAGED.format(f"format_version {json.dumps(version)[:40]} is no integer")
+        )
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"it was written by a newer facelandmarks (format {version}); "
             f"this version reads format {FORMAT_VERSION}"
         )
     return meta
+
+
+_DAMAGED = (
+    f"its settings ({META_NAME} inside) are damaged: {{}}; use an undamaged copy, or save the "
+    "detector again with LandmarkDetector.save()"
+)
 
 
 _LEGACY_CONFIG = DetectorConfig(

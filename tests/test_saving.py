@@ -102,6 +102,10 @@ def test_keras_container_checks(tmp_path: Path) -> None:
             saving.read_config(tmp_path / name)
         assert "save the detector again" in saving.check_file(tmp_path / name, "keras")
     assert "(it holds [1, 2])" in saving.check_file(tmp_path / "list.keras", "keras")
+    for version in ('"2"', "null", "true", "1.5"):  # compared with a number: a raw TypeError
+        odd = _archive(tmp_path / "v.keras", {"format_version": json.loads(version)})
+        with pytest.raises(ValueError, match=rf"damaged: format_version {version} is no integer"):
+            saving.read_config(odd)
     data = ok.read_bytes()
     truncated = tmp_path / "t.keras"
     truncated.write_bytes(data[: len(data) // 2])
