@@ -8,6 +8,7 @@ tested by replacing ``gdown.download`` with fakes (gdown always talks to drive.g
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import logging
@@ -824,9 +825,10 @@ def test_embedded_preset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         weights.download_weights("test-embedded")
 
 
-def test_embedded_preset_inside_zip_is_extracted(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
+@contextlib.contextmanager
+def zip_installed_preset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The package as a zip (a zipapp or zipimport install) shipping the 'test-embedded'
+    preset: its file is unpacked into the cache to be read."""
     archive = tmp_path / "pkg.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("facelandmarks/presets/tiny.h5", PAYLOAD)
@@ -835,6 +837,13 @@ def test_embedded_preset_inside_zip_is_extracted(
             shipped_weights, "_presets_dir", lambda: zipfile.Path(zf, "facelandmarks/presets/")
         )
         embedded_spec(PAYLOAD_SHA)
+        yield
+
+
+def test_embedded_preset_inside_zip_is_extracted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with zip_installed_preset(monkeypatch, tmp_path):
         path = weights.download_weights("test-embedded", cache_dir=tmp_path / "c")
     assert path == tmp_path / "c" / f"tiny-{PAYLOAD_SHA[:8]}.h5"
     assert path.read_bytes() == PAYLOAD
@@ -845,18 +854,14 @@ def test_embedded_preset_inside_zip_with_a_file_where_the_cache_should_be(
 ) -> None:
     """FACELANDMARKS_HOME naming a file: unpacking a shipped preset was reported as a disk
     problem advising to set FACELANDMARKS_HOME, the very variable at fault (as download did)."""
-    archive, blocker = tmp_path / "pkg.zip", tmp_path / "a-file"
+    blocker = tmp_path / "a-file"
     blocker.write_bytes(b"")
     monkeypatch.setenv("FACELANDMARKS_HOME", str(blocker))
-    with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("facelandmarks/presets/tiny.h5", PAYLOAD)
-    with zipfile.ZipFile(archive) as zf:
-        monkeypatch.setattr(
-            shipped_weights, "_presets_dir", lambda: zipfile.Path(zf, "facelandmarks/presets/")
-        )
-        embedded_spec(PAYLOAD_SHA)
-        with pytest.raises(WeightsCacheError, match="create the directory") as info:
-            weights.download_weights("test-embedded")
+    with (
+        zip_installed_preset(monkeypatch, tmp_path),
+        pytest.raises(WeightsCacheError, match="create the directory") as info,
+    ):
+        weights.download_weights("test-embedded")
     assert isinstance(info.value, NotADirectoryError)  # a wrong setting: the CLI's exit 2
     message = str(info.value)
     assert f"'{blocker}' is a file, not a folder. Received: FACELANDMARKS_HOME=" in message
