@@ -36,6 +36,13 @@ def indices(value: Any, what: str, scheme: str, k: int, *, min_len: int = 1) -> 
     return tuple(int(i) for i in items)
 
 
+def is_mirror_map(mirror: Any, k: int) -> bool:
+    """Whether ``mirror`` is a left-right point map of ``k`` points: a permutation of
+    ``range(k)`` that is its own inverse (mirroring twice gives the original face)."""
+    m = [int(i) for i in mirror]
+    return sorted(m) == list(range(k)) and all(m[j] == i for i, j in enumerate(m))
+
+
 def check_fields(fields: Any) -> dict[str, Any]:
     """Validate a scheme's fields; return them normalised (tuples of ints, bools, strings).
 

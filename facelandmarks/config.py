@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from facelandmarks._scheme_checks import is_mirror_map
 from facelandmarks.points import NUM_POINTS
 from facelandmarks.scaling import DEFAULT_PIXEL_OFFSET
 
@@ -197,10 +198,10 @@ class DetectorConfig:
                 mirror = [start + i for start, s in known for i in s.mirror]
         if mirror is not None:
             mirror = tuple(int(i) for i in mirror)
-            if sorted(mirror) != list(range(self.total_points)):
+            if not is_mirror_map(mirror, self.total_points):  # test-time flip undoes it by itself
                 raise ValueError(
-                    f"mirror must be a permutation of 0..{self.total_points - 1}. "
-                    f"Received: {mirror!r}"
+                    f"mirror must be a permutation of 0..{self.total_points - 1} that is its own "
+                    f"inverse (flipped point i is point mirror[i]). Received: {mirror!r}"
                 )
         object.__setattr__(self, "mirror", mirror)
 

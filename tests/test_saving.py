@@ -134,6 +134,16 @@ def test_a_points_stage_may_roll_and_files_from_before_roll_read_upright() -> No
             StageConfig(framing=framing, roll=True)
 
 
+def test_a_config_mirror_must_be_its_own_inverse() -> None:
+    """Test-time flip maps the mirrored face's points back with the same permutation: one that
+    is not its own inverse averaged each point with another one, without a word."""
+    config = DetectorConfig(num_points=3, point_scheme="three", mirror=(2, 1, 0))
+    assert config.mirror == (2, 1, 0)
+    for bad in ((1, 2, 0), (0, 1), (0, 1, 3)):
+        with pytest.raises(ValueError, match=r"permutation of 0\.\.2 that is its own inverse"):
+            DetectorConfig(num_points=3, point_scheme="three", mirror=bad)
+
+
 def test_a_config_of_p_points_does_not_borrow_the_default_schemes_name() -> None:
     """DetectorConfig(num_points=5) made a 5-point head called 'muct76': fit then scored its
     validation NME by MUCT's eye corners 27 and 32 (IndexError) and looked for a 'muct76'

@@ -25,6 +25,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow.experimental.numpy as tnp
 
+from facelandmarks._scheme_checks import is_mirror_map
 from facelandmarks.config import StageConfig
 from facelandmarks.datasets.base import LandmarkDataset
 from facelandmarks.face_rois import eye_angle, eye_centers
@@ -260,9 +261,7 @@ def make_tf_dataset(
         mirror = augment.mirror if augment.mirror is not None else mirror
         if mirror is None:
             logger.warning("No mirror permutation for %d points: flips disabled", points.shape[1])
-        elif sorted(mirror) != list(range(points.shape[1])) or any(
-            mirror[j] != i for i, j in enumerate(mirror)
-        ):
+        elif not is_mirror_map(mirror, points.shape[1]):
             raise ValueError(
                 f"mirror must be a permutation of 0..{points.shape[1] - 1} that is its own "
                 f"inverse (flipped point i is point mirror[i]). Received: {tuple(mirror)}"
